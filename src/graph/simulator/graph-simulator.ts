@@ -1,0 +1,193 @@
+// A stateful, seeded stand-in for Microsoft Graph v1.0 over real HTTP: the calls guestgate
+// makes, Graph's error bodies, and controls for tests (recorded calls, injected faults,
+// replication lag). Sandbox mode runs it in place of graph.microsoft.com.
+import { randomUUID } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { FaultStore, type FaultSpec } from './faults.js'
+import { defaultFaultError, GraphError, graphErrorBody, graphErrors } from './graph-error-bodies.js'
+import { splitUrl } from './odata-query.js'
+import { groupRoutes } from './routes/groups.js'
+import { invitationRoutes } from './routes/invitations.js'
+import { servicePrincipalRoutes } from './routes/service-principals.js'
+import { simulatorControlRoutes } from './routes/simulator-control.js'
+import { userRoutes } from './routes/users.js'
+import { DEFAULT_TENANT_DOMAIN, SEED } from './seed.js'
+import { SimulatedDirectory } from './state.js'
+
+export type { FaultSpec } from './faults.js'
+
+export interface RecordedCall {
+  method: string
+  /** Request path as sent, without the query, e.g. /v1.0/users/{id}. */
+  path: string
+  /** Raw query string without the '?', '' when none. */
+  query: string
+  /** The client-request-id header the caller sent, if any. */
+  clientRequestId?: string
+  /** An Authorization header was sent, whatever its value. */
+  hasAuthorization: boolean
+  status: number
+  /** Epoch milliseconds when the request arrived. */
+  at: number
+}
+
+export interface SimulatorControl {
+  readonly state: SimulatedDirectory
+  /** Every Graph request (under /v1.0), in arrival order of their answers. */
+  readonly calls: RecordedCall[]
+  readonly faults: { inject(fault: FaultSpec): void; clear(): void }
+  /**
+   * Each user created afterwards (by invitation) answers "not found" to the next `requests`
+   * requests that reference it by id, as member or as principal; then it behaves normally.
+   */
+  setReplicationLag(requests: number): void
+  /** Back to the seed; calls and faults cleared. */
+  reset(): void
+  callsTo(method: string, pathPattern: RegExp): RecordedCall[]
+}
+
+export type GraphSimulatorApp = FastifyInstance & { simulator: SimulatorControl }
+
+export interface GraphSimulatorOptions {
+  logger?: FastifyServerOptions['logger']
+  tenantDomain?: string
+}
+
+const GRAPH_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
+
+class GraphSimulatorControl implements SimulatorControl {
+  readonly calls: RecordedCall[] = []
+  readonly faults = new FaultStore()
+
+  constructor(readonly state: SimulatedDirectory) {}
+
+  setReplicationLag(requests: number): void {
+    this.state.setReplicationLag(requests)
+  }
+
+  reset(): void {
+    this.state.reset()
+    this.calls.length = 0
+    this.faults.clear()
+  }
+
+  callsTo(method: string, pathPattern: RegExp): RecordedCall[] {
+    return this.calls.filter((call) => {
+      pathPattern.lastIndex = 0
+      return call.method === method.toUpperCase() && pathPattern.test(call.path)
+    })
+  }
+}
+
+function sendGraphError(request: FastifyRequest, reply: FastifyReply, error: GraphError): FastifyReply {
+  const ids = { requestId: request.id, clientRequestId: String(reply.getHeader('client-request-id')) }
+  return reply.code(error.status).headers(error.headers).send(graphErrorBody(error.code, error.message, ids))
+}
+
+const hasBearerToken = (request: FastifyRequest): boolean => /^Bearer\s+\S/i.test(request.headers.authorization ?? '')
+
+/** Segments that name something (entity sets, navigation properties, casts), as opposed to keys. */
+const COLLECTION_SEGMENTS = new Set(['invitations', 'users', 'groups', 'servicePrincipals', 'directoryObjects', 'members', 'memberOf', 'appRoleAssignments', 'appRoleAssignedTo'])
+const NAME_SEGMENTS = new Set([...COLLECTION_SEGMENTS, '$ref', 'microsoft.graph.user', 'microsoft.graph.group'])
+
+/** The first segment Graph could not resolve; undefined when the path is fine but the method is not. */
+function unresolvedSegment(path: string): string | undefined {
+  let afterCollection = false
+  for (const segment of path.split('/').filter((part) => part !== '').slice(1)) {
+    const isKey: boolean = afterCollection && !NAME_SEGMENTS.has(segment)
+    if (!isKey && !NAME_SEGMENTS.has(segment)) return segment
+    afterCollection = !isKey && COLLECTION_SEGMENTS.has(segment)
+  }
+  return undefined
+}
+
+const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (api, { control }) => {
+  // Faults come first: they stand for Graph failing before it looks at the request.
+  api.addHook('onRequest', async (request, reply) => {
+    const fault = control.faults.take(request.method, splitUrl(request.url).path)
+    if (fault?.latencyMs) await delay(fault.latencyMs)
+    if (fault?.status === undefined || fault.status < 400) return
+    const defaults = defaultFaultError(fault.status)
+    const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) }
+    return sendGraphError(request, reply, new GraphError(fault.status, fault.code ?? defaults.code, fault.message ?? defaults.message, headers))
+  })
+
+  // Sandbox: any bearer token is accepted, none is verified.
+  api.addHook('onRequest', async (request) => {
+    if (!hasBearerToken(request)) throw graphErrors.accessTokenEmpty()
+  })
+
+  api.addHook('onSend', async (request, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.header('content-type', GRAPH_JSON)
+    const { path, query } = splitUrl(request.url)
+    const clientRequestId = request.headers['client-request-id']
+    control.calls.push({
+      method: request.method,
+      path,
+      query,
+      ...(typeof clientRequestId === 'string' ? { clientRequestId } : {}),
+      hasAuthorization: request.headers.authorization !== undefined,
+      status: reply.statusCode,
+      at: Math.round(Date.now() - reply.elapsedTime),
+    })
+    return payload
+  })
+
+  // Graph ignores an empty body (a DELETE sent with a JSON content type); POST handlers refuse it themselves.
+  const parseJson = api.getDefaultJsonParser('error', 'error')
+  api.removeContentTypeParser('application/json')
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString()
+    if (text === '') return done(null, undefined)
+    parseJson(request, text, done)
+  })
+
+  api.setErrorHandler<FastifyError>((error, request, reply) => {
+    if (error instanceof GraphError) return sendGraphError(request, reply, error)
+    // Fastify's body parser refusing a missing or malformed JSON body.
+    if (error.statusCode === 400) return sendGraphError(request, reply, graphErrors.unreadableJson())
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return sendGraphError(request, reply, new GraphError(error.statusCode, 'BadRequest', error.message))
+    }
+    request.log.error({ err: error }, 'graph simulator failed')
+    return sendGraphError(request, reply, new GraphError(500, 'generalException', 'General exception while processing.'))
+  })
+
+  api.setNotFoundHandler((request, reply) => {
+    const segment = unresolvedSegment(splitUrl(request.url).path)
+    return sendGraphError(request, reply, segment === undefined ? graphErrors.methodNotAllowed() : graphErrors.segmentNotFound(segment))
+  })
+
+  const directory = control.state
+  await api.register(invitationRoutes, { directory })
+  await api.register(userRoutes, { directory })
+  await api.register(groupRoutes, { directory })
+  await api.register(servicePrincipalRoutes, { directory })
+}
+
+export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): Promise<GraphSimulatorApp> {
+  const app: FastifyInstance = Fastify({
+    logger: options.logger ?? false,
+    genReqId: () => randomUUID(),
+    // A misspelt fault property must fail, not be dropped silently.
+    ajv: { customOptions: { removeAdditional: false } },
+  })
+  const control = new GraphSimulatorControl(new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN))
+  app.decorate('simulator', control)
+
+  // Graph answers every request, errors included, with both correlation headers.
+  app.addHook('onRequest', async (request, reply) => {
+    const sent = request.headers['client-request-id']
+    reply.header('request-id', request.id)
+    reply.header('client-request-id', typeof sent === 'string' && sent !== '' ? sent : randomUUID())
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const version = splitUrl(request.url).path.split('/')[1] ?? ''
+    return sendGraphError(request, reply, graphErrors.invalidVersion(version))
+  })
+
+  await app.register(graphApi, { prefix: '/v1.0', control })
+  await app.register(simulatorControlRoutes, { prefix: '/_simulator', control })
+  return app as GraphSimulatorApp
+}

@@ -1,0 +1,74 @@
+// POST /invitations: creates a guest, or re-invites the user who already has the address.
+import type { FastifyPluginAsync } from 'fastify'
+import { graphErrors } from '../graph-error-bodies.js'
+import { objectId, optionalBoolean, optionalString, readBody, requiredString, type GraphBody } from '../request-input.js'
+import type { InvitedUserMessageInfoRecord, SimulatedDirectory } from '../state.js'
+
+const INVITATION = 'microsoft.graph.invitation'
+
+// Exchange refuses plus-addressing, quoted local parts and anything without a dotted domain.
+const SMTP_ADDRESS = /^[A-Za-z0-9_%'-]+(\.[A-Za-z0-9_%'-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/
+
+function redirectUrl(value: string): string {
+  try {
+    const url = new URL(value)
+    if (url.protocol === 'https:' || url.protocol === 'http:') return value
+  } catch {
+    // falls through to Graph's error
+  }
+  throw graphErrors.invalidRedirectUrl()
+}
+
+function messageInfo(value: unknown): InvitedUserMessageInfoRecord {
+  const info: GraphBody = value === undefined || value === null
+    ? {}
+    : readBody(value, 'microsoft.graph.invitedUserMessageInfo', { ccRecipients: 'array', customizedMessageBody: 'Edm.String', messageLanguage: 'Edm.String' })
+  const recipients = Array.isArray(info.ccRecipients) ? info.ccRecipients : []
+  if (recipients.length > 1) throw graphErrors.tooManyCcRecipients()
+  return {
+    ccRecipients: recipients.map((recipient: unknown) => {
+      const { emailAddress } = readBody(recipient, 'microsoft.graph.recipient', { emailAddress: 'object' })
+      const address = readBody(emailAddress ?? {}, 'microsoft.graph.emailAddress', { address: 'Edm.String', name: 'Edm.String' })
+      return { emailAddress: { address: optionalString(address, 'address') ?? null, name: optionalString(address, 'name') ?? null } }
+    }),
+    customizedMessageBody: optionalString(info, 'customizedMessageBody') ?? null,
+    messageLanguage: optionalString(info, 'messageLanguage') ?? null,
+  }
+}
+
+export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirectory }> = async (app, { directory }) => {
+  app.post('/invitations', async (request, reply) => {
+    const body = readBody(request.body, INVITATION, {
+      invitedUserEmailAddress: 'Edm.String',
+      inviteRedirectUrl: 'Edm.String',
+      invitedUserDisplayName: 'Edm.String',
+      sendInvitationMessage: 'Edm.Boolean',
+      invitedUserMessageInfo: 'object',
+      invitedUserType: 'Edm.String',
+      resetRedemption: 'Edm.Boolean',
+      invitedUser: 'object',
+    })
+    const email = requiredString(body, 'invitedUserEmailAddress', INVITATION)
+    if (email.length > 254 || !SMTP_ADDRESS.test(email)) throw graphErrors.invalidEmail()
+    const inviteRedirectUrl = redirectUrl(requiredString(body, 'inviteRedirectUrl', INVITATION))
+
+    const userType = optionalString(body, 'invitedUserType') ?? 'Guest'
+    if (userType !== 'Guest' && userType !== 'Member') throw graphErrors.invalidUserType(userType)
+    const invitedUser = body.invitedUser === undefined || body.invitedUser === null
+      ? undefined
+      : readBody(body.invitedUser, 'microsoft.graph.user', { id: 'Edm.String' })
+    const invitedUserId = typeof invitedUser?.id === 'string' ? objectId(invitedUser.id) : undefined
+
+    const invitation = directory.invite({
+      invitedUserEmailAddress: email,
+      inviteRedirectUrl,
+      invitedUserDisplayName: optionalString(body, 'invitedUserDisplayName'),
+      invitedUserType: userType,
+      sendInvitationMessage: optionalBoolean(body, 'sendInvitationMessage') ?? false,
+      invitedUserMessageInfo: messageInfo(body.invitedUserMessageInfo),
+      resetRedemption: optionalBoolean(body, 'resetRedemption') ?? false,
+      invitedUserId,
+    })
+    return reply.code(201).send(structuredClone(invitation))
+  })
+}

@@ -1,0 +1,64 @@
+// /_simulator: the test control surface over HTTP, for manual use with curl.
+// Not part of Graph: no token needed, not recorded, never faulted. For example:
+//   curl -X POST localhost:PORT/_simulator/faults -H 'content-type: application/json' \
+//        -d '{"method":"POST","path":"/invitations","status":429,"retryAfter":2,"times":3}'
+//   curl localhost:PORT/_simulator/calls
+//   curl -X DELETE localhost:PORT/_simulator/faults
+//   curl -X POST localhost:PORT/_simulator/replication-lag -H 'content-type: application/json' -d '{"requests":2}'
+//   curl -X POST localhost:PORT/_simulator/reset
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import type { SimulatorControl } from '../graph-simulator.js'
+
+const FaultBody = Type.Object(
+  {
+    method: Type.Optional(Type.String()),
+    /** Matches paths that contain it. */
+    path: Type.Optional(Type.String({ minLength: 1 })),
+    /** RegExp source tested against the path. */
+    pathPattern: Type.Optional(Type.String({ minLength: 1 })),
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    code: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String()),
+    retryAfter: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.String()])),
+    times: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('Infinity')])),
+    latencyMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+)
+
+const ReplicationLagBody = Type.Object({ requests: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })
+
+export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorControl }> = async (app, { control }) => {
+  app.get('/calls', async () => control.calls)
+
+  app.post<{ Body: Static<typeof FaultBody> }>('/faults', { schema: { body: FaultBody } }, async (request, reply) => {
+    const { path, pathPattern, times, ...fault } = request.body
+    let target: string | RegExp | undefined = path
+    if (pathPattern !== undefined) {
+      try {
+        target = new RegExp(pathPattern)
+      } catch {
+        return reply.code(400).send({ message: `pathPattern is not a regular expression: ${pathPattern}` })
+      }
+    }
+    if (target === undefined) return reply.code(400).send({ message: 'A fault needs path or pathPattern.' })
+    control.faults.inject({ ...fault, path: target, times: times === 'Infinity' ? Infinity : times })
+    return reply.code(204).send()
+  })
+
+  app.delete('/faults', async (_request, reply) => {
+    control.faults.clear()
+    return reply.code(204).send()
+  })
+
+  app.post<{ Body: Static<typeof ReplicationLagBody> }>('/replication-lag', { schema: { body: ReplicationLagBody } }, async (request, reply) => {
+    control.setReplicationLag(request.body.requests)
+    return reply.code(204).send()
+  })
+
+  app.post('/reset', async (_request, reply) => {
+    control.reset()
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,359 @@
+// The simulated directory: records use Graph's property names so that a record IS its
+// full Graph representation, and the directory rules (idempotency errors, refusals,
+// replication lag) live here rather than in the routes.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { GraphError, graphErrors } from './graph-error-bodies.js'
+import { seedData } from './seed.js'
+
+export interface ObjectIdentityRecord {
+  signInType: string
+  issuer: string
+  issuerAssignedId: string | null
+}
+
+export interface UserRecord {
+  id: string
+  accountEnabled: boolean
+  companyName: string | null
+  createdDateTime: string
+  creationType: string | null
+  displayName: string
+  externalUserState: 'PendingAcceptance' | 'Accepted' | null
+  externalUserStateChangeDateTime: string | null
+  givenName: string | null
+  identities: ObjectIdentityRecord[]
+  mail: string | null
+  otherMails: string[]
+  proxyAddresses: string[]
+  surname: string | null
+  userPrincipalName: string
+  userType: 'Member' | 'Guest'
+}
+
+export interface GroupRecord {
+  id: string
+  displayName: string
+  groupTypes: string[]
+  isAssignableToRole: boolean
+  mail: string | null
+  mailEnabled: boolean
+  membershipRule: string | null
+  securityEnabled: boolean
+}
+
+export interface AppRoleRecord {
+  allowedMemberTypes: string[]
+  description: string | null
+  displayName: string
+  id: string
+  isEnabled: boolean
+  origin: string
+  value: string | null
+}
+
+export interface ServicePrincipalRecord {
+  id: string
+  accountEnabled: boolean
+  appId: string
+  appRoleAssignmentRequired: boolean
+  appRoles: AppRoleRecord[]
+  displayName: string
+  servicePrincipalType: string
+}
+
+export interface AppRoleAssignmentRecord {
+  id: string
+  appRoleId: string
+  createdDateTime: string
+  principalDisplayName: string
+  principalId: string
+  principalType: 'User'
+  resourceDisplayName: string
+  resourceId: string
+}
+
+export interface InvitedUserMessageInfoRecord {
+  ccRecipients: Array<{ emailAddress: { address: string | null; name: string | null } }>
+  customizedMessageBody: string | null
+  messageLanguage: string | null
+}
+
+export interface InvitationRecord {
+  id: string
+  inviteRedeemUrl: string
+  invitedUserDisplayName: string | null
+  invitedUserEmailAddress: string
+  invitedUserMessageInfo: InvitedUserMessageInfoRecord
+  invitedUserType: string
+  inviteRedirectUrl: string
+  resetRedemption: boolean
+  sendInvitationMessage: boolean
+  status: string
+  invitedUser: { id: string }
+}
+
+export interface NewInvitation {
+  invitedUserEmailAddress: string
+  inviteRedirectUrl: string
+  invitedUserDisplayName?: string
+  invitedUserType: 'Guest' | 'Member'
+  sendInvitationMessage: boolean
+  invitedUserMessageInfo: InvitedUserMessageInfoRecord
+  resetRedemption: boolean
+  /** Re-invite this user rather than look the email up. */
+  invitedUserId?: string
+}
+
+export interface NewAppRoleAssignment {
+  principalId: string
+  resourceId: string
+  appRoleId: string
+}
+
+/** The role id Graph uses for "default access" on apps that declare no app roles. */
+const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000'
+
+/** Graph writes timestamps to the second. */
+export const graphNow = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+export class SimulatedDirectory {
+  readonly users = new Map<string, UserRecord>()
+  readonly groups = new Map<string, GroupRecord>()
+  /** group id -> ids of its direct (user) members */
+  readonly memberships = new Map<string, Set<string>>()
+  readonly servicePrincipals = new Map<string, ServicePrincipalRecord>()
+  readonly assignments = new Map<string, AppRoleAssignmentRecord>()
+  readonly invitations: InvitationRecord[] = []
+
+  private replicationLag = 0
+  /** object id -> how many more references answer "not found" */
+  private readonly unreplicated = new Map<string, number>()
+
+  constructor(
+    readonly tenantId: string,
+    readonly tenantDomain: string,
+  ) {
+    this.reset()
+  }
+
+  /** Back to the seed, in place: references to the maps stay valid. */
+  reset(): void {
+    for (const collection of [this.users, this.groups, this.memberships, this.servicePrincipals, this.assignments, this.unreplicated]) {
+      collection.clear()
+    }
+    this.invitations.length = 0
+    this.replicationLag = 0
+    const seed = seedData(this.tenantDomain)
+    for (const user of seed.users) this.users.set(user.id, user)
+    for (const group of seed.groups) {
+      this.groups.set(group.id, group)
+      this.memberships.set(group.id, new Set())
+    }
+    for (const [groupId, userId] of seed.memberships) this.memberships.get(groupId)?.add(userId)
+    for (const sp of seed.servicePrincipals) this.servicePrincipals.set(sp.id, sp)
+  }
+
+  /** Objects created from now on stay invisible to the next `requests` references. */
+  setReplicationLag(requests: number): void {
+    this.replicationLag = requests
+  }
+
+  /**
+   * The user a request references by id (path, member reference, principal). While it is
+   * not yet replicated the reference fails and uses up one of its remaining misses.
+   */
+  referenceUser(id: string): UserRecord {
+    const misses = this.unreplicated.get(id)
+    if (misses !== undefined) {
+      if (misses <= 1) this.unreplicated.delete(id)
+      else this.unreplicated.set(id, misses - 1)
+      throw graphErrors.notFound(id)
+    }
+    const user = this.users.get(id)
+    if (!user) throw graphErrors.notFound(id)
+    return user
+  }
+
+  getGroup(id: string): GroupRecord {
+    const group = this.groups.get(id)
+    if (!group) throw graphErrors.notFound(id)
+    return group
+  }
+
+  getServicePrincipal(id: string): ServicePrincipalRecord {
+    const sp = this.servicePrincipals.get(id)
+    if (!sp) throw graphErrors.notFound(id)
+    return sp
+  }
+
+  /** Graph matches mail, otherMails and userPrincipalName without regard to case. */
+  findUserByEmail(email: string): UserRecord | undefined {
+    const wanted = email.toLowerCase()
+    for (const user of this.users.values()) {
+      const addresses = [user.mail, user.userPrincipalName, ...user.otherMails]
+      if (addresses.some((address) => address?.toLowerCase() === wanted)) return user
+    }
+    return undefined
+  }
+
+  /** Creates the guest, or re-invites the user who already has that address (as Graph does). */
+  invite(input: NewInvitation): InvitationRecord {
+    const existing = input.invitedUserId !== undefined ? this.referenceUser(input.invitedUserId) : this.findUserByEmail(input.invitedUserEmailAddress)
+    const user = existing ?? this.createInvitedUser(input)
+    if (existing && input.resetRedemption) {
+      existing.externalUserState = 'PendingAcceptance'
+      existing.externalUserStateChangeDateTime = graphNow()
+    }
+    const invitation: InvitationRecord = {
+      id: randomUUID(),
+      inviteRedeemUrl: this.redeemUrl(user.id),
+      invitedUserDisplayName: input.invitedUserDisplayName ?? null,
+      invitedUserEmailAddress: input.invitedUserEmailAddress,
+      invitedUserMessageInfo: input.invitedUserMessageInfo,
+      invitedUserType: input.invitedUserType,
+      inviteRedirectUrl: input.inviteRedirectUrl,
+      resetRedemption: input.resetRedemption,
+      sendInvitationMessage: input.sendInvitationMessage,
+      status: 'PendingAcceptance',
+      invitedUser: { id: user.id },
+    }
+    this.invitations.push(invitation)
+    return invitation
+  }
+
+  deleteUser(id: string): void {
+    this.referenceUser(id)
+    this.users.delete(id)
+    for (const members of this.memberships.values()) members.delete(id)
+    for (const assignment of this.assignments.values()) {
+      if (assignment.principalId === id) this.assignments.delete(assignment.id)
+    }
+  }
+
+  membersOf(groupId: string): UserRecord[] {
+    const members = this.memberships.get(this.getGroup(groupId).id) ?? new Set<string>()
+    return [...members].flatMap((userId) => this.users.get(userId) ?? [])
+  }
+
+  groupsOf(userId: string): GroupRecord[] {
+    const user = this.referenceUser(userId)
+    return [...this.groups.values()].filter((group) => this.memberships.get(group.id)?.has(user.id))
+  }
+
+  addMember(groupId: string, userId: string): void {
+    const group = this.getGroup(groupId)
+    this.refuseMembershipChange(group, graphErrors.dynamicGroupAdd)
+    const user = this.referenceUser(userId)
+    const members = this.membersSet(group.id)
+    if (members.has(user.id)) throw graphErrors.memberAlreadyExists()
+    members.add(user.id)
+  }
+
+  removeMember(groupId: string, userId: string): void {
+    const group = this.getGroup(groupId)
+    this.refuseMembershipChange(group, graphErrors.dynamicGroupRemove)
+    const user = this.referenceUser(userId)
+    if (!this.membersSet(group.id).delete(user.id)) throw graphErrors.memberDoesNotExist()
+  }
+
+  assignmentsTo(servicePrincipalId: string): AppRoleAssignmentRecord[] {
+    const sp = this.getServicePrincipal(servicePrincipalId)
+    return [...this.assignments.values()].filter((assignment) => assignment.resourceId === sp.id)
+  }
+
+  assignmentsOf(userId: string): AppRoleAssignmentRecord[] {
+    const user = this.referenceUser(userId)
+    return [...this.assignments.values()].filter((assignment) => assignment.principalId === user.id)
+  }
+
+  assignAppRole(servicePrincipalId: string, input: NewAppRoleAssignment): AppRoleAssignmentRecord {
+    const sp = this.getServicePrincipal(servicePrincipalId)
+    if (input.resourceId.toLowerCase() !== sp.id) throw graphErrors.resourceMismatch(input.resourceId)
+    const user = this.referenceUser(input.principalId.toLowerCase())
+    const appRoleId = input.appRoleId.toLowerCase()
+    const isDefaultAccess = appRoleId === DEFAULT_ACCESS_ROLE_ID && sp.appRoles.length === 0
+    if (!isDefaultAccess) {
+      const role = sp.appRoles.find((candidate) => candidate.id === appRoleId)
+      if (!role || !role.isEnabled) throw graphErrors.appRoleNotFound(sp.appId)
+      if (!role.allowedMemberTypes.includes('User')) throw graphErrors.appRoleNotForUsers(role.value ?? role.id, sp.appId)
+    }
+    const duplicate = [...this.assignments.values()].some(
+      (assignment) => assignment.resourceId === sp.id && assignment.principalId === user.id && assignment.appRoleId === appRoleId,
+    )
+    if (duplicate) throw graphErrors.assignmentExists()
+    const assignment: AppRoleAssignmentRecord = {
+      id: assignmentId(user.id),
+      appRoleId,
+      createdDateTime: graphNow(),
+      principalDisplayName: user.displayName,
+      principalId: user.id,
+      principalType: 'User',
+      resourceDisplayName: sp.displayName,
+      resourceId: sp.id,
+    }
+    this.assignments.set(assignment.id, assignment)
+    return assignment
+  }
+
+  removeAssignment(servicePrincipalId: string, id: string): void {
+    const sp = this.getServicePrincipal(servicePrincipalId)
+    const assignment = this.assignments.get(id)
+    if (!assignment || assignment.resourceId !== sp.id) throw graphErrors.notFound(id)
+    this.assignments.delete(id)
+  }
+
+  private createInvitedUser(input: NewInvitation): UserRecord {
+    const email = input.invitedUserEmailAddress
+    const [localPart = email, domain = ''] = email.split('@')
+    const now = graphNow()
+    const userPrincipalName = `${localPart}_${domain}#EXT#@${this.tenantDomain}`
+    const user: UserRecord = {
+      id: randomUUID(),
+      accountEnabled: true,
+      companyName: null,
+      createdDateTime: now,
+      creationType: 'Invitation',
+      displayName: input.invitedUserDisplayName ?? localPart,
+      externalUserState: 'PendingAcceptance',
+      externalUserStateChangeDateTime: now,
+      givenName: null,
+      identities: [{ signInType: 'userPrincipalName', issuer: this.tenantDomain, issuerAssignedId: userPrincipalName }],
+      mail: email,
+      otherMails: [],
+      proxyAddresses: [`SMTP:${email}`],
+      surname: null,
+      userPrincipalName,
+      userType: input.invitedUserType,
+    }
+    this.users.set(user.id, user)
+    if (this.replicationLag > 0) this.unreplicated.set(user.id, this.replicationLag)
+    return user
+  }
+
+  private redeemUrl(userId: string): string {
+    const ticket = randomBytes(24).toString('base64url')
+    const target = `https://invitations.microsoft.com/redeem/?tenant=${this.tenantId}&user=${userId}&ticket=${ticket}&ver=2.0`
+    return `https://login.microsoftonline.com/redeem?rd=${encodeURIComponent(target)}`
+  }
+
+  private membersSet(groupId: string): Set<string> {
+    let members = this.memberships.get(groupId)
+    if (!members) {
+      members = new Set()
+      this.memberships.set(groupId, members)
+    }
+    return members
+  }
+
+  /** We never hold RoleManagement.ReadWrite.Directory, and dynamic groups manage themselves. */
+  private refuseMembershipChange(group: GroupRecord, dynamicError: () => GraphError): void {
+    if (group.isAssignableToRole) throw graphErrors.insufficientPrivileges()
+    if (group.groupTypes.includes('DynamicMembership')) throw dynamicError()
+  }
+}
+
+/** Graph's assignment ids are 43 base64url characters that start with the principal's id. */
+function assignmentId(principalId: string): string {
+  const principalBytes = Buffer.from(principalId.replaceAll('-', ''), 'hex')
+  return Buffer.concat([principalBytes, randomBytes(16)]).toString('base64url')
+}

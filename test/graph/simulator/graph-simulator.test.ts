@@ -1,0 +1,183 @@
+import t from 'tap'
+import { SEED } from '../../../src/graph/simulator/seed.js'
+import { buildGraphSimulator } from '../../../src/graph/simulator/graph-simulator.js'
+import { directoryObjectRef, inviteGuest, startSimulator } from './simulator-client.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const adele = SEED.users.adele.id
+
+t.test('every answer carries request-id and echoes client-request-id', async (t) => {
+  const graph = await startSimulator(t)
+  const echoed = await graph.request('GET', `/v1.0/users/${adele}`, { headers: { 'client-request-id': 'corr-1' } })
+  t.equal(echoed.status, 200)
+  t.match(echoed.headers.get('request-id'), UUID)
+  t.equal(echoed.headers.get('client-request-id'), 'corr-1')
+
+  const generated = await graph.request('GET', '/v1.0/nowhere')
+  t.match(generated.headers.get('client-request-id'), UUID, 'a new one when the caller sent none')
+  t.equal(generated.body.error.innerError['client-request-id'], generated.headers.get('client-request-id'))
+  t.equal(generated.body.error.innerError['request-id'], generated.headers.get('request-id'))
+})
+
+t.test('a request without a bearer token gets Graph\'s 401', async (t) => {
+  const graph = await startSimulator(t)
+  const attempts: Array<Record<string, string>> = [{}, { Authorization: 'Bearer ' }, { Authorization: 'Basic abc' }]
+  for (const headers of attempts) {
+    const answer = await graph.request('GET', '/v1.0/users', { anonymous: true, headers })
+    t.equal(answer.status, 401)
+    t.same(Object.keys(answer.body.error), ['code', 'message', 'innerError'])
+    t.equal(answer.body.error.code, 'InvalidAuthenticationToken')
+    t.equal(answer.body.error.message, 'Access token is empty.')
+    t.match(answer.body.error.innerError, { date: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/, 'request-id': UUID, 'client-request-id': UUID })
+  }
+  t.equal(graph.sim.calls.length, 3, 'refused requests are recorded too')
+  t.notOk(graph.sim.calls[0]?.hasAuthorization)
+  t.ok(graph.sim.calls[1]?.hasAuthorization, 'a header was sent, even if empty')
+})
+
+t.test('unknown routes, methods and versions answer like Graph', async (t) => {
+  const graph = await startSimulator(t)
+  const segment = await graph.request('GET', `/v1.0/users/${adele}/manager`)
+  t.equal(segment.status, 400)
+  t.match(segment.body.error, { code: 'BadRequest', message: "Resource not found for the segment 'manager'." })
+
+  const entitySet = await graph.request('GET', '/v1.0/contacts')
+  t.match(entitySet.body.error, { message: "Resource not found for the segment 'contacts'." })
+
+  const method = await graph.request('PATCH', `/v1.0/users/${adele}`)
+  t.equal(method.status, 405)
+
+  const version = await graph.request('GET', '/beta/users')
+  t.equal(version.status, 400)
+  t.match(version.body.error, { code: 'BadRequest', message: 'Invalid version: beta' })
+
+  const badId = await graph.request('GET', '/v1.0/groups/not-a-guid')
+  t.equal(badId.status, 400)
+  t.match(badId.body.error, { code: 'Request_BadRequest', message: "Invalid object identifier 'not-a-guid'." })
+})
+
+t.test('a body that is not JSON is refused with Graph\'s message', async (t) => {
+  const graph = await startSimulator(t)
+  const answer = await graph.request('POST', '/v1.0/invitations', { body: '{"invitedUserEmailAddress":' })
+  t.equal(answer.status, 400)
+  t.match(answer.body.error, { code: 'BadRequest', message: /^Unable to read JSON request payload/ })
+})
+
+t.test('calls record method, path, query, client-request-id, authorization and status', async (t) => {
+  const graph = await startSimulator(t)
+  await graph.request('GET', '/v1.0/users?$top=1&$select=id', { headers: { 'client-request-id': 'corr-2' } })
+  await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(adele) })
+  await graph.request('GET', '/_simulator/calls')
+
+  t.equal(graph.sim.calls.length, 2, 'the control surface is not recorded')
+  const [list, add] = graph.sim.calls
+  t.match(list, { method: 'GET', path: '/v1.0/users', query: '$top=1&$select=id', clientRequestId: 'corr-2', hasAuthorization: true, status: 200 })
+  t.type(list?.at, 'number')
+  t.match(add, { method: 'POST', path: `/v1.0/groups/${SEED.groups.developers}/members/$ref`, query: '', status: 204 })
+  t.notOk(add && 'clientRequestId' in add, 'no client-request-id was sent')
+  t.equal(graph.sim.callsTo('post', /members\/\$ref$/).length, 1)
+  t.equal(graph.sim.callsTo('GET', /members/).length, 0)
+})
+
+t.test('an injected 429 answers with Retry-After, once by default, then normal handling resumes', async (t) => {
+  const graph = await startSimulator(t)
+  graph.sim.faults.inject({ method: 'GET', path: '/users', status: 429, retryAfter: 0.5 })
+  const throttled = await graph.request('GET', `/v1.0/users/${adele}`)
+  t.equal(throttled.status, 429)
+  t.equal(throttled.headers.get('retry-after'), '0.5')
+  t.equal(throttled.body.error.code, 'TooManyRequests')
+  const next = await graph.request('GET', `/v1.0/users/${adele}`)
+  t.equal(next.status, 200)
+})
+
+t.test('faults match method and path (substring or RegExp) and apply `times` times', async (t) => {
+  const graph = await startSimulator(t)
+  graph.sim.faults.inject({ method: 'POST', path: /\/invitations$/, status: 503, retryAfter: '2', times: 2, code: 'serviceNotAvailable', message: 'Try later.' })
+  t.equal((await graph.request('GET', '/v1.0/users')).status, 200, 'other method: untouched')
+  const invite = { invitedUserEmailAddress: 'x@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com' }
+  const first = await graph.request('POST', '/v1.0/invitations', { body: invite })
+  t.equal(first.status, 503)
+  t.equal(first.headers.get('retry-after'), '2')
+  t.match(first.body.error, { code: 'serviceNotAvailable', message: 'Try later.' })
+  t.equal((await graph.request('POST', '/v1.0/invitations', { body: invite })).status, 503)
+  t.equal((await graph.request('POST', '/v1.0/invitations', { body: invite })).status, 201)
+  t.equal(graph.sim.state.invitations.length, 1, 'faulted requests changed nothing')
+})
+
+t.test('a fault with times Infinity stays until cleared, and takes precedence over the 401', async (t) => {
+  const graph = await startSimulator(t)
+  graph.sim.faults.inject({ path: '/groups', status: 500, times: Infinity })
+  for (let i = 0; i < 3; i++) t.equal((await graph.request('GET', '/v1.0/groups', { anonymous: true })).status, 500)
+  graph.sim.faults.clear()
+  t.equal((await graph.request('GET', '/v1.0/groups')).status, 200)
+  t.throws(() => graph.sim.faults.inject({ path: '/groups', status: 500, times: 0 }), RangeError)
+})
+
+t.test('latencyMs delays the answer; without a status the request is then handled normally', async (t) => {
+  const graph = await startSimulator(t)
+  graph.sim.faults.inject({ path: '/groups', latencyMs: 150 })
+  const started = Date.now()
+  const answer = await graph.request('GET', '/v1.0/groups')
+  // Timer and clock granularity: allow a few milliseconds.
+  t.ok(Date.now() - started >= 145, 'answered after the latency')
+  t.equal(answer.status, 200)
+
+  graph.sim.faults.inject({ path: '/groups', latencyMs: 50, status: 504 })
+  t.equal((await graph.request('GET', '/v1.0/groups')).status, 504)
+})
+
+t.test('replication lag: a new user is "not found" to its next n references, by count', async (t) => {
+  const graph = await startSimulator(t)
+  graph.sim.setReplicationLag(2)
+  const guest = await inviteGuest(graph, 'lagging@partner.example')
+
+  const first = await graph.request('GET', `/v1.0/users/${guest}`)
+  t.equal(first.status, 404)
+  t.match(first.body.error, { code: 'Request_ResourceNotFound', message: `Resource '${guest}' does not exist or one of its queried reference-property objects are not present.` })
+  const add = await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
+  t.equal(add.status, 404, 'a member reference counts')
+  t.equal((await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })).status, 204)
+  t.equal((await graph.request('GET', `/v1.0/users/${guest}`)).status, 200)
+
+  const second = await inviteGuest(graph, 'lagging2@partner.example')
+  const assign = await graph.request('POST', `/v1.0/servicePrincipals/${SEED.apps.jira.id}/appRoleAssignedTo`, {
+    body: { principalId: second, resourceId: SEED.apps.jira.id, appRoleId: SEED.apps.jira.roles.user },
+  })
+  t.equal(assign.status, 404, 'a principal reference counts')
+
+  t.equal((await graph.request('GET', `/v1.0/users/${adele}`)).status, 200, 'seeded objects are not affected')
+  graph.sim.setReplicationLag(0)
+  const third = await inviteGuest(graph, 'fresh@partner.example')
+  t.equal((await graph.request('GET', `/v1.0/users/${third}`)).status, 200)
+})
+
+t.test('reset returns to the seed and clears calls, faults and lag', async (t) => {
+  const graph = await startSimulator(t)
+  const { users, memberships } = graph.sim.state
+  graph.sim.setReplicationLag(5)
+  await inviteGuest(graph, 'temp@partner.example')
+  await graph.request('DELETE', `/v1.0/users/${SEED.users.existingGuest.id}`)
+  graph.sim.faults.inject({ path: '/groups', status: 500, times: Infinity })
+
+  graph.sim.reset()
+  t.equal(graph.sim.calls.length, 0)
+  t.equal(graph.sim.state.invitations.length, 0)
+  t.equal(users.size, 2, 'the same maps, reseeded')
+  t.ok(memberships.get(SEED.groups.marketing)?.has(SEED.users.existingGuest.id))
+  t.equal((await graph.request('GET', '/v1.0/groups')).status, 200)
+  const guest = await inviteGuest(graph, 'after-reset@partner.example')
+  t.equal((await graph.request('GET', `/v1.0/users/${guest}`)).status, 200)
+})
+
+t.test('tenantDomain names the guests\' user principal names', async (t) => {
+  const app = await buildGraphSimulator({ tenantDomain: 'contoso.onmicrosoft.com' })
+  t.teardown(() => app.close())
+  const answer = await app.inject({
+    method: 'POST',
+    url: '/v1.0/invitations',
+    headers: { authorization: 'Bearer x' },
+    payload: { invitedUserEmailAddress: 'kim@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com' },
+  })
+  const user = app.simulator.state.users.get(answer.json().invitedUser.id)
+  t.equal(user?.userPrincipalName, 'kim_partner.example#EXT#@contoso.onmicrosoft.com')
+})
