@@ -1,0 +1,441 @@
+// GraphGateway over @microsoft/microsoft-graph-client with our own middleware chain.
+// Requests are sent with ResponseType.RAW so every answer, good or bad, gives us its status and
+// request-id header; Graph's error bodies become GraphRequestError here and nowhere else.
+//
+// Errors: a Graph answer that is not 2xx (after the chain's bounded retries) is
+// GraphRequestError(status, Graph's error code, Graph's message, request-id, Retry-After seconds).
+// When Graph never answered, status is 0 and code says why: NetworkError (no connection) or
+// TokenAcquisitionFailed (the credential gave no token). InvalidResponse: a 2xx body we cannot
+// read (status 0 when it parsed but an object lacked a required field such as id).
+import type { TokenCredential } from '@azure/identity'
+import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
+import {
+  type AppRole,
+  type AppRoleAssignment,
+  type Change,
+  type DirectoryGroup,
+  type DirectoryUser,
+  type GraphCallContext,
+  type GraphGateway,
+  GraphRequestError,
+  type GraphResult,
+  type Invitation,
+  type InvitationRequest,
+  type Page,
+  type ServicePrincipal,
+} from './graph-gateway.js'
+import { createGraphMiddleware, graphRequestErrorFromChain, type RetryInfo, type RetrySettings } from './graph-middleware.js'
+import { parseRetryAfterMs } from './retry-after.js'
+
+export interface MsGraphGatewayOptions {
+  /** e.g. https://graph.microsoft.com/v1.0, or http://127.0.0.1:PORT/v1.0 for the simulator. */
+  baseUrl: string
+  credential: TokenCredential
+  /** Default ['https://graph.microsoft.com/.default']. */
+  scopes?: string[]
+  retry?: RetrySettings
+  onRetry?: (info: RetryInfo) => void
+}
+
+export const USER_FIELDS =
+  'id,displayName,mail,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
+export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule'
+export const SERVICE_PRINCIPAL_FIELDS = 'id,appId,displayName,appRoles'
+
+/** Graph wants directory objects referenced by their canonical Graph URL, whatever host we call. */
+const CANONICAL_GRAPH_URL = 'https://graph.microsoft.com/v1.0'
+
+interface GraphCall {
+  method: 'GET' | 'POST' | 'DELETE'
+  path: string
+  query?: Record<string, string>
+  body?: unknown
+  /** Advanced queries ($search, endswith, $count) need ConsistencyLevel: eventual. */
+  eventual?: boolean
+}
+
+interface GraphAnswer {
+  status: number
+  requestId?: string
+  body: unknown
+}
+
+type Json = Record<string, unknown>
+
+const isJson = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
+const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null)
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item) => typeof item === 'string') : [])
+
+function invalidResponse(message: string, answer?: GraphAnswer): GraphRequestError {
+  return new GraphRequestError(answer?.status ?? 0, 'InvalidResponse', message, answer?.requestId)
+}
+
+function requiredString(object: Json, field: string): string {
+  const value = object[field]
+  if (typeof value !== 'string' || value === '') throw invalidResponse(`Graph returned an object without ${field}`)
+  return value
+}
+
+/**
+ * Builds a path with every interpolated id percent-encoded. Empty, "." and ".." are refused:
+ * fetch would resolve them as dot segments (even percent-encoded), turning /users/{id} into
+ * /users, a different resource.
+ */
+function graphPath(parts: TemplateStringsArray, ...ids: string[]): string {
+  return parts.reduce((path, part, index) => {
+    const id = ids[index - 1] as string
+    if (id === '' || id === '.' || id === '..') throw new RangeError(`Not a usable Graph object id: "${id}"`)
+    return path + encodeURIComponent(id) + part
+  })
+}
+
+/** OData string literal: single quotes doubled. */
+const odataString = (value: string) => `'${value.replaceAll("'", "''")}'`
+
+/**
+ * `"displayName:S" OR "mail:S"`. Double quotes end a $search phrase and OData 4.0 has no
+ * escape for them, so they are dropped from the text.
+ */
+function searchClause(fields: string[], text: string | undefined): string | undefined {
+  const phrase = text?.replaceAll('"', '').trim()
+  if (!phrase) return undefined
+  return fields.map((field) => `"${field}:${phrase}"`).join(' OR ')
+}
+
+/** Graph's $skiptoken from @odata.nextLink: our opaque page token. */
+function nextPageToken(answer: GraphAnswer): string | undefined {
+  if (!isJson(answer.body)) return undefined
+  const nextLink = answer.body['@odata.nextLink']
+  if (typeof nextLink !== 'string') return undefined
+  const query = nextLink.slice(nextLink.indexOf('?') + 1)
+  for (const pair of query.split('&')) {
+    const equals = pair.indexOf('=')
+    // Decoded by hand: URLSearchParams would turn a literal "+" in the token into a space.
+    if (equals > 0 && pair.slice(0, equals).toLowerCase() === '$skiptoken') return decodeURIComponent(pair.slice(equals + 1))
+  }
+  throw invalidResponse('Graph returned an @odata.nextLink without $skiptoken', answer)
+}
+
+function collection(answer: GraphAnswer): Json[] {
+  if (!isJson(answer.body) || !Array.isArray(answer.body.value)) throw invalidResponse('Graph returned no value array', answer)
+  return answer.body.value.filter(isJson)
+}
+
+function mapUser(user: Json): DirectoryUser {
+  return {
+    id: requiredString(user, 'id'),
+    displayName: stringOrNull(user.displayName),
+    mail: stringOrNull(user.mail),
+    userPrincipalName: stringOrNull(user.userPrincipalName),
+    // Graph leaves userType null on some old member accounts.
+    userType: stringOrNull(user.userType) ?? 'Member',
+    creationType: stringOrNull(user.creationType),
+    createdDateTime: stringOrNull(user.createdDateTime),
+    externalUserState: stringOrNull(user.externalUserState),
+    externalUserStateChangeDateTime: stringOrNull(user.externalUserStateChangeDateTime),
+  }
+}
+
+function mapGroup(group: Json): DirectoryGroup {
+  const groupTypes = strings(group.groupTypes)
+  return {
+    id: requiredString(group, 'id'),
+    displayName: stringOrNull(group.displayName) ?? '',
+    description: stringOrNull(group.description),
+    isAssignableToRole: group.isAssignableToRole === true,
+    groupTypes,
+    membershipRule: stringOrNull(group.membershipRule),
+    isDynamic: groupTypes.includes('DynamicMembership'),
+  }
+}
+
+function mapAppRole(role: Json): AppRole {
+  return {
+    id: requiredString(role, 'id'),
+    value: stringOrNull(role.value),
+    displayName: stringOrNull(role.displayName) ?? '',
+    description: stringOrNull(role.description),
+    isEnabled: role.isEnabled === true,
+    allowedMemberTypes: strings(role.allowedMemberTypes),
+  }
+}
+
+function mapServicePrincipal(servicePrincipal: Json): ServicePrincipal {
+  return {
+    id: requiredString(servicePrincipal, 'id'),
+    appId: requiredString(servicePrincipal, 'appId'),
+    displayName: stringOrNull(servicePrincipal.displayName) ?? '',
+    appRoles: Array.isArray(servicePrincipal.appRoles) ? servicePrincipal.appRoles.filter(isJson).map(mapAppRole) : [],
+  }
+}
+
+function mapAssignment(assignment: Json): AppRoleAssignment {
+  return {
+    id: requiredString(assignment, 'id'),
+    appRoleId: requiredString(assignment, 'appRoleId'),
+    principalId: requiredString(assignment, 'principalId'),
+    principalType: stringOrNull(assignment.principalType),
+    principalDisplayName: stringOrNull(assignment.principalDisplayName),
+    resourceId: requiredString(assignment, 'resourceId'),
+    resourceDisplayName: stringOrNull(assignment.resourceDisplayName),
+    createdDateTime: stringOrNull(assignment.createdDateTime),
+  }
+}
+
+function mapInvitation(invitation: Json): Invitation {
+  const invitedUser = isJson(invitation.invitedUser) ? invitation.invitedUser : {}
+  return {
+    id: requiredString(invitation, 'id'),
+    inviteRedeemUrl: requiredString(invitation, 'inviteRedeemUrl'),
+    invitedUserEmailAddress: requiredString(invitation, 'invitedUserEmailAddress'),
+    invitedUserDisplayName: stringOrNull(invitation.invitedUserDisplayName),
+    invitedUserType: stringOrNull(invitation.invitedUserType),
+    inviteRedirectUrl: requiredString(invitation, 'inviteRedirectUrl'),
+    status: stringOrNull(invitation.status) ?? '',
+    invitedUserId: requiredString(invitedUser, 'id'),
+  }
+}
+
+function errorFromAnswer(answer: GraphAnswer, headers: Headers): GraphRequestError {
+  const error = isJson(answer.body) && isJson(answer.body.error) ? answer.body.error : {}
+  const innerError = isJson(error.innerError) ? error.innerError : {}
+  const retryAfterMs = parseRetryAfterMs(headers.get('retry-after'))
+  return new GraphRequestError(
+    answer.status,
+    stringOrNull(error.code) ?? 'UnknownError',
+    stringOrNull(error.message) ?? `Graph answered ${answer.status} without an error body`,
+    answer.requestId ?? stringOrNull(innerError['request-id']) ?? undefined,
+    retryAfterMs === undefined ? undefined : retryAfterMs / 1000,
+  )
+}
+
+const result = <T>(value: T, answer: GraphAnswer): GraphResult<T> =>
+  answer.requestId === undefined ? { value, status: answer.status } : { value, status: answer.status, requestId: answer.requestId }
+
+const fromError = <T>(value: T, error: GraphRequestError): GraphResult<T> =>
+  error.requestId === undefined ? { value, status: error.status } : { value, status: error.status, requestId: error.requestId }
+
+const isGraphError = (error: unknown, statuses: number[], message?: RegExp): error is GraphRequestError =>
+  error instanceof GraphRequestError && statuses.includes(error.status) && (message === undefined || message.test(error.graphMessage))
+
+export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGateway {
+  const base = new URL(options.baseUrl)
+  const client = Client.initWithMiddleware({
+    // The SDK joins baseUrl + defaultVersion + path; it only splits https URLs itself.
+    baseUrl: base.origin,
+    defaultVersion: base.pathname.replace(/^\/+|\/+$/g, ''),
+    middleware: createGraphMiddleware(options),
+  })
+
+  async function send(call: GraphCall, ctx: GraphCallContext): Promise<GraphAnswer> {
+    let request = client.api(call.path).responseType(ResponseType.RAW).header('client-request-id', ctx.correlationId)
+    if (call.eventual) request = request.header('ConsistencyLevel', 'eventual')
+    if (call.query) {
+      // The SDK pastes query values into the URL as they are.
+      request = request.query(Object.fromEntries(Object.entries(call.query).map(([key, value]) => [key, encodeURIComponent(value)])))
+    }
+    let response: Response
+    try {
+      response =
+        call.method === 'GET' ? await request.get() : call.method === 'POST' ? await request.post(call.body) : await request.delete()
+    } catch (error) {
+      throw graphRequestErrorFromChain(error) ?? new GraphRequestError(0, 'ClientError', error instanceof Error ? error.message : String(error))
+    }
+    const text = await response.text()
+    const requestId = response.headers.get('request-id') ?? undefined
+    const answer: GraphAnswer = { status: response.status, requestId, body: undefined }
+    try {
+      answer.body = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      if (response.ok) throw invalidResponse('Graph returned a body that is not JSON', answer)
+    }
+    if (!response.ok) throw errorFromAnswer(answer, response.headers)
+    return answer
+  }
+
+  /** GETs a collection and follows every nextLink; status and request-id are the last page's. */
+  async function getAll(path: string, query: Record<string, string> | undefined, ctx: GraphCallContext) {
+    const items: Json[] = []
+    let skipToken: string | undefined
+    let answer: GraphAnswer
+    do {
+      answer = await send({ method: 'GET', path, query: skipToken ? { ...query, $skiptoken: skipToken } : query }, ctx)
+      items.push(...collection(answer))
+      skipToken = nextPageToken(answer)
+    } while (skipToken)
+    return { items, answer }
+  }
+
+  async function getPage<T>(
+    path: string,
+    query: Record<string, string>,
+    eventual: boolean,
+    pageToken: string | undefined,
+    map: (item: Json) => T,
+    ctx: GraphCallContext,
+  ): Promise<GraphResult<Page<T>>> {
+    const fullQuery = { ...query, ...(eventual ? { $count: 'true' } : {}), ...(pageToken ? { $skiptoken: pageToken } : {}) }
+    const answer = await send({ method: 'GET', path, query: fullQuery, eventual }, ctx)
+    const token = nextPageToken(answer)
+    const items = collection(answer).map(map)
+    return result(token === undefined ? { items } : { items, nextPageToken: token }, answer)
+  }
+
+  async function getOne<T>(path: string, select: string, map: (item: Json) => T, ctx: GraphCallContext): Promise<GraphResult<T>> {
+    const answer = await send({ method: 'GET', path, query: { $select: select } }, ctx)
+    if (!isJson(answer.body)) throw invalidResponse('Graph returned no object', answer)
+    return result(map(answer.body), answer)
+  }
+
+  async function listAppRoleAssignedTo(servicePrincipalId: string, query: { principalId?: string }, ctx: GraphCallContext) {
+    const { items, answer } = await getAll(graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignedTo`, undefined, ctx)
+    const assignments = items.map(mapAssignment)
+    const wanted = query.principalId === undefined ? assignments : assignments.filter((a) => a.principalId === query.principalId)
+    return result(wanted, answer)
+  }
+
+  async function postInvitation(request: InvitationRequest, ctx: GraphCallContext) {
+    const body = {
+      invitedUserEmailAddress: request.invitedUserEmailAddress,
+      inviteRedirectUrl: request.inviteRedirectUrl,
+      ...(request.invitedUserDisplayName !== undefined ? { invitedUserDisplayName: request.invitedUserDisplayName } : {}),
+      sendInvitationMessage: request.sendInvitationMessage,
+      ...(request.customizedMessageBody !== undefined
+        ? { invitedUserMessageInfo: { customizedMessageBody: request.customizedMessageBody } }
+        : {}),
+      invitedUserType: 'Guest',
+      ...(request.invitedUserId !== undefined ? { invitedUser: { id: request.invitedUserId } } : {}),
+      ...(request.resetRedemption !== undefined ? { resetRedemption: request.resetRedemption } : {}),
+    }
+    const answer = await send({ method: 'POST', path: '/invitations', body }, ctx)
+    if (!isJson(answer.body)) throw invalidResponse('Graph returned no invitation', answer)
+    return result(mapInvitation(answer.body), answer)
+  }
+
+  return {
+    async findUsersByEmail(email, ctx) {
+      const address = odataString(email)
+      const $filter = `mail eq ${address} or otherMails/any(x:x eq ${address}) or userPrincipalName eq ${address}`
+      const { items, answer } = await getAll('/users', { $filter, $select: USER_FIELDS }, ctx)
+      return result(items.map(mapUser), answer)
+    },
+
+    getUser: async (id, ctx) => getOne(graphPath`/users/${id}`, USER_FIELDS, mapUser, ctx),
+
+    async listGuests(query, ctx) {
+      const filters = [`userType eq 'Guest'`]
+      if (query.state) filters.push(`externalUserState eq ${odataString(query.state)}`)
+      if (query.domain) filters.push(`endswith(mail,${odataString(`@${query.domain}`)})`)
+      const $search = searchClause(['displayName', 'mail'], query.search)
+      const params = { $filter: filters.join(' and '), $select: USER_FIELDS, $top: String(query.top), ...($search ? { $search } : {}) }
+      return getPage('/users', params, Boolean(query.domain || $search), query.pageToken, mapUser, ctx)
+    },
+
+    getGroup: async (id, ctx) => getOne(graphPath`/groups/${id}`, GROUP_FIELDS, mapGroup, ctx),
+
+    async listGroups(query, ctx) {
+      const $search = searchClause(['displayName'], query.search)
+      const params = { $select: GROUP_FIELDS, $top: String(query.top), ...($search ? { $search } : {}) }
+      return getPage('/groups', params, Boolean($search), query.pageToken, mapGroup, ctx)
+    },
+
+    async listGroupMembers(groupId, query, ctx) {
+      const params = {
+        $select: USER_FIELDS,
+        $top: String(query.top),
+        ...(query.guestsOnly ? { $filter: `userType eq 'Guest'` } : {}),
+      }
+      const path = graphPath`/groups/${groupId}/members/microsoft.graph.user`
+      return getPage(path, params, Boolean(query.guestsOnly), query.pageToken, mapUser, ctx)
+    },
+
+    async listUserGroups(userId, ctx) {
+      const path = graphPath`/users/${userId}/memberOf/microsoft.graph.group`
+      const { items, answer } = await getAll(path, { $select: GROUP_FIELDS }, ctx)
+      return result(items.map(mapGroup), answer)
+    },
+
+    getServicePrincipal: async (id, ctx) => getOne(graphPath`/servicePrincipals/${id}`, SERVICE_PRINCIPAL_FIELDS, mapServicePrincipal, ctx),
+
+    async listServicePrincipals(query, ctx) {
+      const $search = searchClause(['displayName'], query.search)
+      const params = { $select: SERVICE_PRINCIPAL_FIELDS, $top: String(query.top), ...($search ? { $search } : {}) }
+      return getPage('/servicePrincipals', params, Boolean($search), query.pageToken, mapServicePrincipal, ctx)
+    },
+
+    listAppRoleAssignedTo,
+
+    async listUserAppRoleAssignments(userId, ctx) {
+      const { items, answer } = await getAll(graphPath`/users/${userId}/appRoleAssignments`, undefined, ctx)
+      return result(items.map(mapAssignment), answer)
+    },
+
+    async invite(request, ctx) {
+      try {
+        return await postInvitation(request, ctx)
+      } catch (error) {
+        // A known Graph transient on this endpoint: one more try, then it is a real failure.
+        if (isGraphError(error, [500], /Unable to find target address/i)) return postInvitation(request, ctx)
+        throw error
+      }
+    },
+
+    async deleteUser(id, ctx) {
+      const answer = await send({ method: 'DELETE', path: graphPath`/users/${id}` }, ctx)
+      return result<Change>({ changed: true, value: undefined }, answer)
+    },
+
+    async addGroupMember(groupId, userId, ctx) {
+      const body = { '@odata.id': CANONICAL_GRAPH_URL + graphPath`/directoryObjects/${userId}` }
+      try {
+        const answer = await send({ method: 'POST', path: graphPath`/groups/${groupId}/members/$ref`, body }, ctx)
+        return result<Change>({ changed: true, value: undefined }, answer)
+      } catch (error) {
+        if (isGraphError(error, [400], /already exist/i)) return fromError<Change>({ changed: false, value: undefined }, error)
+        throw error
+      }
+    },
+
+    async removeGroupMember(groupId, userId, ctx) {
+      try {
+        // Never without /$ref: that would delete the user object itself.
+        const answer = await send({ method: 'DELETE', path: graphPath`/groups/${groupId}/members/${userId}/$ref` }, ctx)
+        return result<Change>({ changed: true, value: undefined }, answer)
+      } catch (error) {
+        // A user that no longer exists is not a member either; a missing group stays an error.
+        const userGone = isGraphError(error, [404], /does not exist/i) && error.graphMessage.includes(`'${userId}'`)
+        if (userGone || isGraphError(error, [400, 404], /do not exist/i)) {
+          return fromError<Change>({ changed: false, value: undefined }, error)
+        }
+        throw error
+      }
+    },
+
+    async assignAppRole(servicePrincipalId, input, ctx) {
+      const body = { principalId: input.principalId, resourceId: servicePrincipalId, appRoleId: input.appRoleId }
+      try {
+        const answer = await send({ method: 'POST', path: graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignedTo`, body }, ctx)
+        if (!isJson(answer.body)) throw invalidResponse('Graph returned no assignment', answer)
+        return result({ changed: true, value: mapAssignment(answer.body) }, answer)
+      } catch (error) {
+        if (!isGraphError(error, [400], /Permission being assigned already exists/i)) throw error
+        const existing = await listAppRoleAssignedTo(servicePrincipalId, { principalId: input.principalId }, ctx)
+        const assignment = existing.value.find((a) => a.appRoleId === input.appRoleId)
+        // Not listed yet (replication lag): Graph's answer is all we can report.
+        if (!assignment) throw error
+        return { ...existing, value: { changed: false, value: assignment } }
+      }
+    },
+
+    async removeAppRoleAssignment(servicePrincipalId, assignmentId, ctx) {
+      try {
+        const path = graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignedTo/${assignmentId}`
+        const answer = await send({ method: 'DELETE', path }, ctx)
+        return result<Change>({ changed: true, value: undefined }, answer)
+      } catch (error) {
+        if (isGraphError(error, [404])) return fromError<Change>({ changed: false, value: undefined }, error)
+        throw error
+      }
+    },
+  }
+}
