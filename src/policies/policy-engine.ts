@@ -1,0 +1,366 @@
+// Decides every request: refusals no policy file can lift come first, then the CASL ability
+// built from the principal's roles. Each decision names its rule and says why in a sentence.
+import { API_ROLES, type ApiRole, type Principal } from '../auth/principal.js'
+import { MICROSOFT_GRAPH_APP_ID } from '../graph/graph-gateway.js'
+import { createAbilityCache, emailDomain, subjectOf, type AppAbility } from './ability.js'
+import { policyRolesOf, protectedApplicationIds, sameTenant, type PolicyEnv, type PolicyRule } from './define-rules.js'
+import type { InvitationsPolicy, PolicyDocument } from './policy-file.js'
+import { isUnderPrefix, redirectUrlProblem } from './redirect-url.js'
+import type {
+  PermissionSummary,
+  PolicyAction,
+  PolicyContext,
+  PolicyDecision,
+  PolicyEngine,
+  PolicySubject,
+  PolicyTarget,
+} from './types.js'
+
+export interface AppPolicyEngine extends PolicyEngine {
+  readonly policy: PolicyDocument
+  /** The (cached) CASL ability of a principal, for checks outside decide(). */
+  ability(principal: Principal): AppAbility
+  /**
+   * Route-level gate, before the target is known: may any of the principal's roles do this
+   * action on some subject of this type? An allowed answer still needs decide() on the target.
+   */
+  decideAny(principal: Principal, action: PolicyAction, subject: PolicySubject): PolicyDecision
+}
+
+type TargetOf<T extends PolicySubject> = Extract<PolicyTarget, { type: T }>
+
+/** Which subjects each action applies to. */
+const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
+  invite: ['Invitation'],
+  resend: ['Guest'],
+  read: ['Guest', 'Group', 'App', 'AuditLog'],
+  delete: ['Guest'],
+  revokeAccess: ['Guest'],
+  addMember: ['GroupMembership'],
+  removeMember: ['GroupMembership'],
+  assign: ['AppRoleAssignment'],
+  unassign: ['AppRoleAssignment'],
+  export: ['AuditLog'],
+  check: ['Self'],
+}
+
+const ACTION_PHRASES: Record<string, string> = {
+  'invite Invitation': 'invite guests',
+  'resend Guest': 'resend invitations',
+  'read Guest': 'read guests',
+  'read Group': 'list groups',
+  'read App': 'list applications',
+  'read AuditLog': 'read the audit log',
+  'delete Guest': 'remove guests',
+  'revokeAccess Guest': "revoke guests' access",
+  'addMember GroupMembership': 'add guests to groups',
+  'removeMember GroupMembership': 'remove guests from groups',
+  'assign AppRoleAssignment': 'grant app roles',
+  'unassign AppRoleAssignment': 'revoke app roles',
+  'export AuditLog': 'export the audit log',
+  'check Self': 'check their own permissions',
+}
+
+const SELF_CHECK_REASON = 'Anyone signed in to this tenant may check their own permissions.'
+
+export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppPolicyEngine {
+  const abilities = createAbilityCache(policy, env)
+  const names = displayNames(policy)
+  const protectedApps = protectedApplicationIds(env)
+
+  const decision = (allowed: boolean, rule: string, reason: string): PolicyDecision => ({
+    allowed,
+    rule,
+    reason,
+    policyVersion: policy.version,
+  })
+  const deny = (rule: string, reason: string) => decision(false, rule, reason)
+  const allow = (rule: PolicyRule, reason: string) =>
+    decision(true, rule.role ? `${rule.ruleId}:${rule.role}` : rule.ruleId, reason)
+
+  const rolePolicies = (principal: Principal) =>
+    policyRolesOf(principal, policy).map((role) => [role, policy.roles[role]!] as const)
+
+  /** Rules of the ability that grant this action on this subject (empty when a refusal wins). */
+  function grantsFor(ability: AppAbility, action: PolicyAction, target: PolicyTarget): PolicyRule[] {
+    const subj = subjectOf(target)
+    if (!ability.can(action, subj)) return []
+    return ability
+      .rulesFor(action, target.type)
+      .filter((rule) => !rule.inverted && rule.matchesConditions(subj))
+      .map((rule) => rule.origin as PolicyRule)
+  }
+
+  /** A token of another tenant, or an action that does not apply to the subject. */
+  function requestRefusal(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision | null {
+    if (!sameTenant(principal.tenantId, env.tenantId)) {
+      return deny('tenant.mismatch', `This token was issued by tenant ${quote(principal.tenantId)}; guestgate serves tenant ${env.tenantId}.`)
+    }
+    if (!ACTION_SUBJECTS[action]?.includes(type)) {
+      return deny('action.not-applicable', `The action ${quote(String(action))} does not apply to ${type}.`)
+    }
+    return null
+  }
+
+  function hardRefusal(target: PolicyTarget): PolicyDecision | null {
+    switch (target.type) {
+      case 'GroupMembership':
+        if (target.isAssignableToRole) {
+          return deny(
+            'groups.role-assignable',
+            `${names.group(target)} is a role-assignable group: its members hold directory roles, so guestgate never changes them.`,
+          )
+        }
+        if (target.isDynamic) {
+          return deny(
+            'groups.dynamic',
+            `${names.group(target)} is a dynamic group: its members follow its membership rule and cannot be added or removed by hand.`,
+          )
+        }
+        return null
+      case 'AppRoleAssignment': {
+        const applicationId = target.applicationId?.toLowerCase()
+        if (applicationId === undefined || !protectedApps.includes(applicationId)) return null
+        const which =
+          applicationId === MICROSOFT_GRAPH_APP_ID ? "Microsoft Graph's roles reach the whole directory" : "these are guestgate's own roles"
+        return deny(
+          'apps.protected-application',
+          `App roles on ${names.app(target.appId, target)} are never assigned or removed through guestgate: ${which}.`,
+        )
+      }
+      case 'Invitation': {
+        const problem = target.redirectUrl === undefined ? null : redirectUrlProblem(target.redirectUrl)
+        if (problem) {
+          return deny('invitations.redirect-url-not-allowed', `Redirect URL ${quote(target.redirectUrl!)} is not allowed: ${problem}.`)
+        }
+        return null
+      }
+      default:
+        return null
+    }
+  }
+
+  function missingRole(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
+    const phrase = ACTION_PHRASES[`${action} ${type}`]!
+    const able = API_ROLES.filter((role) => abilities.get({ ...principal, roles: [role] }).can(action, type))
+    const hint = able.length > 0 ? ` This needs ${list(able, 'or')}.` : ' No role may, under this policy.'
+    const known = [...new Set(principal.roles)]
+    const lead =
+      known.length === 0
+        ? `Your token has no guestgate role, so you may not ${phrase}.`
+        : `None of your roles (${known.map((r) => quoteIfOdd(r)).join(', ')}) may ${phrase}.`
+    return deny('role.missing', lead + hint)
+  }
+
+  function decideInvitation(principal: Principal, ability: AppAbility, target: TargetOf<'Invitation'>, context: PolicyContext) {
+    const domain = emailDomain(target.email)
+    if (domain === null) return deny('invitations.email-invalid', `${quote(target.email)} is not an email address.`)
+
+    // Redirect URL and hourly limit are the inviting role's own: a grant must come from a role
+    // that accepts both, not from a mix of two roles.
+    const inviting = rolePolicies(principal).flatMap(([role, p]) => (p.invitations ? [[role, p.invitations] as const] : []))
+    const url = target.redirectUrl
+    const redirectOk =
+      url === undefined ? inviting : inviting.filter(([, inv]) => inv.redirectUrlPrefixes.some((p) => isUnderPrefix(url, p)))
+    if (redirectOk.length === 0) {
+      const accepted = clauses(inviting, (role, inv) => `${role} may redirect to URLs under ${list(inv.redirectUrlPrefixes)}`)
+      return deny('invitations.redirect-url-not-allowed', `Redirect URL ${quote(url!)} is not allowed: ${accepted}.`)
+    }
+
+    const sent = context.invitationsInLastHour ?? 0
+    const underLimit = redirectOk.filter(([, inv]) => inv.maxPerHour === undefined || sent < inv.maxPerHour)
+    if (underLimit.length === 0) {
+      const limits = clauses(redirectOk, (role, inv) => `${role} may send ${inv.maxPerHour} per hour`)
+      return deny('invitations.rate-limit', `You have sent ${sent} invitations in the last hour; ${limits}. Try again later.`)
+    }
+
+    const candidates = new Set<ApiRole>(underLimit.map(([role]) => role))
+    const grant = grantsFor(ability, 'invite', target).find((rule) => rule.role !== undefined && candidates.has(rule.role))
+    if (grant) return allow(grant, `${grant.role} may invite guests from ${domain}.`)
+
+    const inviteClauses = clauses(underLimit, (role, inv) =>
+      inv.allowDomains
+        ? `${role} may invite ${list(inv.allowDomains)}`
+        : `${role} may invite any domain except ${list(inv.denyDomains ?? [], 'or')}`,
+    )
+    const subdomainNote = underLimit.some(([, inv]) => inv.allowDomains?.some((d) => domain.endsWith(`.${d}`)))
+      ? ' Subdomains of a listed domain are not included.'
+      : ''
+    if (underLimit.some(([, inv]) => inv.denyDomains?.includes(domain))) {
+      return deny('invitations.domain-denied', `Invitations from ${domain} are denied: ${inviteClauses}.`)
+    }
+    return deny('invitations.domain-not-allowed', `Invitations from ${domain} are not allowed: ${inviteClauses}.${subdomainNote}`)
+  }
+
+  function groupNotManaged(principal: Principal, action: PolicyAction, target: TargetOf<'GroupMembership'>) {
+    const flag = action === 'addMember' ? 'add' : 'remove'
+    const verb = action === 'addMember' ? 'add guests to' : 'remove guests from'
+    const managing = rolePolicies(principal).flatMap(([role, p]) => {
+      const groups = (p.groups ?? []).filter((g) => g[flag])
+      return groups.length > 0 ? [[role, groups] as const] : []
+    })
+    const managed = clauses(managing, (role, groups) => `${role} may ${verb} ${list(groups.map((g) => names.group({ groupId: g.id })))}`)
+    return deny('groups.not-managed', `${managed}, not ${names.group(target)}.`)
+  }
+
+  function appRoleNotGranted(principal: Principal, action: PolicyAction, target: TargetOf<'AppRoleAssignment'>) {
+    const key = action === 'assign' ? 'grant' : 'revoke'
+    const appId = target.appId.toLowerCase()
+    const granting = rolePolicies(principal).flatMap(([role, p]) => {
+      const apps = (p.apps ?? []).filter((a) => (a[key] ?? []).length > 0)
+      return apps.length > 0 ? [[role, apps] as const] : []
+    })
+    const onThisApp = granting.flatMap(([role, apps]) => apps.filter((a) => a.id === appId).map((a) => [role, a[key]!] as const))
+    const appLabel = names.app(appId, target)
+    if (onThisApp.length > 0) {
+      const granted = clauses(
+        onThisApp,
+        (role, values) => `${role} may ${key} ${list(values.map((v) => names.appRole(appId, v)))} on ${appLabel}`,
+      )
+      return deny('apps.role-not-granted', `${granted}, not ${names.appRole(appId, target.appRoleValue, target)}.`)
+    }
+    const granted = clauses(granting, (role, apps) => `${role} may ${key} roles on ${list(apps.map((a) => names.app(a.id)))}`)
+    return deny('apps.role-not-granted', `${granted}, not on ${appLabel}.`)
+  }
+
+  function grantReason(rule: PolicyRule, action: PolicyAction, target: PolicyTarget): string {
+    switch (target.type) {
+      case 'Self':
+        return SELF_CHECK_REASON
+      case 'GroupMembership':
+        return `${rule.role} may ${action === 'addMember' ? 'add guests to' : 'remove guests from'} ${names.group(target)}.`
+      case 'AppRoleAssignment': {
+        const appId = target.appId.toLowerCase()
+        const role = names.appRole(appId, target.appRoleValue, target)
+        return `${rule.role} may ${action === 'assign' ? 'grant' : 'revoke'} ${role} on ${names.app(appId, target)}.`
+      }
+      default:
+        return `${rule.role} may ${ACTION_PHRASES[`${action} ${target.type}`]}.`
+    }
+  }
+
+  function decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext = {}): PolicyDecision {
+    const refusal = requestRefusal(principal, action, target.type) ?? hardRefusal(target)
+    if (refusal) return refusal
+
+    const ability = abilities.get(principal)
+    if (!ability.can(action, target.type)) return missingRole(principal, action, target.type)
+    if (target.type === 'Invitation') return decideInvitation(principal, ability, target, context)
+
+    const grant = grantsFor(ability, action, target)[0]
+    if (grant) return allow(grant, grantReason(grant, action, target))
+    // Only memberships and assignments carry conditions, so only they get here.
+    if (target.type === 'GroupMembership') return groupNotManaged(principal, action, target)
+    if (target.type === 'AppRoleAssignment') return appRoleNotGranted(principal, action, target)
+    return missingRole(principal, action, target.type)
+  }
+
+  function decideAny(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
+    const refusal = requestRefusal(principal, action, type)
+    if (refusal) return refusal
+    const ability = abilities.get(principal)
+    if (!ability.can(action, type)) return missingRole(principal, action, type)
+    const grant = ability.rulesFor(action, type).find((rule) => !rule.inverted)!.origin as PolicyRule
+    return allow(grant, grant.role ? `${grant.role} may ${ACTION_PHRASES[`${action} ${type}`]}.` : SELF_CHECK_REASON)
+  }
+
+  function permissionsOf(principal: Principal): PermissionSummary {
+    const ability = abilities.get(principal)
+    const roles = sameTenant(principal.tenantId, env.tenantId) ? rolePolicies(principal) : []
+    const actions = Object.entries(ACTION_SUBJECTS).flatMap(([action, subjects]) =>
+      subjects.filter((s) => ability.can(action as PolicyAction, s)).map((s) => ({ action: action as PolicyAction, subject: s })),
+    )
+
+    const groups = new Map<string, { groupId: string; add: boolean; remove: boolean }>()
+    const appRoles = new Map<string, { appId: string; grant: Set<string>; revoke: Set<string> }>()
+    for (const [, p] of roles) {
+      for (const g of p.groups ?? []) {
+        const entry = groups.get(g.id) ?? { groupId: g.id, add: false, remove: false }
+        groups.set(g.id, { groupId: g.id, add: entry.add || g.add === true, remove: entry.remove || g.remove === true })
+      }
+      for (const a of p.apps ?? []) {
+        const entry = appRoles.get(a.id) ?? { appId: a.id, grant: new Set<string>(), revoke: new Set<string>() }
+        a.grant?.forEach((v) => entry.grant.add(v))
+        a.revoke?.forEach((v) => entry.revoke.add(v))
+        appRoles.set(a.id, entry)
+      }
+    }
+
+    return {
+      policyVersion: policy.version,
+      roles: roles.map(([role]) => role),
+      actions,
+      invitations: mergeInvitations(roles.flatMap(([, p]) => (p.invitations ? [p.invitations] : []))),
+      groups: [...groups.values()],
+      appRoles: [...appRoles.values()].map((a) => ({ appId: a.appId, grant: [...a.grant], revoke: [...a.revoke] })),
+    }
+  }
+
+  return {
+    version: policy.version,
+    policy,
+    ability: (principal) => abilities.get(principal),
+    decide,
+    decideAny,
+    permissionsOf,
+  }
+}
+
+/** What several inviting roles allow together: a grant from any role allows. */
+function mergeInvitations(all: InvitationsPolicy[]): PermissionSummary['invitations'] {
+  if (all.length === 0) return null
+  const allowed = unique(all.flatMap((inv) => inv.allowDomains ?? []))
+  const denyLists = all.flatMap((inv) => (inv.denyDomains ? [inv.denyDomains] : []))
+  const limits = all.map((inv) => inv.maxPerHour)
+  return {
+    // With one deny-list role any domain but the denied ones is possible: no allow list applies.
+    allowedDomains: denyLists.length === 0 ? allowed : null,
+    // A domain is denied only when every deny-list role denies it and no allow list has it.
+    deniedDomains: (denyLists[0] ?? []).filter((d) => denyLists.every((l) => l.includes(d)) && !allowed.includes(d)),
+    redirectUrlPrefixes: unique(all.flatMap((inv) => inv.redirectUrlPrefixes)),
+    maxPerHour: limits.some((l) => l === undefined) ? null : Math.max(...(limits as number[])),
+  }
+}
+
+/** Display names for messages: the target's when it has them, else the policy file's, else the ids. */
+function displayNames(policy: PolicyDocument) {
+  const groupNames = new Map<string, string>()
+  const appNames = new Map<string, string>()
+  const roleNames = new Map<string, string>()
+  for (const role of Object.values(policy.roles)) {
+    for (const g of role?.groups ?? []) if (g.name) groupNames.set(g.id, g.name)
+    for (const a of role?.apps ?? []) {
+      if (a.name) appNames.set(a.id, a.name)
+      for (const [value, name] of Object.entries(a.roleNames ?? {})) roleNames.set(`${a.id} ${value}`, name)
+    }
+  }
+  return {
+    group: (t: { groupId: string; groupName?: string }) => t.groupName ?? groupNames.get(t.groupId.toLowerCase()) ?? t.groupId,
+    app: (appId: string, t?: { appDisplayName?: string }) => t?.appDisplayName ?? appNames.get(appId.toLowerCase()) ?? appId,
+    appRole: (appId: string, value: string, t?: { appRoleValue: string; appRoleDisplayName?: string }) =>
+      (t?.appRoleValue === value ? t.appRoleDisplayName : undefined) ?? roleNames.get(`${appId.toLowerCase()} ${value}`) ?? value,
+  }
+}
+
+function clauses<R, V>(entries: readonly (readonly [R, V])[], clause: (role: R, value: V) => string): string {
+  return entries.map(([role, value]) => clause(role, value)).join('; ')
+}
+
+/** "a", "a and b", "a, b and c". */
+function list(items: readonly string[], conjunction = 'and'): string {
+  if (items.length <= 1) return items[0] ?? 'nothing'
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items.at(-1)}`
+}
+
+function unique(items: string[]): string[] {
+  return [...new Set(items)]
+}
+
+/** Requester-supplied text in a sentence: quoted, escaped, and cut short. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)
+}
+
+function quoteIfOdd(role: string): string {
+  return /^[\w.]{1,64}$/.test(role) ? role : quote(role)
+}

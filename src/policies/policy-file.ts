@@ -1,0 +1,292 @@
+// The policy file: data that narrows what each API role may do. Validated at start (and on
+// reload) by a TypeBox schema plus checks a schema cannot express; every problem is reported
+// with its JSON pointer so an admin can fix the whole file in one pass.
+import { readFile } from 'node:fs/promises'
+import { extname } from 'node:path'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
+import { parseDocument } from 'yaml'
+import { API_ROLES } from '../auth/principal.js'
+import { urlPrefixProblem } from './redirect-url.js'
+
+const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+const DOMAIN_PATTERN = '^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}$'
+
+// `errorMessage` replaces TypeBox's generic message for that schema in PolicyFileError.
+const Guid = Type.String({
+  pattern: GUID_PATTERN,
+  errorMessage: 'must be a GUID such as d0000000-0000-4000-8000-000000000001',
+})
+const DomainName = Type.String({
+  pattern: DOMAIN_PATTERN,
+  errorMessage: 'must be a domain name such as partner.example (no @, no wildcard)',
+})
+const DisplayName = Type.String({ minLength: 1, errorMessage: 'must be a non-empty string' })
+const Flag = Type.Optional(Type.Boolean())
+
+export const InvitationsPolicySchema = Type.Object(
+  {
+    /** Only these domains may be invited (subdomains are not implied). */
+    allowDomains: Type.Optional(
+      Type.Array(DomainName, { minItems: 1, errorMessage: 'must be a list of at least one domain' }),
+    ),
+    /** Any domain but these may be invited. */
+    denyDomains: Type.Optional(Type.Array(DomainName)),
+    redirectUrlPrefixes: Type.Array(Type.String(), {
+      minItems: 1,
+      errorMessage: 'must be a list of at least one https:// URL prefix',
+    }),
+    /** Invitations one requester may send per hour; absent: no limit. */
+    maxPerHour: Type.Optional(Type.Integer({ minimum: 1, errorMessage: 'must be a whole number of at least 1' })),
+  },
+  { additionalProperties: false },
+)
+
+export const GuestsPolicySchema = Type.Object(
+  { read: Flag, resend: Flag, delete: Flag, revokeAccess: Flag },
+  { additionalProperties: false },
+)
+
+export const GroupPolicySchema = Type.Object(
+  { id: Guid, name: Type.Optional(DisplayName), add: Flag, remove: Flag },
+  { additionalProperties: false },
+)
+
+export const AppPolicySchema = Type.Object(
+  {
+    /** Service principal (enterprise application) id. */
+    id: Guid,
+    name: Type.Optional(DisplayName),
+    /** App role values this role may grant / revoke. */
+    grant: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    revoke: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** Display names of app role values, for messages. */
+    roleNames: Type.Optional(Type.Record(Type.String(), DisplayName)),
+  },
+  { additionalProperties: false },
+)
+
+export const AuditPolicySchema = Type.Object({ read: Flag, export: Flag }, { additionalProperties: false })
+
+export const RolePolicySchema = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    invitations: Type.Optional(InvitationsPolicySchema),
+    guests: Type.Optional(GuestsPolicySchema),
+    groups: Type.Optional(Type.Array(GroupPolicySchema)),
+    apps: Type.Optional(Type.Array(AppPolicySchema)),
+    audit: Type.Optional(AuditPolicySchema),
+  },
+  { additionalProperties: false },
+)
+
+export const PolicyDocumentSchema = Type.Object(
+  {
+    /** Written into every audit row: change it whenever the policy changes. */
+    version: Type.String({ minLength: 1, errorMessage: 'must be a non-empty string such as "2026-11-27.1"' }),
+    description: Type.Optional(Type.String()),
+    roles: Type.Object(
+      {
+        'Guests.Invite': Type.Optional(RolePolicySchema),
+        'Guests.Manage': Type.Optional(RolePolicySchema),
+        'Groups.ManageMembers': Type.Optional(RolePolicySchema),
+        'Apps.AssignRoles': Type.Optional(RolePolicySchema),
+        'Audit.Read': Type.Optional(RolePolicySchema),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type InvitationsPolicy = Static<typeof InvitationsPolicySchema>
+export type GroupPolicy = Static<typeof GroupPolicySchema>
+export type AppPolicy = Static<typeof AppPolicySchema>
+export type RolePolicy = Static<typeof RolePolicySchema>
+export type PolicyDocument = Static<typeof PolicyDocumentSchema>
+
+export interface PolicyFileIssue {
+  /** JSON pointer into the document, "/" for the whole file. */
+  path: string
+  message: string
+}
+
+export class PolicyFileError extends Error {
+  override readonly name = 'PolicyFileError'
+  readonly code = 'POLICY_FILE_INVALID'
+
+  constructor(
+    readonly source: string,
+    readonly errors: PolicyFileIssue[],
+  ) {
+    const count = errors.length === 1 ? '1 error' : `${errors.length} errors`
+    super(`Policy file ${source} has ${count}:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`)
+  }
+}
+
+export async function loadPolicyFile(path: string): Promise<PolicyDocument> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new PolicyFileError(path, [{ path: '/', message: `cannot read the file (${reason})` }])
+  }
+  return parsePolicyDocument(text, path)
+}
+
+/** Parses JSON (by a .json source name) or YAML, validates, and returns a normalized, frozen document. */
+export function parsePolicyDocument(text: string, sourceName: string): PolicyDocument {
+  const data = extname(sourceName).toLowerCase() === '.json' ? parseJson(text, sourceName) : parseYaml(text, sourceName)
+  const errors = [...schemaIssues(data), ...semanticIssues(data)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  if (errors.length > 0) throw new PolicyFileError(sourceName, errors)
+  return deepFreeze(normalize(data as PolicyDocument))
+}
+
+function parseJson(text: string, sourceName: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new PolicyFileError(sourceName, [{ path: '/', message: `not valid JSON: ${(err as Error).message}` }])
+  }
+}
+
+function parseYaml(text: string, sourceName: string): unknown {
+  const doc = parseDocument(text)
+  if (doc.errors.length > 0) {
+    // yaml's messages end with a code excerpt; the first line has the position.
+    const errors = doc.errors.map((e) => ({ path: '/', message: `not valid YAML: ${e.message.split('\n')[0]}` }))
+    throw new PolicyFileError(sourceName, errors)
+  }
+  return doc.toJS()
+}
+
+function schemaIssues(data: unknown): PolicyFileIssue[] {
+  const seen = new Set<string>()
+  const issues: PolicyFileIssue[] = []
+  for (const error of Value.Errors(PolicyDocumentSchema, data)) {
+    const path = error.path === '' ? '/' : error.path
+    // TypeBox reports a missing property twice (required, then wrong type): keep the first.
+    if (seen.has(path)) continue
+    seen.add(path)
+    issues.push({ path, message: schemaMessage(error) })
+  }
+  return issues
+}
+
+function schemaMessage(error: ValueError): string {
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required'
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const known = Object.keys((error.schema as TSchema & { properties?: object }).properties ?? {})
+      const what = error.path.split('/').length === 3 && error.path.startsWith('/roles/') ? 'is not an API role' : 'is not a known key'
+      return `${what}; expected one of ${known.join(', ')}`
+    }
+    default: {
+      const custom = (error.schema as { errorMessage?: unknown }).errorMessage
+      if (typeof custom === 'string') return custom
+      const expected = /^Expected (\w+)$/.exec(error.message)?.[1]
+      return (expected && TYPE_MESSAGES[expected]) ?? error.message.replace(/^Expected/, 'expected')
+    }
+  }
+}
+
+const TYPE_MESSAGES: Record<string, string> = {
+  boolean: 'must be true or false',
+  object: 'must be a mapping (key: value)',
+  array: 'must be a list',
+  string: 'must be text',
+  integer: 'must be a whole number',
+  number: 'must be a number',
+}
+
+/** Checks a schema cannot express. Written over unknown data so they run even when the schema failed. */
+function semanticIssues(data: unknown): PolicyFileIssue[] {
+  const issues: PolicyFileIssue[] = []
+  const roles = isRecord(data) && isRecord(data.roles) ? data.roles : {}
+  for (const [roleName, role] of Object.entries(roles)) {
+    if (!isRecord(role)) continue
+    const base = `/roles/${escapePointer(roleName)}`
+    const invitations = role.invitations
+    if (isRecord(invitations)) {
+      const at = `${base}/invitations`
+      if (invitations.allowDomains !== undefined && invitations.denyDomains !== undefined) {
+        issues.push({ path: at, message: 'use allowDomains or denyDomains, not both' })
+      } else if (invitations.allowDomains === undefined && invitations.denyDomains === undefined) {
+        issues.push({ path: at, message: 'needs allowDomains (an allow list) or denyDomains (a deny list)' })
+      }
+      issues.push(...duplicates(invitations.allowDomains, `${at}/allowDomains`, lowerCase))
+      issues.push(...duplicates(invitations.denyDomains, `${at}/denyDomains`, lowerCase))
+      if (Array.isArray(invitations.redirectUrlPrefixes)) {
+        invitations.redirectUrlPrefixes.forEach((prefix, i) => {
+          const problem = typeof prefix === 'string' ? urlPrefixProblem(prefix) : null
+          if (problem) issues.push({ path: `${at}/redirectUrlPrefixes/${i}`, message: problem })
+        })
+      }
+    }
+    issues.push(...duplicates(ids(role.groups), `${base}/groups`, lowerCase, '/id'))
+    issues.push(...duplicates(ids(role.apps), `${base}/apps`, lowerCase, '/id'))
+  }
+  return issues
+}
+
+function duplicates(list: unknown, at: string, key: (s: string) => string, suffix = ''): PolicyFileIssue[] {
+  if (!Array.isArray(list)) return []
+  const firstIndex = new Map<string, number>()
+  const issues: PolicyFileIssue[] = []
+  list.forEach((item, i) => {
+    if (typeof item !== 'string') return
+    const k = key(item)
+    const first = firstIndex.get(k)
+    if (first === undefined) firstIndex.set(k, i)
+    else issues.push({ path: `${at}/${i}${suffix}`, message: `duplicate of ${at}/${first}${suffix} (${item})` })
+  })
+  return issues
+}
+
+function ids(list: unknown): unknown[] | undefined {
+  return Array.isArray(list) ? list.map((entry) => (isRecord(entry) ? entry.id : undefined)) : undefined
+}
+
+/** Domains and GUIDs are compared case-insensitively: store them lower-case once. */
+function normalize(doc: PolicyDocument): PolicyDocument {
+  const roles: PolicyDocument['roles'] = {}
+  for (const name of API_ROLES) {
+    const role = doc.roles[name]
+    if (!role) continue
+    roles[name] = {
+      ...role,
+      ...(role.invitations && {
+        invitations: {
+          ...role.invitations,
+          ...(role.invitations.allowDomains && { allowDomains: role.invitations.allowDomains.map(lowerCase) }),
+          ...(role.invitations.denyDomains && { denyDomains: role.invitations.denyDomains.map(lowerCase) }),
+        },
+      }),
+      ...(role.groups && { groups: role.groups.map((g) => ({ ...g, id: lowerCase(g.id) })) }),
+      ...(role.apps && { apps: role.apps.map((a) => ({ ...a, id: lowerCase(a.id) })) }),
+    }
+  }
+  return { ...doc, roles }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function lowerCase(s: string): string {
+  return s.toLowerCase()
+}
+
+function escapePointer(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1')
+}

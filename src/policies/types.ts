@@ -1,0 +1,90 @@
+// The contract between the policy engine and the rest of the service.
+// Actions and targets are what a request asks to do; the engine answers allow/deny with the
+// rule that decided and a sentence a person understands.
+import type { Principal } from '../auth/principal.js'
+
+export type PolicyAction =
+  | 'invite' // Invitation
+  | 'resend' // Guest
+  | 'read' // Guest, Group, App, AuditLog
+  | 'delete' // Guest
+  | 'revokeAccess' // Guest
+  | 'addMember' // GroupMembership
+  | 'removeMember' // GroupMembership
+  | 'assign' // AppRoleAssignment
+  | 'unassign' // AppRoleAssignment
+  | 'export' // AuditLog
+  | 'check' // Self: what-if and my permissions
+
+export type PolicyTarget =
+  | { type: 'Invitation'; email: string; redirectUrl?: string }
+  | { type: 'Guest'; id?: string }
+  | { type: 'Group' }
+  | { type: 'App' }
+  | {
+      type: 'GroupMembership'
+      groupId: string
+      groupName?: string
+      /** From Graph: role-assignable groups are refused whatever the file says. */
+      isAssignableToRole?: boolean
+      /** From Graph: dynamic groups have no assignable members. */
+      isDynamic?: boolean
+    }
+  | {
+      type: 'AppRoleAssignment'
+      /** Service principal id of the enterprise application. */
+      appId: string
+      /** Application (client) id behind the service principal, when known. */
+      applicationId?: string
+      appDisplayName?: string
+      appRoleValue: string
+      appRoleDisplayName?: string
+    }
+  | { type: 'AuditLog' }
+  | { type: 'Self' }
+
+export type PolicySubject = PolicyTarget['type']
+
+/** Facts the engine cannot know by itself, supplied by the caller. */
+export interface PolicyContext {
+  /** Invitations this requester started in the last hour (from the audit log). */
+  invitationsInLastHour?: number
+}
+
+export interface PolicyDecision {
+  allowed: boolean
+  /** Stable id of the rule that decided, e.g. "invitations.domain-not-allowed". */
+  rule: string
+  /** A sentence a person understands. */
+  reason: string
+  /** Version of the policy file that decided. */
+  policyVersion: string
+}
+
+/** What the caller may do, for portals to offer only valid choices. */
+export interface PermissionSummary {
+  policyVersion: string
+  roles: string[]
+  actions: { action: PolicyAction; subject: PolicySubject }[]
+  invitations: {
+    allowedDomains: string[] | null
+    deniedDomains: string[]
+    redirectUrlPrefixes: string[]
+    maxPerHour: number | null
+  } | null
+  groups: { groupId: string; add: boolean; remove: boolean }[]
+  appRoles: { appId: string; grant: string[]; revoke: string[] }[]
+}
+
+export interface PolicyEngine {
+  readonly version: string
+  decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context?: PolicyContext): PolicyDecision
+  permissionsOf(principal: Principal): PermissionSummary
+}
+
+/** Coarse check before the target is known: does any rule give this action on this kind of
+ *  target at all (tenant checked too)? Routes use it first, so a caller with no matching role
+ *  is refused before any input is looked up. */
+export interface CoarsePolicyEngine {
+  decideAny(principal: Principal, action: PolicyAction, subject: PolicySubject): PolicyDecision
+}
