@@ -1,0 +1,270 @@
+// The audit log on Postgres. The database does the chaining (trigger `audit_events_chain`) and
+// rejects changes; this module writes single INSERTs and reads with keyset pagination on id,
+// which is chain order and commit order, so pages never skip or repeat rows while others append.
+// Queries go through the pg pool behind the Prisma client: they are hand-written SQL (a UNION for
+// the actor filter, window functions for verification) and the export path needs pg's row speed.
+import type pg from 'pg'
+import { pendingMigrations } from '../db/migrate.js'
+import { poolOf, type PrismaClient } from '../db/prisma-client.js'
+import { CHECKPOINT_ACTION, EVENT_COLUMNS, insertStatement, insertValues, toAuditEvent, type EventRow } from './audit-rows.js'
+import type { AuditEntryInput, AuditEvent, AuditFilter, AuditPage, AuditStatus, AuditStore, VerifyResult } from './types.js'
+
+/** A filter, cursor, limit or id the store cannot use: the caller's mistake (HTTP 400). */
+export class AuditQueryError extends Error {
+  override readonly name = 'AuditQueryError'
+  readonly code = 'AUDIT_INVALID_QUERY'
+  readonly statusCode = 400
+}
+
+export const MAX_PAGE_SIZE = 100
+const DEFAULT_STREAM_BATCH = 1000
+const VERIFY_CHUNK = 20_000
+const MAX_ID = 9223372036854775807n
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A positive bigint id as a decimal string, or null when `value` is not one. */
+function parseId (value: string): string | null {
+  if (!/^[1-9][0-9]{0,18}$/.test(value) || BigInt(value) > MAX_ID) return null
+  return value
+}
+
+export function encodeCursor (id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url')
+}
+
+export function decodeCursor (cursor: string): string {
+  const id = parseId(Buffer.from(cursor, 'base64url').toString('utf8'))
+  if (id === null || encodeCursor(id) !== cursor) throw new AuditQueryError('invalid cursor')
+  return id
+}
+
+function checkFilter (filter: AuditFilter): void {
+  if (filter.operationId !== undefined && !UUID.test(filter.operationId)) {
+    throw new AuditQueryError('operationId must be a UUID')
+  }
+  for (const [name, date] of [['from', filter.from], ['to', filter.to]] as const) {
+    if (date !== undefined && Number.isNaN(date.getTime())) throw new AuditQueryError(`${name} is not a valid date`)
+  }
+}
+
+/** The id span a filter's time range covers; each bound is inclusive and absent when unbounded. */
+interface IdSpan {
+  firstId?: string
+  lastId?: string
+}
+
+/**
+ * One page of rows matching `filter` inside `span` with id < beforeId, newest first. The actor
+ * filter matches the oid or the name: two index-ordered scans merged by id (an OR of the two
+ * columns would sort every row of the actor), the second skipping rows the first already has.
+ */
+function pageQuery (filter: AuditFilter, span: IdSpan, beforeId: string | undefined, limit: number): pg.QueryConfig {
+  const values: unknown[] = []
+  const param = (value: unknown): string => {
+    values.push(value)
+    return `$${values.length}`
+  }
+  const conditions: string[] = []
+  if (filter.action !== undefined) conditions.push(`e.action = ${param(filter.action)}`)
+  if (filter.targetId !== undefined) conditions.push(`e.target_id = ${param(filter.targetId)}`)
+  if (filter.decision !== undefined) conditions.push(`e.decision = ${param(filter.decision)}`)
+  if (filter.status !== undefined) conditions.push(`e.status = ${param(filter.status)}`)
+  if (filter.operationId !== undefined) conditions.push(`e.operation_id = ${param(filter.operationId)}::uuid`)
+  if (span.firstId !== undefined) conditions.push(`e.id >= ${param(span.firstId)}`)
+  if (span.lastId !== undefined) conditions.push(`e.id <= ${param(span.lastId)}`)
+  if (beforeId !== undefined) conditions.push(`e.id < ${param(beforeId)}`)
+  const limitParam = param(limit)
+  const select = (where: string[]): string =>
+    `SELECT ${EVENT_COLUMNS} FROM audit_events e
+     ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''}
+     ORDER BY e.id DESC LIMIT ${limitParam}`
+  if (filter.actor === undefined) return { text: select(conditions), values }
+  const actor = param(filter.actor)
+  return {
+    text: `SELECT * FROM (
+      (${select([`e.actor_oid = ${actor}`, ...conditions])})
+      UNION ALL
+      (${select([`e.actor_name = ${actor}`, `e.actor_oid <> ${actor}`, ...conditions])})
+    ) page ORDER BY page.id DESC LIMIT ${limitParam}`,
+    values,
+  }
+}
+
+const INSERT_EVENT = insertStatement()
+
+// One chunk of the chain, checked in the database with the trigger's own hash function: each row
+// against its stored hash, and its prev_hash against the hash of the row before it ($4 for the
+// chunk's first row when $5 says there is one). A first row without a predecessor is linked if it
+// starts the chain (prev_hash null) or continues a cut recorded by a retention checkpoint.
+const VERIFY_CHUNK_SQL = `
+WITH chunk AS (
+  SELECT e.id, e.prev_hash, e.hash, audit_event_hash(e) = e.hash AS hash_ok
+  FROM audit_events e
+  WHERE e.id > $1 AND e.id <= $2
+  ORDER BY e.id
+  LIMIT $3
+), judged AS (
+  SELECT id, hash, hash_ok,
+    CASE
+      WHEN lag(id) OVER w IS NOT NULL THEN prev_hash IS NOT DISTINCT FROM lag(hash) OVER w
+      ELSE ($5::boolean AND prev_hash IS NOT DISTINCT FROM $4::text)
+        OR (NOT $5::boolean AND prev_hash IS NULL)
+        OR EXISTS (
+          SELECT 1 FROM audit_events c
+          WHERE c.action = '${CHECKPOINT_ACTION}'
+            AND c.request_summary ->> 'cutHash' = chunk.prev_hash
+            AND (c.request_summary ->> 'prunedThroughId')::bigint < chunk.id)
+    END AS link_ok
+  FROM chunk
+  WINDOW w AS (ORDER BY id)
+), first_bad AS (
+  SELECT id, hash_ok FROM judged WHERE NOT (hash_ok AND link_ok) ORDER BY id LIMIT 1
+)
+SELECT
+  (SELECT count(*)::int FROM judged WHERE id <= coalesce((SELECT id FROM first_bad), id)) AS checked,
+  (SELECT id FROM judged ORDER BY id DESC LIMIT 1) AS last_id,
+  (SELECT hash FROM judged ORDER BY id DESC LIMIT 1) AS last_hash,
+  (SELECT id FROM first_bad) AS bad_id,
+  (SELECT hash_ok FROM first_bad) AS bad_hash_ok`
+
+interface VerifyChunkRow {
+  checked: number
+  last_id: string | null
+  last_hash: string | null
+  bad_id: string | null
+  bad_hash_ok: boolean | null
+}
+
+export function createAuditStore (prisma: PrismaClient): AuditStore {
+  const pool = poolOf(prisma)
+
+  /**
+   * The insert trigger keeps occurred_at non-decreasing in id order (see the migration), so a time
+   * range is exactly an id range: from the first row at or after `from` to the last at or before
+   * `to`, two index probes. Pages then filter on id alone: the planner sizes an id range exactly
+   * (next to a time condition it underestimates and sorts the whole range instead), and an index
+   * on (column, id) starts and stops at the range. Null when no row lies in the time range.
+   */
+  async function idSpan (from: Date | undefined, to: Date | undefined): Promise<IdSpan | null> {
+    if (from === undefined && to === undefined) return {}
+    const result = await pool.query<{ first_id: string | null; last_id: string | null }>(
+      `SELECT
+        (SELECT a.id FROM audit_events a WHERE a.occurred_at >= $1 ORDER BY a.occurred_at, a.id LIMIT 1) AS first_id,
+        (SELECT a.id FROM audit_events a WHERE a.occurred_at <= $2 ORDER BY a.occurred_at DESC, a.id DESC LIMIT 1) AS last_id`,
+      [from ?? null, to ?? null])
+    const firstId = from === undefined ? undefined : result.rows[0]?.first_id ?? null
+    const lastId = to === undefined ? undefined : result.rows[0]?.last_id ?? null
+    if (firstId === null || lastId === null) return null
+    return { firstId, lastId }
+  }
+
+  async function fetchPage (filter: AuditFilter, span: IdSpan, beforeId: string | undefined, limit: number): Promise<EventRow[]> {
+    return (await pool.query<EventRow>(pageQuery(filter, span, beforeId, limit))).rows
+  }
+
+  return {
+    async append (entry: AuditEntryInput): Promise<AuditEvent> {
+      const result = await pool.query<EventRow>(INSERT_EVENT, insertValues(entry))
+      return toAuditEvent(result.rows[0] as EventRow)
+    },
+
+    async countByActorSince (actorOid: string, action: string, status: AuditStatus, since: Date): Promise<number> {
+      const span = await idSpan(since, undefined)
+      if (span === null) return 0
+      const result = await pool.query<{ count: number }>(
+        `SELECT count(*)::int AS count FROM audit_events
+         WHERE actor_oid = $1 AND action = $2 AND status = $3 AND id >= $4`,
+        [actorOid, action, status, span.firstId])
+      return result.rows[0]?.count ?? 0
+    },
+
+    async get (id: string): Promise<AuditEvent | null> {
+      const rowId = parseId(id)
+      if (rowId === null) return null
+      const result = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events e WHERE e.id = $1`, [rowId])
+      const row = result.rows[0]
+      return row === undefined ? null : toAuditEvent(row)
+    },
+
+    async byOperation (operationId: string): Promise<AuditEvent[]> {
+      if (!UUID.test(operationId)) return []
+      const result = await pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM audit_events e WHERE e.operation_id = $1 ORDER BY e.id`, [operationId])
+      return result.rows.map(toAuditEvent)
+    },
+
+    /** `from` and `to` are inclusive; the cursor is the last id of the previous page, base64url. */
+    async query (filter: AuditFilter, page: { limit: number; cursor?: string }): Promise<AuditPage> {
+      if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE_SIZE) {
+        throw new AuditQueryError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`)
+      }
+      checkFilter(filter)
+      const beforeId = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+      const span = await idSpan(filter.from, filter.to)
+      if (span === null) return { items: [] }
+      // One row more than asked tells whether an older page exists.
+      const rows = await fetchPage(filter, span, beforeId, page.limit + 1)
+      const items = rows.slice(0, page.limit).map(toAuditEvent)
+      const last = items[items.length - 1]
+      return rows.length > page.limit && last !== undefined ? { items, nextCursor: encodeCursor(last.id) } : { items }
+    },
+
+    async * stream (filter: AuditFilter, batchSize = DEFAULT_STREAM_BATCH): AsyncIterable<AuditEvent> {
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new AuditQueryError('batchSize must be a positive integer')
+      checkFilter(filter)
+      const span = await idSpan(filter.from, filter.to)
+      if (span === null) return
+      // The next batch is fetched while the consumer handles the current one; at most two
+      // batches are in memory.
+      let pending: Promise<EventRow[]> | undefined = fetchPage(filter, span, undefined, batchSize)
+      try {
+        while (pending !== undefined) {
+          const rows: EventRow[] = await pending
+          const last = rows[rows.length - 1]
+          pending = rows.length === batchSize && last !== undefined ? fetchPage(filter, span, last.id, batchSize) : undefined
+          for (const row of rows) yield toAuditEvent(row)
+        }
+      } finally {
+        // The consumer stopped early: nobody awaits the prefetch any more, so its failure must not
+        // surface as an unhandled rejection.
+        pending?.catch(() => {})
+      }
+    },
+
+    /** `checked` counts the rows examined, up to and including the first invalid one. */
+    async verify (range: { fromId?: string; toId?: string } = {}): Promise<VerifyResult> {
+      const fromId = range.fromId === undefined ? '1' : parseId(range.fromId)
+      const toId = range.toId === undefined ? MAX_ID.toString() : parseId(range.toId)
+      if (fromId === null || toId === null) throw new AuditQueryError('fromId and toId must be positive integer ids')
+      let after = (BigInt(fromId) - 1n).toString()
+      const predecessor = await pool.query<{ hash: string }>(
+        'SELECT hash FROM audit_events WHERE id <= $1 ORDER BY id DESC LIMIT 1', [after])
+      let priorHash: string | null = predecessor.rows[0]?.hash ?? null
+      let hasPrior = predecessor.rows.length > 0
+      let checked = 0
+      for (;;) {
+        const result = await pool.query<VerifyChunkRow>(VERIFY_CHUNK_SQL, [after, toId, VERIFY_CHUNK, priorHash, hasPrior])
+        const chunk = result.rows[0] as VerifyChunkRow
+        checked += chunk.checked
+        if (chunk.bad_id !== null) {
+          const reason = chunk.bad_hash_ok === true
+            ? `row ${chunk.bad_id} does not link to the row before it: a row before it was deleted or changed`
+            : `row ${chunk.bad_id} does not match its hash: its content was changed`
+          return { valid: false, checked, firstInvalid: chunk.bad_id, reason }
+        }
+        if (chunk.checked < VERIFY_CHUNK || chunk.last_id === null) return { valid: true, checked, firstInvalid: null }
+        after = chunk.last_id
+        priorHash = chunk.last_hash
+        hasPrior = true
+      }
+    },
+
+    async ready (): Promise<boolean> {
+      try {
+        return (await pendingMigrations(pool)).length === 0
+      } catch {
+        return false
+      }
+    },
+  }
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { AuditQueryError, createAuditStore, encodeCursor } from '../../src/audit/audit-store.js'
+import type { AuditEvent, AuditFilter, AuditStore } from '../../src/audit/types.js'
+import { createPrismaClient } from '../../src/db/prisma-client.js'
+import { createTestDatabase } from '../helpers/database.js'
+import { auditEntry, openAuditFixture } from './fixtures/audit-fixture.js'
+
+const ALICE = { oid: '00000000-0000-4000-8000-0000000000a1', name: 'Alice Admin', tenantId: 'tenant-1', roles: ['Guests.Invite'] }
+const BOB = { oid: '00000000-0000-4000-8000-0000000000b2', name: 'Bob Builder', tenantId: 'tenant-1', roles: ['Groups.ManageMembers', 'Apps.AssignRoles'] }
+// An actor whose oid and name are the same string must still be listed once.
+const ROBOT = { oid: 'robot', name: 'robot', tenantId: 'tenant-1', roles: [] }
+
+/** occurredAt ("...T12:00:00.123456Z") in microseconds since the epoch. */
+function micros (iso: string): bigint {
+  return BigInt(Date.parse(iso.slice(0, 23) + 'Z')) * 1000n + BigInt(iso.slice(23, 26))
+}
+
+function matches (event: AuditEvent, filter: AuditFilter): boolean {
+  return (filter.actor === undefined || event.actor.oid === filter.actor || event.actor.name === filter.actor) &&
+    (filter.action === undefined || event.action === filter.action) &&
+    (filter.targetId === undefined || event.target.id === filter.targetId) &&
+    (filter.decision === undefined || event.decision === filter.decision) &&
+    (filter.status === undefined || event.status === filter.status) &&
+    (filter.operationId === undefined || event.operationId === filter.operationId) &&
+    (filter.from === undefined || micros(event.occurredAt) >= BigInt(filter.from.getTime()) * 1000n) &&
+    (filter.to === undefined || micros(event.occurredAt) <= BigInt(filter.to.getTime()) * 1000n)
+}
+
+async function allPages (store: AuditStore, filter: AuditFilter, limit: number): Promise<string[]> {
+  const ids: string[] = []
+  let cursor: string | undefined
+  do {
+    const page = await store.query(filter, cursor === undefined ? { limit } : { limit, cursor })
+    t.ok(page.items.length <= limit)
+    ids.push(...page.items.map((event) => event.id))
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+  return ids
+}
+
+t.test('append stores the entry, chains it, and get/byOperation read it back', async (t) => {
+  const { store } = await openAuditFixture(t)
+  const intent = auditEntry({ graphRequestId: null })
+  const first = await store.append(intent)
+  const outcome = await store.append({
+    ...intent,
+    status: 'failed',
+    graphStatus: 403,
+    graphRequestId: 'graph-req-1',
+    graphErrorCode: 'Authorization_RequestDenied',
+    message: 'Insufficient privileges to complete the operation.',
+    requestSummary: { nested: { list: [1, 'two', null], unicode: 'Zoë ✓' } },
+  })
+  t.equal(first.id, '1')
+  t.equal(outcome.id, '2')
+  t.equal(first.prevHash, null, 'the first row starts the chain')
+  t.equal(outcome.prevHash, first.hash, 'each row links to the one before it')
+  t.match(first.hash, /^[0-9a-f]{64}$/)
+  t.match(first.occurredAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/)
+  t.ok(micros(outcome.occurredAt) >= micros(first.occurredAt))
+  t.match(first, {
+    operationId: intent.operationId,
+    requestId: intent.requestId,
+    correlationId: intent.correlationId,
+    actor: intent.actor,
+    action: 'guest.invite',
+    target: intent.target,
+    decision: 'allowed',
+    status: 'intent',
+    ruleId: 'invite-partners',
+    reason: null,
+    policyVersion: 'policy-v1',
+    requestSummary: intent.requestSummary,
+    graphStatus: null,
+    graphRequestId: null,
+    graphErrorCode: null,
+    message: null,
+  })
+  t.same(outcome.requestSummary, { nested: { list: [1, 'two', null], unicode: 'Zoë ✓' } })
+  t.equal(outcome.graphStatus, 403)
+
+  t.same(await store.get('2'), outcome)
+  t.equal(await store.get('3'), null)
+  t.equal(await store.get('not-an-id'), null)
+  t.equal(await store.get('99999999999999999999'), null, 'beyond bigint is simply not found')
+  t.same(await store.byOperation(intent.operationId), [first, outcome], 'intent then outcome')
+  t.same(await store.byOperation(randomUUID()), [])
+  t.same(await store.byOperation('not-a-uuid'), [])
+
+  const minimal = await store.append({ ...auditEntry(), requestSummary: undefined, target: { type: 'tenant' } })
+  t.same(minimal.requestSummary, {})
+  t.same(minimal.target, { type: 'tenant', id: null, displayName: null })
+})
+
+t.test('countByActorSince counts one actor\'s rows of an action and status in a time window', async (t) => {
+  const fixture = await openAuditFixture(t)
+  const { store } = fixture
+  const old = await store.append(auditEntry({ status: 'succeeded' }))
+  // Backdate one row (as the superuser, past the append-only trigger) instead of waiting for time to pass.
+  await fixture.sql(`BEGIN; SET LOCAL session_replication_role = replica;
+    UPDATE audit_events SET occurred_at = now() - interval '2 hours' WHERE id = ${old.id}; COMMIT`)
+  for (let i = 0; i < 3; i++) await store.append(auditEntry({ status: 'succeeded' }))
+  await store.append(auditEntry({ status: 'failed' }))
+  await store.append(auditEntry({ status: 'succeeded', action: 'group.member.add' }))
+  await store.append(auditEntry({ status: 'succeeded', actor: BOB }))
+  const anHourAgo = new Date(Date.now() - 3600_000)
+  t.equal(await store.countByActorSince(ALICE.oid, 'guest.invite', 'succeeded', anHourAgo), 3)
+  t.equal(await store.countByActorSince(ALICE.oid, 'guest.invite', 'succeeded', new Date(0)), 4)
+  t.equal(await store.countByActorSince(BOB.oid, 'guest.invite', 'succeeded', anHourAgo), 1)
+  t.equal(await store.countByActorSince(ALICE.oid, 'guest.invite', 'succeeded', new Date(Date.now() + 60_000)), 0)
+})
+
+t.test('query: every filter and page size returns exactly the matching rows, newest first', async (t) => {
+  const { store } = await openAuditFixture(t)
+  const actors = [ALICE, BOB, ROBOT]
+  const actions = ['guest.invite', 'group.member.add', 'app.role.assign', 'guest.remove']
+  const events: AuditEvent[] = []
+  for (let i = 0; i < 90; i++) {
+    const operationId = randomUUID()
+    const base = auditEntry({
+      operationId,
+      actor: actors[i % 3]!,
+      action: actions[i % 4]!,
+      target: { type: 'user', id: `guest-${i % 5}`, displayName: `Guest ${i % 5}` },
+      decision: i % 6 === 0 ? 'denied' : 'allowed',
+      status: i % 6 === 0 ? 'denied' : 'intent',
+    })
+    events.push(await store.append(base))
+    if (i % 6 !== 0) events.push(await store.append({ ...base, status: i % 4 === 0 ? 'failed' : 'succeeded' }))
+  }
+  const newestFirst = [...events].reverse()
+  const middle = newestFirst[Math.floor(newestFirst.length / 2)]!
+  const asDate = (event: AuditEvent): Date => new Date(Date.parse(event.occurredAt.slice(0, 23) + 'Z'))
+  const from = asDate(events[20]!)
+  const to = asDate(events[100]!)
+  const filters: AuditFilter[] = [
+    {},
+    { actor: ALICE.oid },
+    { actor: BOB.name },
+    { actor: 'robot' },
+    { actor: 'nobody' },
+    { action: 'group.member.add' },
+    { targetId: 'guest-3' },
+    { decision: 'denied' },
+    { status: 'failed' },
+    { operationId: middle.operationId },
+    { from, to },
+    { from },
+    { to },
+    { actor: BOB.oid, from, to },
+    { actor: ALICE.name, action: 'guest.invite', decision: 'allowed', status: 'succeeded' },
+    { actor: ALICE.oid, targetId: 'guest-0', to },
+  ]
+  for (const filter of filters) {
+    const expected = newestFirst.filter((event) => matches(event, filter)).map((event) => event.id)
+    for (const limit of [1, 7, 100]) {
+      t.same(await allPages(store, filter, limit), expected, `${JSON.stringify(filter)} in pages of ${limit}`)
+    }
+  }
+  const firstPage = await store.query({ actor: ALICE.oid }, { limit: 3 })
+  t.same(firstPage.items, newestFirst.filter((event) => event.actor.oid === ALICE.oid).slice(0, 3), 'whole events')
+  const robotRows = events.filter((event) => event.actor.oid === 'robot').length
+  const exact = await store.query({ actor: 'robot' }, { limit: robotRows })
+  t.equal(exact.items.length, robotRows)
+  t.equal(exact.nextCursor, undefined, 'no cursor when the last page is exactly full')
+})
+
+t.test('pages stay exact while rows are appended between page fetches', async (t) => {
+  const { store } = await openAuditFixture(t)
+  const existing: AuditEvent[] = []
+  for (let i = 0; i < 40; i++) existing.push(await store.append(auditEntry({ actor: i % 2 === 0 ? ALICE : BOB })))
+  const expected = existing.filter((event) => event.actor.oid === ALICE.oid).map((event) => event.id).reverse()
+  const seen: string[] = []
+  let page = await store.query({ actor: ALICE.oid }, { limit: 3 })
+  for (;;) {
+    seen.push(...page.items.map((event) => event.id))
+    if (page.nextCursor === undefined) break
+    // Newer rows, some matching the filter, arrive between the fetches.
+    await Promise.all([store.append(auditEntry({ actor: ALICE })), store.append(auditEntry({ actor: BOB }))])
+    page = await store.query({ actor: ALICE.oid }, { limit: 3, cursor: page.nextCursor })
+  }
+  t.same(seen, expected, 'no duplicate, no gap')
+})
+
+t.test('query rejects a bad limit, cursor or operationId with AuditQueryError', async (t) => {
+  const { store } = await openAuditFixture(t)
+  for (const limit of [0, 101, 2.5, Number.NaN]) {
+    await t.rejects(store.query({}, { limit }), AuditQueryError, `limit ${limit}`)
+  }
+  for (const cursor of ['', 'not a cursor!', encodeCursor('abc'), encodeCursor('0'), encodeCursor('99999999999999999999')]) {
+    await t.rejects(store.query({}, { limit: 10, cursor }), AuditQueryError, `cursor ${JSON.stringify(cursor)}`)
+  }
+  await t.rejects(store.query({ operationId: 'x' }, { limit: 10 }), AuditQueryError)
+  await t.rejects(store.query({ from: new Date('nonsense') }, { limit: 10 }), AuditQueryError)
+  const error = await store.query({}, { limit: 0 }).catch((caught: unknown) => caught)
+  t.match(error, { statusCode: 400, code: 'AUDIT_INVALID_QUERY' })
+})
+
+t.test('50 concurrent appends over a pool of 10 form one valid chain', async (t) => {
+  const { store } = await openAuditFixture(t, { maxConnections: 10 })
+  const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(auditEntry({ requestId: `req-${i}` }))))
+  const byId = new Map(appended.map((event) => [event.id, event]))
+  t.equal(byId.size, 50, 'distinct ids')
+  t.same([...byId.keys()].map(Number).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1), 'no gaps')
+  for (const event of appended) {
+    t.equal(event.prevHash, event.id === '1' ? null : byId.get(String(Number(event.id) - 1))!.hash, `row ${event.id} links`)
+  }
+  t.same(await store.verify(), { valid: true, checked: 50, firstInvalid: null })
+})
+
+t.test('verify names the first changed row and the row after a deleted one', async (t) => {
+  const fixture = await openAuditFixture(t)
+  const { store } = fixture
+  for (let i = 0; i < 30; i++) await store.append(auditEntry({ requestId: `req-${i}` }))
+  t.same(await store.verify(), { valid: true, checked: 30, firstInvalid: null })
+  t.same(await store.verify({ fromId: '10', toId: '20' }), { valid: true, checked: 11, firstInvalid: null })
+
+  // The superuser bypasses the triggers, as an attacker with database access would.
+  const tamper = (statement: string): Promise<unknown> => fixture.sql(
+    `BEGIN; SET LOCAL session_replication_role = replica; ${statement}; COMMIT`)
+
+  await tamper(`UPDATE audit_events SET decision = 'denied' WHERE id = 25`)
+  t.match(await store.verify(), { valid: false, checked: 25, firstInvalid: '25', reason: /row 25 does not match its hash/ })
+  t.same(await store.verify({ toId: '24' }), { valid: true, checked: 24, firstInvalid: null })
+
+  await tamper('DELETE FROM audit_events WHERE id = 12')
+  t.match(await store.verify(), { valid: false, checked: 12, firstInvalid: '13', reason: /row 13 does not link/ })
+  t.match(await store.verify({ fromId: '13' }), { valid: false, firstInvalid: '13' })
+
+  // Rewriting a row together with its hash moves the break to the next link.
+  await tamper(`UPDATE audit_events SET message = 'forged', hash = 'x' WHERE id = 5;
+    UPDATE audit_events e SET hash = audit_event_hash(e) WHERE id = 5`)
+  t.match(await store.verify(), { valid: false, checked: 6, firstInvalid: '6', reason: /row 6 does not link/ })
+
+  await tamper('DELETE FROM audit_events WHERE id <= 2')
+  t.match(await store.verify(), { valid: false, checked: 1, firstInvalid: '3' }, 'a cut without a checkpoint is a break')
+})
+
+t.test('verify walks a chain longer than one verification chunk', async (t) => {
+  const fixture = await openAuditFixture(t)
+  await fixture.sql(`
+    INSERT INTO audit_events (operation_id, request_id, correlation_id, actor_oid, actor_name, actor_tenant_id,
+      actor_roles, action, target_type, decision, status, policy_version)
+    SELECT gen_random_uuid(), 'r' || g, 'c', 'o', 'n', 't', '{}', 'a', 'user', 'allowed', 'intent', 'v'
+    FROM generate_series(1, 45000) g`)
+  t.same(await fixture.store.verify(), { valid: true, checked: 45000, firstInvalid: null })
+  await fixture.sql(`BEGIN; SET LOCAL session_replication_role = replica;
+    DELETE FROM audit_events WHERE id = 40001; COMMIT`)
+  t.match(await fixture.store.verify(), { valid: false, checked: 40001, firstInvalid: '40002' }, 'a break at a chunk boundary')
+})
+
+t.test('ready() is true only when the database answers and every migration is applied', async (t) => {
+  const { store } = await openAuditFixture(t)
+  t.equal(await store.ready(), true)
+
+  const bare = await createTestDatabase(t, { migrate: false })
+  const bareClient = createPrismaClient(bare.connectionString, { maxConnections: 1 })
+  t.teardown(() => bareClient.$disconnect())
+  t.equal(await createAuditStore(bareClient).ready(), false, 'migrations pending')
+
+  const unreachable = createPrismaClient('postgresql://postgres@127.0.0.1:1/none', { maxConnections: 1 })
+  t.teardown(() => unreachable.$disconnect())
+  t.equal(await createAuditStore(unreachable).ready(), false, 'server unreachable')
+})
