@@ -162,7 +162,8 @@ const cases: Case[] = [
   // Audit.Read
   { roles: [AR], action: 'read', target: auditLog, allowed: true, rule: 'audit.read:Audit.Read' },
   { roles: [AR], action: 'export', target: auditLog, allowed: true, rule: 'audit.export:Audit.Read' },
-  { roles: [AR], action: 'read', target: guest, allowed: false, rule: 'role.missing' },
+  { roles: [AR], action: 'read', target: guest, allowed: true, rule: 'guests.read:Audit.Read' },
+  { roles: [AR], action: 'delete', target: guest, allowed: false, rule: 'role.missing' },
   { roles: [AR], action: 'invite', target: invitation('bob@partner.example'), allowed: false, rule: 'role.missing' },
 
   // No roles, unknown roles

@@ -28,7 +28,7 @@ roles:
 
 t.test('the sandbox policy and the fixtures load', async (t) => {
   const sandbox = await loadPolicyFile(new URL('../../config/policy.sandbox.yaml', import.meta.url).pathname)
-  t.equal(sandbox.version, '2026-11-27.1')
+  t.match(sandbox.version, /^2026-11-27\./)
   t.same(sandbox.roles['Guests.Invite']?.invitations?.allowDomains, ['partner.example', 'fabrikam.example'])
   t.equal(sandbox.roles['Apps.AssignRoles']?.apps?.length, 2)
 

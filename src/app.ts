@@ -1,0 +1,55 @@
+// The whole service as one Fastify plugin: the server and the tests register it the same way.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AppConfig } from './config.js'
+import type { GraphGateway } from './graph/graph-gateway.js'
+import auditPlugin from './plugins/audit.js'
+import authenticationPlugin from './plugins/authentication.js'
+import authorizationPlugin from './plugins/authorization.js'
+import configPlugin from './plugins/config.js'
+import databasePlugin from './plugins/database.js'
+import errorsPlugin from './plugins/errors.js'
+import graphPlugin from './plugins/graph.js'
+import swaggerPlugin from './plugins/swagger.js'
+import { createValidatorCompiler } from './validation.js'
+import appRoutes from './routes/apps/index.js'
+import auditRoutes from './routes/audit/index.js'
+import authorizationRoutes from './routes/authorization/index.js'
+import groupRoutes from './routes/groups/index.js'
+import guestRoutes from './routes/guests/index.js'
+import healthRoutes from './routes/health/index.js'
+import invitationRoutes from './routes/invitations/index.js'
+import sandboxRoutes from './routes/sandbox/index.js'
+
+export interface AppOptions {
+  config: AppConfig
+  /** Replace the SDK gateway (unit tests of one piece only). */
+  graph?: GraphGateway
+  reloadPolicyOnSighup?: boolean
+}
+
+async function guestgate(app: FastifyInstance, opts: AppOptions) {
+  app.setValidatorCompiler(createValidatorCompiler())
+  await app.register(configPlugin, { config: opts.config })
+  await app.register(errorsPlugin)
+  await app.register(databasePlugin)
+  await app.register(auditPlugin)
+  await app.register(graphPlugin, { graph: opts.graph })
+  await app.register(authenticationPlugin)
+  await app.register(swaggerPlugin)
+  await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
+
+  await app.register(healthRoutes)
+  await app.register(invitationRoutes, { prefix: '/v1/invitations' })
+  await app.register(guestRoutes, { prefix: '/v1/guests' })
+  await app.register(groupRoutes, { prefix: '/v1/groups' })
+  await app.register(appRoutes, { prefix: '/v1/apps' })
+  await app.register(authorizationRoutes, { prefix: '/v1' })
+  await app.register(auditRoutes, { prefix: '/v1/audit' })
+  if (opts.config.mode === 'sandbox') await app.register(sandboxRoutes, { prefix: '/v1/sandbox' })
+}
+
+/** Not encapsulated: the app's decorators (config, audit, policies) are visible to whoever
+ *  registers it, which the tests use. */
+export const buildApp = fp(guestgate, { name: 'guestgate' })
+export default buildApp

@@ -1,0 +1,92 @@
+// Validates bearer access tokens the same way for Entra and for the sandbox issuer: RS256 only,
+// issuer, audience, exp/nbf with a small skew, keys from a JWKS. Only the key source differs.
+import { createHash } from 'node:crypto'
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import type { Principal } from './principal.js'
+
+export interface TokenVerifierOptions {
+  issuer: string
+  audiences: string[]
+  keys: JWTVerifyGetKey
+  clockSkewSeconds: number
+  /** Verified tokens kept until they expire: RS256 verification is the hot path. */
+  cacheSize?: number
+}
+
+/** Why a token was refused: becomes the WWW-Authenticate error_description. Never holds the token. */
+export class TokenRejectedError extends Error {
+  override readonly name = 'TokenRejectedError'
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>
+}
+
+/** Entra ID v2 keys of a tenant; jose refetches the set when it meets an unknown kid. */
+export function entraKeys(authority: string, tenantId: string, options: { cooldownMs?: number } = {}): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(`${authority}/${tenantId}/discovery/v2.0/keys`), {
+    // Minimum time between two fetches, so forged kids cannot make us hammer the endpoint.
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    cacheMaxAge: 12 * 60 * 60 * 1000,
+    timeoutDuration: 5_000,
+  })
+}
+
+export const entraIssuer = (authority: string, tenantId: string) => `${authority}/${tenantId}/v2.0`
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const cache = new Map<string, { principal: Principal; exp: number }>()
+  const cacheSize = options.cacheSize ?? 10_000
+
+  return {
+    async verify(token) {
+      const cacheKey = createHash('sha256').update(token).digest('base64url')
+      const cached = cache.get(cacheKey)
+      const now = Date.now() / 1000
+      if (cached && cached.exp + options.clockSkewSeconds > now) return cached.principal
+
+      let payload: JWTPayload
+      try {
+        ;({ payload } = await jwtVerify(token, options.keys, {
+          issuer: options.issuer,
+          audience: options.audiences,
+          algorithms: ['RS256'],
+          clockTolerance: options.clockSkewSeconds,
+          requiredClaims: ['exp', 'iat', 'tid', 'oid'],
+        }))
+      } catch (error) {
+        throw new TokenRejectedError(describeJoseError(error))
+      }
+      const principal = principalFrom(payload)
+      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
+      cache.set(cacheKey, { principal, exp: payload.exp! })
+      return principal
+    },
+  }
+}
+
+function principalFrom(payload: JWTPayload): Principal {
+  const claim = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined)
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : []
+  const oid = claim('oid')!
+  return { oid, name: claim('name') ?? claim('preferred_username') ?? oid, tenantId: claim('tid')!, roles }
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'The token is expired'
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'The token is not yet valid'
+    if (error.claim === 'iss') return 'The token issuer is not accepted'
+    if (error.claim === 'aud') return 'The token audience is not accepted'
+    return `The token claim "${error.claim}" is missing or invalid`
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The token signing algorithm is not accepted (RS256 only)'
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is invalid'
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The token was signed with an unknown key'
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JOSEError && error.code === 'ERR_JWKS_INVALID') {
+    return 'The signing keys could not be fetched'
+  }
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'The token is malformed'
+  if (error instanceof joseErrors.JOSENotSupported) return 'The token uses an unsupported algorithm or key'
+  return 'The token could not be validated'
+}

@@ -1,0 +1,112 @@
+// Builds the policy question for each kind of request, from the request alone (first pass,
+// no Graph call) and then with what Graph knows about the target (second pass). The real routes
+// and the what-if check use these same functions, so the what-if answer is what the route does.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { databaseUnavailable, notFound, ProblemError } from '../errors.js'
+import { GraphRequestError, type AppRole, type DirectoryGroup, type DirectoryUser, type ServicePrincipal } from '../graph/graph-gateway.js'
+import type { AuthorizeOptions } from '../plugins/authorization.js'
+import type { PolicyAction, PolicyContext, PolicyDecision, PolicyTarget } from '../policies/types.js'
+import { identityOf } from '../routes/request-identity.js'
+
+const HOUR_MS = 60 * 60 * 1000
+
+export interface PolicyQuestion {
+  target: PolicyTarget
+  context?: PolicyContext
+}
+
+/** Invitations count against the requester's hourly limit, counted in the audit log. */
+export async function invitationQuestion(app: FastifyInstance, request: FastifyRequest, email: string, redirectUrl: string): Promise<PolicyQuestion> {
+  const principal = request.authenticatedPrincipal()
+  const invitationsInLastHour = await app.audit
+    .countByActorSince(principal.oid, 'invitation.invite', 'intent', new Date(Date.now() - HOUR_MS))
+    .catch(() => { throw databaseUnavailable() })
+  return { target: { type: 'Invitation', email, redirectUrl }, context: { invitationsInLastHour } }
+}
+
+const notFoundAs = (detail: string) => (error: unknown) => {
+  if (error instanceof GraphRequestError && error.status === 404) throw notFound(detail)
+  throw error
+}
+
+export function loadUser(app: FastifyInstance, request: FastifyRequest, id: string): Promise<DirectoryUser> {
+  return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getUser(id, ctx)).catch(notFoundAs(`No guest with id ${id}`))
+}
+
+/** The guest, or 404: members of the directory are not guests and are not shown or changed here. */
+export async function loadGuest(app: FastifyInstance, request: FastifyRequest, id: string): Promise<DirectoryUser> {
+  const user = await loadUser(app, request, id)
+  if (user.userType !== 'Guest') throw notFound(`No guest with id ${id}`)
+  return user
+}
+
+export function loadGroup(app: FastifyInstance, request: FastifyRequest, groupId: string): Promise<DirectoryGroup> {
+  return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getGroup(groupId, ctx)).catch(notFoundAs(`No group with id ${groupId}`))
+}
+
+export function loadApp(app: FastifyInstance, request: FastifyRequest, appId: string): Promise<ServicePrincipal> {
+  return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getServicePrincipal(appId, ctx)).catch(notFoundAs(`No enterprise application with id ${appId}`))
+}
+
+export const groupMembershipTarget = (groupId: string, group?: DirectoryGroup): PolicyTarget => ({
+  type: 'GroupMembership',
+  groupId,
+  ...(group ? { groupName: group.displayName, isAssignableToRole: group.isAssignableToRole, isDynamic: group.isDynamic } : {}),
+})
+
+/** Roles a user (and so a guest) can hold: enabled, and allowed for users. */
+export const assignableRoles = (sp: ServicePrincipal): AppRole[] =>
+  sp.appRoles.filter((r) => r.isEnabled && r.allowedMemberTypes.includes('User'))
+
+/** The role asked for, by id or by value; an unknown, disabled or application-only role is a 422 naming the valid ones. */
+export function resolveAppRole(sp: ServicePrincipal, ask: { appRoleId?: string; appRole?: string }, field: string): AppRole {
+  const valid = assignableRoles(sp)
+  const found = valid.find((r) => (ask.appRoleId ? r.id === ask.appRoleId.toLowerCase() : r.value === ask.appRole))
+  if (found) return found
+  const asked = ask.appRoleId ?? ask.appRole
+  const validList = valid.map((r) => `${r.value ?? r.id} (${r.displayName})`).join(', ')
+  throw new ProblemError(422, 'app_role_not_assignable', 'App role cannot be assigned',
+    `${sp.displayName} has no enabled role "${asked}" that users can hold. Valid roles: ${validList || 'none'}.`,
+    { errors: [{ field, message: `must be one of: ${valid.map((r) => r.value ?? r.id).join(', ')}` }] })
+}
+
+export const appRoleTarget = (appId: string, appRoleValue: string, sp?: ServicePrincipal, role?: AppRole): PolicyTarget => ({
+  type: 'AppRoleAssignment',
+  appId,
+  appRoleValue,
+  ...(sp ? { applicationId: sp.appId, appDisplayName: sp.displayName } : {}),
+  ...(role ? { appRoleDisplayName: role.displayName } : {}),
+})
+
+/** Asks the policy one question: enforcing (403 and audited when denied) or only evaluating (what-if). */
+export type PolicyAsk = (action: PolicyAction, target: PolicyTarget, context?: PolicyContext) => Promise<PolicyDecision>
+
+export const enforcing = (request: FastifyRequest, options: Omit<AuthorizeOptions, 'context'> = {}): PolicyAsk =>
+  (action, target, context) => request.authorize(action, target, { ...options, context })
+
+export const evaluating = (request: FastifyRequest): PolicyAsk =>
+  async (action, target, context) => request.evaluate(action, target, context)
+
+/** First from the request alone (a group the role may not manage costs no Graph call), then
+ *  with the group's kind from Graph (role-assignable and dynamic groups are refused). */
+export async function checkGroupMembership(app: FastifyInstance, request: FastifyRequest, ask: PolicyAsk,
+  action: 'addMember' | 'removeMember', groupId: string): Promise<{ decision: PolicyDecision; group?: DirectoryGroup }> {
+  const first = await ask(action, groupMembershipTarget(groupId))
+  if (!first.allowed) return { decision: first }
+  const group = await loadGroup(app, request, groupId)
+  return { decision: await ask(action, groupMembershipTarget(groupId, group)), group }
+}
+
+/** The same two passes for an app role: by value from the request, then with the application
+ *  behind the service principal (Microsoft Graph's and guestgate's own are refused). */
+export async function checkAppRole(app: FastifyInstance, request: FastifyRequest, ask: PolicyAsk,
+  action: 'assign' | 'unassign', appId: string, role: { appRole?: string; appRoleId?: string }, field: string,
+): Promise<{ decision: PolicyDecision; app?: ServicePrincipal; role?: AppRole }> {
+  if (role.appRole !== undefined) {
+    const first = await ask(action, appRoleTarget(appId, role.appRole))
+    if (!first.allowed) return { decision: first }
+  }
+  const sp = await loadApp(app, request, appId)
+  const resolved = resolveAppRole(sp, role, field)
+  return { decision: await ask(action, appRoleTarget(appId, resolved.value ?? resolved.id, sp, resolved)), app: sp, role: resolved }
+}

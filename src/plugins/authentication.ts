@@ -1,0 +1,64 @@
+// Every route is authenticated unless its config says `public: true`. The same verifier checks
+// Entra tokens (tenant mode) and the sandbox issuer's tokens (sandbox mode).
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Principal } from '../auth/principal.js'
+import { createSandboxIssuer, type SandboxIssuer } from '../auth/sandbox-issuer.js'
+import { createTokenVerifier, entraIssuer, entraKeys, TokenRejectedError, type TokenVerifier } from '../auth/token-verifier.js'
+import { unauthorized } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Present in sandbox mode only. */
+    sandboxIssuer: SandboxIssuer | null
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+  interface FastifyContextConfig {
+    /** No token needed (health, docs, sandbox token minting). */
+    public?: boolean
+  }
+}
+
+const REALM = 'Bearer realm="guestgate"'
+
+export default fp(async function authentication(app: FastifyInstance) {
+  const { config } = app
+  let verifier: TokenVerifier
+  let sandboxIssuer: SandboxIssuer | null = null
+  if (config.mode === 'sandbox') {
+    sandboxIssuer = await createSandboxIssuer({ tenantId: config.tenantId, audience: config.audiences[0]! })
+    verifier = createTokenVerifier({
+      issuer: sandboxIssuer.issuer, audiences: config.audiences, keys: sandboxIssuer.keys, clockSkewSeconds: config.clockSkewSeconds,
+    })
+  } else {
+    verifier = createTokenVerifier({
+      issuer: entraIssuer(config.authAuthority, config.tenantId),
+      audiences: config.audiences,
+      keys: entraKeys(config.authAuthority, config.tenantId),
+      clockSkewSeconds: config.clockSkewSeconds,
+    })
+  }
+  app.decorate('sandboxIssuer', sandboxIssuer)
+  app.decorateRequest('principal', null)
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.config.public || request.is404) return
+    request.principal = await authenticate(verifier, request.headers.authorization)
+  })
+}, { name: 'authentication', dependencies: ['config'] })
+
+async function authenticate(verifier: TokenVerifier, header: string | undefined): Promise<Principal> {
+  if (!header) throw unauthorized('A bearer access token is required', REALM)
+  const match = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(header)
+  if (!match) {
+    throw unauthorized('The Authorization header must be "Bearer <token>"', `${REALM}, error="invalid_request", error_description="Malformed Authorization header"`)
+  }
+  try {
+    return await verifier.verify(match[1]!)
+  } catch (error) {
+    const description = error instanceof TokenRejectedError ? error.message : 'The token could not be validated'
+    throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${description}"`)
+  }
+}

@@ -1,0 +1,121 @@
+// Authorization is structural: a route must say in its config either `public: true` or which
+// action on which kind of target it performs, or the app refuses to start. Before validation
+// the caller must hold some grant for that action (coarse check); the handler then asks about
+// the concrete target with request.authorize(). Every denial is audited and answered 403.
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { AuditTarget } from '../audit/types.js'
+import type { Principal } from '../auth/principal.js'
+import { ProblemError } from '../errors.js'
+import { actorOf } from '../operations/audited-graph.js'
+import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
+import type { PolicyAction, PolicyContext, PolicyDecision, PolicySubject, PolicyTarget } from '../policies/types.js'
+
+export interface RouteAuthorization {
+  action: PolicyAction
+  subject: PolicySubject
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    policies: PolicyStore
+  }
+  interface FastifyRequest {
+    /** Asks the policy about a concrete target; throws 403 (audited) when denied. */
+    authorize(action: PolicyAction, target: PolicyTarget, options?: AuthorizeOptions): Promise<PolicyDecision>
+    /** The same question without acting on the answer (what-if). */
+    evaluate(action: PolicyAction, target: PolicyTarget, context?: PolicyContext): PolicyDecision
+    authenticatedPrincipal(): Principal
+  }
+  interface FastifyContextConfig {
+    authorization?: RouteAuthorization
+  }
+}
+
+export interface AuthorizeOptions {
+  context?: PolicyContext
+  /** How the target reads in the audit row (display name, id). */
+  auditTarget?: AuditTarget
+  summary?: Record<string, unknown>
+}
+
+export interface AuthorizationPluginOptions {
+  /** Reload the policy file on SIGHUP (the server turns this on; tests may too). */
+  reloadOnSighup?: boolean
+}
+
+const lowerFirst = (name: string) => `${name.charAt(0).toLowerCase()}${name.slice(1)}`
+
+/** Audit names: guest.delete, groupMembership.addMember, auditLog.read, ... */
+export const auditActionOf = (action: PolicyAction, subject: PolicySubject) => `${lowerFirst(subject)}.${action}`
+
+export default fp(async function authorization(app: FastifyInstance, opts: AuthorizationPluginOptions) {
+  const policies = createPolicyStore({
+    path: app.config.policyFile,
+    env: { tenantId: app.config.tenantId, ownApplicationId: app.config.appId },
+    logger: app.log,
+  })
+  await policies.load()
+  if (opts.reloadOnSighup) {
+    const stop = policies.watchSignal('SIGHUP')
+    app.addHook('onClose', async () => stop())
+  }
+  app.decorate('policies', policies)
+
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { public?: boolean; authorization?: RouteAuthorization } | undefined
+    if (!config?.public && !config?.authorization) {
+      throw new Error(`Route ${route.method} ${route.url} declares neither config.public nor config.authorization`)
+    }
+  })
+
+  async function deny(request: FastifyRequest, decision: PolicyDecision, action: string, target: AuditTarget, summary?: Record<string, unknown>): Promise<never> {
+    const operationId = randomUUID()
+    try {
+      await app.audit.append({
+        operationId,
+        requestId: String(request.id),
+        correlationId: randomUUID(),
+        actor: actorOf(request.authenticatedPrincipal()),
+        action,
+        target,
+        decision: 'denied',
+        status: 'denied',
+        ruleId: decision.rule,
+        reason: decision.reason,
+        policyVersion: decision.policyVersion,
+        requestSummary: summary ?? {},
+      })
+    } catch (err) {
+      request.log.error({ err }, 'denial could not be audited')
+    }
+    throw new ProblemError(403, 'policy_denied', 'Not allowed by policy', decision.reason,
+      { rule: decision.rule, reason: decision.reason, policyVersion: decision.policyVersion, operationId })
+  }
+
+  app.decorateRequest('authenticatedPrincipal', function (this: FastifyRequest) {
+    if (!this.principal) throw new Error('authorization asked before authentication')
+    return this.principal
+  })
+  app.decorateRequest('evaluate', function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, context?: PolicyContext) {
+    return policies.current().decide(this.authenticatedPrincipal(), action, target, context)
+  })
+  app.decorateRequest('authorize', async function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, options: AuthorizeOptions = {}) {
+    const decision = this.evaluate(action, target, options.context)
+    if (!decision.allowed) {
+      await deny(this, decision, auditActionOf(action, target.type), options.auditTarget ?? { type: lowerFirst(target.type) }, options.summary)
+    }
+    return decision
+  })
+
+  app.addHook('preValidation', async (request) => {
+    const rule = request.routeOptions.config.authorization
+    if (!rule || request.routeOptions.config.public) return
+    const decision = policies.current().decideAny(request.authenticatedPrincipal(), rule.action, rule.subject)
+    if (!decision.allowed) {
+      await deny(request, decision, auditActionOf(rule.action, rule.subject), { type: lowerFirst(rule.subject) },
+        { method: request.method, route: request.routeOptions.url })
+    }
+  })
+}, { name: 'authorization', dependencies: ['config', 'audit', 'authentication'] })

@@ -1,0 +1,48 @@
+// Builds the Graph gateway (the SDK over a credential; in sandbox mode the embedded Graph
+// simulator) and hands it to the audited runner only. The gateway itself is not decorated.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { createGraphCredential, describeCredential, graphCredentialSettingsFromEnv, type GraphCredentialSettings } from '../graph/graph-credential.js'
+import type { GraphGateway } from '../graph/graph-gateway.js'
+import { createMsGraphGateway } from '../graph/ms-graph-gateway.js'
+import { buildGraphSimulator } from '../graph/simulator/graph-simulator.js'
+import { createAuditedGraph, type AuditedGraph } from '../operations/audited-graph.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    graphOps: AuditedGraph
+  }
+}
+
+export interface GraphPluginOptions {
+  /** A gateway to use instead of the SDK one (unit tests of one piece only). */
+  graph?: GraphGateway
+}
+
+export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOptions) {
+  const { config } = app
+  let gateway = opts.graph
+  if (!gateway) {
+    let baseUrl = config.graphBaseUrl
+    if (!baseUrl) {
+      const simulator = await buildGraphSimulator({ logger: false })
+      await simulator.listen({ host: '127.0.0.1', port: config.graphSimulatorPort })
+      app.addHook('onClose', () => simulator.close())
+      const address = simulator.server.address()
+      const port = typeof address === 'object' && address ? address.port : config.graphSimulatorPort
+      baseUrl = `http://127.0.0.1:${port}/v1.0`
+      app.log.warn({ graph: baseUrl }, 'using the embedded Graph simulator: no real directory is touched')
+    }
+    const settings: GraphCredentialSettings = config.mode === 'sandbox'
+      ? { kind: 'static', token: 'sandbox-graph-token' }
+      : graphCredentialSettingsFromEnv(config.env)
+    app.log.info({ graph: baseUrl, credential: describeCredential(settings) }, 'Microsoft Graph client ready')
+    gateway = createMsGraphGateway({
+      baseUrl,
+      credential: createGraphCredential(settings),
+      retry: { maxRetries: config.graphMaxRetries, maxDelayMs: config.graphMaxRetryDelayMs, baseDelayMs: config.graphRetryBaseDelayMs },
+      onRetry: (info) => app.log.warn(info, 'Graph asked us to wait; retrying'),
+    })
+  }
+  app.decorate('graphOps', createAuditedGraph({ graph: gateway, audit: app.audit, log: app.log }))
+}, { name: 'graph', dependencies: ['config', 'audit'] })

@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { AppRoleAssignmentRef, AppRoleSchema, AppSchema } from '../../schemas/directory.js'
+import { SearchPageQuery } from '../../schemas/paging.js'
+import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+
+const graphFailed = { 502: problemResponse('Microsoft Graph failed') }
+const noApp = { 404: problemResponse('No such application') }
+
+export const AppParams = Type.Object({ appId: Type.String({ format: 'uuid', description: 'Service principal id' }) }, { additionalProperties: false })
+
+export type ListAppsQuery = Static<typeof SearchPageQuery>
+
+export const listApps = {
+  operationId: 'listApps',
+  tags: ['apps'],
+  summary: 'Search enterprise applications (for pickers)',
+  querystring: SearchPageQuery,
+  response: {
+    200: Type.Object({ items: Type.Array(Type.Ref('App')), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    ...standardProblemResponses, ...graphFailed,
+  },
+}
+
+export const listAppRoles = {
+  operationId: 'listAppRoles',
+  tags: ['apps'],
+  summary: 'Roles of an application that a guest can hold',
+  description: 'Only enabled roles whose allowed member types include User. canGrant says whether the policy lets the caller grant it.',
+  params: AppParams,
+  response: {
+    200: Type.Object({
+      app: Type.Ref('App'),
+      items: Type.Array(Type.Composite([AppRoleSchema, Type.Object({ canGrant: Type.Boolean() })], { additionalProperties: false })),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses, ...noApp, ...graphFailed,
+  },
+}
+
+export const listAssignments = {
+  operationId: 'listAppRoleAssignments',
+  tags: ['apps'],
+  summary: 'Who holds roles in an application',
+  params: AppParams,
+  querystring: Type.Object({ principalId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+  response: {
+    200: Type.Object({ items: Type.Array(AppRoleAssignmentRef) }, { additionalProperties: false }),
+    ...standardProblemResponses, ...noApp, ...graphFailed,
+  },
+}
+
+export const CreateAssignmentBody = Type.Object({
+  principalId: Type.String({ format: 'uuid', description: 'The guest' }),
+  appRoleId: Type.Optional(Type.String({ format: 'uuid' })),
+  appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender (instead of appRoleId)' })),
+}, { additionalProperties: false })
+export type CreateAssignmentBody = Static<typeof CreateAssignmentBody>
+
+export const createAssignment = {
+  operationId: 'createAppRoleAssignment',
+  tags: ['apps'],
+  summary: 'Grant a guest an app role (idempotent)',
+  description: 'The role by id or by value. Granting a role the guest already holds returns the existing assignment (200). Microsoft Graph\'s and guestgate\'s own applications are refused whatever the policy says.',
+  params: AppParams,
+  body: CreateAssignmentBody,
+  response: {
+    201: Type.Composite([Type.Object({ assignment: AppRoleAssignmentRef, changed: Type.Boolean(), operationId: Type.String({ format: 'uuid' }) })], { additionalProperties: false }),
+    200: Type.Composite([Type.Object({ assignment: AppRoleAssignmentRef, changed: Type.Boolean(), operationId: Type.String({ format: 'uuid' }) })], { additionalProperties: false }),
+    ...standardProblemResponses,
+    404: problemResponse('No such application or guest'),
+    422: problemResponse('The role does not exist, is disabled or cannot be held by users: the valid ones are listed'),
+    ...graphFailed,
+  },
+}
+
+export const deleteAssignment = {
+  operationId: 'deleteAppRoleAssignment',
+  tags: ['apps'],
+  summary: 'Take an app role away (idempotent)',
+  params: Type.Object({ appId: Type.String({ format: 'uuid' }), assignmentId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false }),
+  response: {
+    200: Type.Object({ assignmentId: Type.String(), changed: Type.Boolean(), operationId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+    ...standardProblemResponses, ...noApp, ...graphFailed,
+  },
+}
+
+export { AppSchema }

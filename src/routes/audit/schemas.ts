@@ -1,0 +1,99 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { AuditEventRef } from '../../schemas/audit-event.js'
+import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+
+export const AuditFilterQuery = Type.Object({
+  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Actor object id or name' })),
+  action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  targetId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  decision: Type.Optional(Type.Union([Type.Literal('allowed'), Type.Literal('denied')])),
+  status: Type.Optional(Type.Union(['intent', 'succeeded', 'failed', 'denied', 'recorded'].map((s) => Type.Literal(s)))),
+  operationId: Type.Optional(Type.String({ format: 'uuid' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive lower bound' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive upper bound' })),
+}, { additionalProperties: false })
+
+const ListQuery = Type.Composite([AuditFilterQuery, Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'nextCursor of the previous page' })),
+})], { additionalProperties: false })
+export type ListQuery = Static<typeof ListQuery>
+
+const ExportQuery = Type.Composite([AuditFilterQuery, Type.Object({
+  format: Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' }),
+})], { additionalProperties: false })
+export type ExportQuery = Static<typeof ExportQuery>
+
+const auditErrors = { ...standardProblemResponses }
+
+export const listAuditEvents = {
+  operationId: 'listAuditEvents',
+  tags: ['audit'],
+  summary: 'Search the audit log',
+  description: 'Newest first. Keyset pagination: pages neither skip nor repeat rows while new rows arrive.',
+  querystring: ListQuery,
+  response: {
+    200: Type.Object({ items: Type.Array(AuditEventRef), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    ...auditErrors,
+  },
+}
+
+export const getAuditEvent = {
+  operationId: 'getAuditEvent',
+  tags: ['audit'],
+  summary: 'Get one audit event',
+  params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }, { additionalProperties: false }),
+  response: { 200: AuditEventRef, ...auditErrors, 404: problemResponse('No such event') },
+}
+
+export const getAuditOperation = {
+  operationId: 'getAuditOperation',
+  tags: ['audit'],
+  summary: 'The rows of one operation',
+  description: 'Intent and outcome rows (and denials) that share an operation id, in chain order.',
+  params: Type.Object({ operationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  response: {
+    200: Type.Object({ operationId: Type.String(), events: Type.Array(AuditEventRef) }, { additionalProperties: false }),
+    ...auditErrors,
+    404: problemResponse('No rows with this operation id'),
+  },
+}
+
+export const exportAuditEvents = {
+  operationId: 'exportAuditEvents',
+  tags: ['audit'],
+  summary: 'Export the audit log (NDJSON or CSV, streamed)',
+  description: 'Same filters as the search, every matching row, newest first, streamed from the database in constant memory. The export is itself audited.',
+  querystring: ExportQuery,
+  produces: ['application/x-ndjson', 'text/csv'],
+  response: {
+    200: {
+      description: 'The rows, one per line',
+      content: {
+        'application/x-ndjson': { schema: Type.String() },
+        'text/csv': { schema: Type.String() },
+      },
+    },
+    ...auditErrors,
+  },
+}
+
+export const verifyAuditLog = {
+  operationId: 'verifyAuditLog',
+  tags: ['audit'],
+  summary: 'Verify the hash chain',
+  description: 'Recomputes every row\'s hash and link (optionally in an id range). firstInvalid names the first row that was changed, or follows a deleted row.',
+  querystring: Type.Object({
+    fromId: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })),
+    toId: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })),
+  }, { additionalProperties: false }),
+  response: {
+    200: Type.Object({
+      valid: Type.Boolean(),
+      checked: Type.Integer(),
+      firstInvalid: Type.Union([Type.String(), Type.Null()]),
+      reason: Type.Optional(Type.String()),
+    }, { additionalProperties: false }),
+    ...auditErrors,
+  },
+}

@@ -1,0 +1,62 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+
+export const CheckBody = Type.Object({
+  action: Type.Union(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export']
+    .map((a) => Type.Literal(a)), { description: 'The action to ask about' }),
+  subject: Type.Optional(Type.Union(['Guest', 'Group', 'App', 'AuditLog'].map((s) => Type.Literal(s)), {
+    description: 'For read: what to read (default Guest)' })),
+  target: Type.Object({
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
+    redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite (default: the configured redirect URL)' })),
+    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, read' })),
+    groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember' })),
+    appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
+    appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),
+    appRoleId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: role id (instead of appRole)' })),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false })
+export type CheckBody = Static<typeof CheckBody>
+
+export const checkAuthorization = {
+  operationId: 'checkAuthorization',
+  tags: ['authorization'],
+  summary: 'What-if: would this request be allowed?',
+  description: 'Answers with the rule and reason the real request would get, without doing anything. The check itself is audited.',
+  body: CheckBody,
+  response: {
+    200: Type.Object({
+      allowed: Type.Boolean(),
+      rule: Type.String(),
+      reason: Type.String(),
+      policyVersion: Type.String(),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses,
+    404: problemResponse('The group or application named in the target does not exist'),
+    422: problemResponse('The app role named in the target cannot be assigned'),
+    502: problemResponse('Microsoft Graph failed while looking up the target'),
+  },
+}
+
+export const getMyPermissions = {
+  operationId: 'getMyPermissions',
+  tags: ['authorization'],
+  summary: 'What the caller may do',
+  description: 'Domains the caller may invite, groups it may manage, app roles it may grant: portals offer only these.',
+  response: {
+    200: Type.Object({
+      policyVersion: Type.String(),
+      roles: Type.Array(Type.String()),
+      actions: Type.Array(Type.Object({ action: Type.String(), subject: Type.String() }, { additionalProperties: false })),
+      invitations: Type.Union([Type.Object({
+        allowedDomains: Type.Union([Type.Array(Type.String()), Type.Null()]),
+        deniedDomains: Type.Array(Type.String()),
+        redirectUrlPrefixes: Type.Array(Type.String()),
+        maxPerHour: Type.Union([Type.Integer(), Type.Null()]),
+      }, { additionalProperties: false }), Type.Null()]),
+      groups: Type.Array(Type.Object({ groupId: Type.String(), add: Type.Boolean(), remove: Type.Boolean() }, { additionalProperties: false })),
+      appRoles: Type.Array(Type.Object({ appId: Type.String(), grant: Type.Array(Type.String()), revoke: Type.Array(Type.String()) }, { additionalProperties: false })),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses,
+  },
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { addToGroup, removeFromGroup } from '../../operations/guest-access.js'
+import { checkGroupMembership, enforcing, groupMembershipTarget, loadGroup, loadGuest } from '../../operations/policy-targets.js'
+import { toGroup } from '../../schemas/directory.js'
+import { toGuest } from '../../schemas/guest.js'
+import { readPage } from '../page-cursor.js'
+import { identityOf } from '../request-identity.js'
+import { addGroupMember, listGroupMembers, listGroups, removeGroupMember, type ListGroupsQuery, type ListMembersQuery, type MemberParams } from './schemas.js'
+
+export default async function groupRoutes(app: FastifyInstance) {
+  const read = { action: 'read', subject: 'Group' } as const
+
+  app.get('/', { schema: listGroups, config: { authorization: read } }, async (request) => {
+    const query = request.query as ListGroupsQuery
+    await request.authorize('read', { type: 'Group' })
+    const page = await readPage(query.cursor, { search: query.search, limit: query.limit }, (pageToken) =>
+      app.graphOps.read(identityOf(request), (graph, ctx) => graph.listGroups({ search: query.search, top: query.limit, pageToken }, ctx)))
+    return { ...page, items: page.items.map((g) => ({ ...toGroup(g), canAddGuests: request.evaluate('addMember', groupMembershipTarget(g.id, g)).allowed })) }
+  })
+
+  app.get('/:groupId/members', { schema: listGroupMembers, config: { authorization: read } }, async (request) => {
+    const { groupId } = request.params as { groupId: string }
+    const query = request.query as ListMembersQuery
+    await request.authorize('read', { type: 'Group' })
+    await loadGroup(app, request, groupId)
+    const page = await readPage(query.cursor, { guestsOnly: query.guestsOnly, limit: query.limit }, (pageToken) =>
+      app.graphOps.read(identityOf(request), (graph, ctx) => graph.listGroupMembers(groupId, { guestsOnly: query.guestsOnly, top: query.limit, pageToken }, ctx)))
+    return { ...page, items: page.items.map(toGuest) }
+  })
+
+  /** Policy first (the group may not be manageable at all), then the guest, then Graph. */
+  async function membershipChange(request: FastifyRequest, action: 'addMember' | 'removeMember') {
+    const { groupId, userId } = request.params as MemberParams
+    const auditTarget = { type: 'guest', id: userId }
+    const { decision, group } = await checkGroupMembership(app, request, enforcing(request, { auditTarget, summary: { groupId } }), action, groupId)
+    const guest = await loadGuest(app, request, userId)
+    const ref = { id: guest.id, label: guest.mail ?? guest.displayName }
+    const outcome = action === 'addMember'
+      ? await addToGroup(app, identityOf(request), ref, group!, { decision })
+      : await removeFromGroup(app, identityOf(request), ref, group!, { decision })
+    return { groupId, userId, changed: outcome.value.changed, operationId: outcome.operationId }
+  }
+
+  app.put('/:groupId/members/:userId', { schema: addGroupMember, config: { authorization: { action: 'addMember', subject: 'GroupMembership' } } },
+    (request) => membershipChange(request, 'addMember'))
+  app.delete('/:groupId/members/:userId', { schema: removeGroupMember, config: { authorization: { action: 'removeMember', subject: 'GroupMembership' } } },
+    (request) => membershipChange(request, 'removeMember'))
+}

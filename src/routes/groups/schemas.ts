@@ -1,0 +1,77 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { GroupSchema } from '../../schemas/directory.js'
+import { GuestRef } from '../../schemas/guest.js'
+import { pageFields, SearchPageQuery } from '../../schemas/paging.js'
+import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+
+const graphFailed = { 502: problemResponse('Microsoft Graph failed') }
+
+export const GroupParams = Type.Object({ groupId: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const MemberParams = Type.Object({ groupId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export type MemberParams = Static<typeof MemberParams>
+
+export type ListGroupsQuery = Static<typeof SearchPageQuery>
+
+export const listGroups = {
+  operationId: 'listGroups',
+  tags: ['groups'],
+  summary: 'Search groups (for pickers)',
+  description: 'canAddGuests says whether the policy lets the caller add guests to the group.',
+  querystring: SearchPageQuery,
+  response: {
+    200: Type.Object({
+      items: Type.Array(Type.Composite([Type.Omit(GroupSchema, []), Type.Object({ canAddGuests: Type.Boolean() })], { additionalProperties: false })),
+      nextCursor: Type.Optional(Type.String()),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses, ...graphFailed,
+  },
+}
+
+export const ListMembersQuery = Type.Object({
+  guestsOnly: Type.Boolean({ default: true }),
+  ...pageFields,
+}, { additionalProperties: false })
+export type ListMembersQuery = Static<typeof ListMembersQuery>
+
+export const listGroupMembers = {
+  operationId: 'listGroupMembers',
+  tags: ['groups'],
+  summary: 'Members of a group (guests by default)',
+  params: GroupParams,
+  querystring: ListMembersQuery,
+  response: {
+    200: Type.Object({ items: Type.Array(GuestRef), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    ...standardProblemResponses, 404: problemResponse('No such group'), ...graphFailed,
+  },
+}
+
+const MembershipResult = Type.Object({
+  groupId: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+  changed: Type.Boolean({ description: 'false when the guest already was (or was not) a member: nothing changed' }),
+  operationId: Type.String({ format: 'uuid' }),
+}, { additionalProperties: false })
+
+const membershipResponses = {
+  200: MembershipResult,
+  ...standardProblemResponses,
+  404: problemResponse('No such group or guest'),
+  ...graphFailed,
+}
+
+export const addGroupMember = {
+  operationId: 'addGroupMember',
+  tags: ['groups'],
+  summary: 'Add a guest to a group (idempotent)',
+  description: 'Role-assignable and dynamic groups are refused (403 with the rule) whatever the policy file says.',
+  params: MemberParams,
+  response: membershipResponses,
+}
+
+export const removeGroupMember = {
+  operationId: 'removeGroupMember',
+  tags: ['groups'],
+  summary: 'Remove a guest from a group (idempotent)',
+  params: MemberParams,
+  response: membershipResponses,
+}

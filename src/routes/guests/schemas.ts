@@ -1,0 +1,112 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { AppRoleAssignmentRef } from '../../schemas/directory.js'
+import { GuestRef, GuestSchema, InvitationState } from '../../schemas/guest.js'
+import { pageFields, SearchText } from '../../schemas/paging.js'
+import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+
+const GuestIdParams = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'Object id of the guest user' }),
+}, { additionalProperties: false })
+export type GuestIdParams = Static<typeof GuestIdParams>
+
+export const ListGuestsQuery = Type.Object({
+  state: Type.Optional(InvitationState),
+  domain: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'Email domain, e.g. partner.example' })),
+  search: Type.Optional(Type.String({ ...SearchText, description: 'Matches display name or email' })),
+  ...pageFields,
+}, { additionalProperties: false })
+export type ListGuestsQuery = Static<typeof ListGuestsQuery>
+
+const notFound = problemResponse('No guest with this id')
+
+export const listGuests = {
+  operationId: 'listGuests',
+  tags: ['guests'],
+  summary: 'List guests',
+  description: 'Guests of the directory, newest Graph order, filtered by invitation state, email domain or text. Pages with an opaque cursor.',
+  querystring: ListGuestsQuery,
+  response: {
+    200: Type.Object({
+      items: Type.Array(GuestRef),
+      nextCursor: Type.Optional(Type.String({ description: 'Pass as cursor for the next page; absent on the last page' })),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses,
+    502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const getGuest = {
+  operationId: 'getGuest',
+  tags: ['guests'],
+  summary: 'Get a guest with the access it holds',
+  description: 'The guest, its direct group memberships and its app role assignments.',
+  params: GuestIdParams,
+  response: {
+    200: Type.Composite([Type.Omit(GuestSchema, []), Type.Object({
+      groups: Type.Array(Type.Object({ id: Type.String(), displayName: Type.String() }, { additionalProperties: false })),
+      appRoleAssignments: Type.Array(AppRoleAssignmentRef),
+    })], { additionalProperties: false }),
+    ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const revokeAccess = {
+  operationId: 'revokeGuestAccess',
+  tags: ['guests'],
+  summary: 'Take away every group membership and app role of a guest',
+  description: 'Removes the guest from every group and every app role assignment it holds, whoever granted them, and keeps the account. Each removal is audited under one operation id; a removal that fails is reported in parts and the others still run (outcome "partial").',
+  params: GuestIdParams,
+  response: {
+    200: Type.Object({
+      guestId: Type.String({ format: 'uuid' }),
+      operationId: Type.String({ format: 'uuid' }),
+      outcome: Type.Union([Type.Literal('complete'), Type.Literal('partial')]),
+      parts: Type.Array(Type.Ref('OperationPart')),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const ResendInvitationBody = Type.Object({
+  redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048 })),
+  message: Type.Optional(Type.String({ maxLength: 2000 })),
+}, { additionalProperties: false })
+export type ResendInvitationBody = Static<typeof ResendInvitationBody>
+
+export const resendInvitation = {
+  operationId: 'resendInvitation',
+  tags: ['guests'],
+  summary: 'Send the invitation again',
+  description: 'Graph has no resend call: as Microsoft advises, the same user is invited again with the invitation email on. Only for guests who have not accepted yet. Returns the new redeem URL.',
+  params: GuestIdParams,
+  body: Type.Optional(ResendInvitationBody),
+  response: {
+    200: Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      email: Type.String(),
+      invitationState: Type.String(),
+      inviteRedeemUrl: Type.String(),
+      operationId: Type.String({ format: 'uuid' }),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses,
+    404: notFound,
+    409: problemResponse('The guest already accepted, or the user is not a guest'),
+    422: problemResponse('Microsoft Graph rejected the invitation'),
+    502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const deleteGuest = {
+  operationId: 'deleteGuest',
+  tags: ['guests'],
+  summary: 'Remove a guest',
+  description: 'Deletes the guest user from the directory (Entra keeps it restorable for 30 days). Members are never deleted here.',
+  params: GuestIdParams,
+  response: {
+    204: Type.Null({ description: 'Deleted' }),
+    ...standardProblemResponses,
+    404: notFound,
+    409: problemResponse('The user is not a guest'),
+    502: problemResponse('Microsoft Graph failed'),
+  },
+}

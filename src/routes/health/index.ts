@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { ProblemError } from '../../errors.js'
+import { problemResponse } from '../../schemas/problem.js'
+
+const Status = Type.Object({ status: Type.String() }, { additionalProperties: false })
+
+export default async function healthRoutes(app: FastifyInstance) {
+  app.get('/healthz', {
+    config: { public: true },
+    schema: {
+      operationId: 'getHealth', tags: ['health'], summary: 'Liveness: the process is up', security: [],
+      response: { 200: Status, 500: problemResponse('Internal error') },
+    },
+  }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', {
+    config: { public: true },
+    schema: {
+      operationId: 'getReadiness', tags: ['health'], summary: 'Readiness: the database is reachable and migrated', security: [],
+      response: {
+        200: Type.Object({ status: Type.String(), checks: Type.Object({ database: Type.String() }) }, { additionalProperties: false }),
+        500: problemResponse('Internal error'),
+        503: problemResponse('Not ready: the database is unreachable or not migrated'),
+      },
+    },
+  }, async () => {
+    const ready = await app.audit.ready().catch(() => false)
+    if (!ready) {
+      throw new ProblemError(503, 'not_ready', 'Not ready', 'The database is unreachable or its migrations are not applied', {}, { 'retry-after': '5' })
+    }
+    return { status: 'ready', checks: { database: 'ok' } }
+  })
+}

@@ -1,0 +1,5 @@
+import type { FastifyRequest } from 'fastify'
+import type { RequestIdentity } from '../operations/audited-graph.js'
+
+export const identityOf = (request: FastifyRequest): RequestIdentity =>
+  ({ requestId: String(request.id), principal: request.authenticatedPrincipal() })

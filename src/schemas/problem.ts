@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+export const FieldErrorSchema = Type.Object({
+  field: Type.String({ description: 'Where the error is: body/email, query/limit, params/id, header/authorization' }),
+  message: Type.String(),
+}, { $id: 'FieldError', additionalProperties: false })
+
+/** RFC 9457 problem details, with guestgate's extensions. */
+export const ProblemSchema = Type.Object({
+  type: Type.String({ description: 'URI naming the kind of problem: urn:guestgate:problem:<code>' }),
+  title: Type.String(),
+  status: Type.Integer({ minimum: 400, maximum: 599 }),
+  detail: Type.String(),
+  instance: Type.String({ description: 'The request path' }),
+  code: Type.String({ description: 'Stable machine-readable code' }),
+  requestId: Type.String(),
+  errors: Type.Optional(Type.Array(Type.Ref('FieldError'))),
+  rule: Type.Optional(Type.String({ description: 'Policy rule that denied the request' })),
+  reason: Type.Optional(Type.String()),
+  policyVersion: Type.Optional(Type.String()),
+  existingUserId: Type.Optional(Type.String()),
+  operationId: Type.Optional(Type.String({ description: 'Audit operation id of the attempted change' })),
+  retryAfterSeconds: Type.Optional(Type.Number()),
+  graphStatus: Type.Optional(Type.Integer()),
+  graphErrorCode: Type.Optional(Type.String()),
+  graphRequestId: Type.Optional(Type.String()),
+}, { $id: 'Problem', additionalProperties: false, description: 'RFC 9457 problem details (application/problem+json)' })
+export type Problem = Static<typeof ProblemSchema>
+
+export const ProblemRef = Type.Unsafe<Problem>(Type.Ref('Problem'))
+
+
+/** A response entry typed as application/problem+json in the spec and the serializer. */
+export const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemRef } },
+})
+
+export const standardProblemResponses = {
+  400: problemResponse('The request is not valid: each bad field is listed in errors'),
+  401: problemResponse('Missing or invalid bearer token'),
+  403: problemResponse('The policy does not allow this: rule and reason say why'),
+  500: problemResponse('Internal error (no internals shown)'),
+  503: problemResponse('A dependency (database or Graph) is unavailable: retry after Retry-After'),
+}

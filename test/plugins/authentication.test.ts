@@ -1,0 +1,67 @@
+// Tenant mode: tokens verified against the tenant's JWKS fetched over HTTP from the authority.
+import t from 'tap'
+import { build } from '../helper.js'
+import { newSigningKey, startTestIssuer } from '../helpers/test-issuer.js'
+
+const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
+const AUDIENCE = 'api://guestgate-test'
+
+t.test('tokens: every kind of bad token is 401 problem+json with WWW-Authenticate', async (t) => {
+  const issuer = await startTestIssuer(t, TENANT, AUDIENCE)
+  const { app } = await build(t, {
+    GUESTGATE_TENANT_ID: TENANT,
+    AZURE_TENANT_ID: TENANT,
+    GUESTGATE_API_AUDIENCE: AUDIENCE,
+    GUESTGATE_APP_ID: 'b0000000-0000-4000-8000-000000000004',
+    GUESTGATE_POLICY_FILE: 'config/policy.sandbox.yaml',
+    GUESTGATE_AUTH_AUTHORITY: issuer.authority,
+    GUESTGATE_CLOCK_SKEW_SECONDS: '30',
+    AZURE_CLIENT_ID: 'b0000000-0000-4000-8000-000000000004',
+    AZURE_CLIENT_SECRET: 'not-used-in-this-test',
+  })
+  const now = Math.floor(Date.now() / 1000)
+  const stranger = await newSigningKey('key-1') // same kid, other key: a forged signature
+  const unknown = await newSigningKey('never-published')
+  const valid = await issuer.sign({})
+  const [header, payload] = valid.split('.')
+  const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`
+  const tampered = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), roles: ['Guests.Manage'] })).toString('base64url')}.${valid.split('.')[2]}`
+
+  const cases: { name: string; authorization?: string; description: RegExp }[] = [
+    { name: 'missing', description: /required/ },
+    { name: 'not bearer', authorization: 'Basic dXNlcjpwYXNz', description: /Bearer/ },
+    { name: 'expired', authorization: `Bearer ${await issuer.sign({}, { expiresIn: -120 })}`, description: /expired/ },
+    { name: 'not yet valid', authorization: `Bearer ${await issuer.sign({}, { notBefore: now + 600 })}`, description: /not yet valid/ },
+    { name: 'wrong audience', authorization: `Bearer ${await issuer.sign({}, { audience: 'api://someone-else' })}`, description: /audience/ },
+    { name: 'wrong issuer', authorization: `Bearer ${await issuer.sign({}, { issuer: `${issuer.authority}/11111111-2222-4333-8444-555555555555/v2.0` })}`, description: /issuer/ },
+    { name: 'bad signature', authorization: `Bearer ${await issuer.sign({}, { key: stranger })}`, description: /signature/ },
+    { name: 'tampered payload', authorization: `Bearer ${tampered}`, description: /signature/ },
+    { name: 'alg none', authorization: `Bearer ${unsigned}`, description: /algorithm|malformed/ },
+    { name: 'unknown kid', authorization: `Bearer ${await issuer.sign({}, { key: unknown })}`, description: /unknown key/ },
+    { name: 'garbage', authorization: 'Bearer abc.def.ghi', description: /malformed|validated/ },
+  ]
+  for (const c of cases) {
+    const res = await app.inject({ method: 'GET', url: '/v1/guests', headers: c.authorization ? { authorization: c.authorization } : {} })
+    t.equal(res.statusCode, 401, `${c.name}: 401`)
+    t.match(res.headers['content-type'], /application\/problem\+json/, `${c.name}: problem+json`)
+    t.match(String(res.headers['www-authenticate']), /^Bearer realm="guestgate"/, `${c.name}: WWW-Authenticate`)
+    t.match(res.json().detail, c.description, `${c.name}: says why (${res.json().detail})`)
+    t.notMatch(res.body, /eyJ/, `${c.name}: the token is not echoed`)
+  }
+
+  const noRoles = await app.inject({ method: 'GET', url: '/v1/guests', headers: { authorization: `Bearer ${valid}` } })
+  t.equal(noRoles.statusCode, 403, 'a valid token passes authentication (and has no role)')
+
+  const sandboxRoute = await app.inject({ method: 'POST', url: '/v1/sandbox/tokens', payload: { roles: ['Guests.Manage'] } })
+  t.equal(sandboxRoute.statusCode, 404, 'no sandbox token minting in tenant mode')
+  t.match(sandboxRoute.headers['content-type'], /application\/problem\+json/)
+})
+
+t.test('sandbox: minted tokens pass the same verifier; an unknown route is a 404 problem', async (t) => {
+  const { app, token, as } = await build(t)
+  const res = await as(await token([]), { method: 'GET', url: '/v1/guests' })
+  t.equal(res.statusCode, 403)
+  const missing = await app.inject({ method: 'GET', url: '/v1/nothing-here' })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.json(), { code: 'route_not_found', status: 404 })
+})
