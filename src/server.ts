@@ -25,7 +25,7 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   await app.close()
 })
 
-await app.listen({ host: config.host, port: config.port })
+const address = await app.listen({ host: config.host, port: config.port })
 app.log.info(describeConfig(config), 'guestgate started')
 if (config.mode === 'sandbox') {
   const banner = [
@@ -33,8 +33,8 @@ if (config.mode === 'sandbox') {
     '  guestgate is running in SANDBOX MODE',
     '  - Graph: the embedded simulator (no real tenant is touched)',
     `  - Database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded Postgres under ${config.dataDir}`}`,
-    `  - Tokens: POST http://${config.host}:${config.port}/v1/sandbox/tokens {"roles":["Guests.Invite"]}`,
-    `  - Docs: http://${config.host}:${config.port}/docs`,
+    `  - Tokens: POST ${address}/v1/sandbox/tokens {"roles":["Guests.Invite"]}`,
+    `  - Docs: ${address}/docs`,
     '',
   ].join('\n')
   console.log(banner)
