@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { badRequest, databaseUnavailable } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
 import { checkAppRole, checkGroupMembership, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
-import type { PolicyDecision } from '../../policies/types.js'
+import type { PolicyDecision, PolicyTarget } from '../../policies/types.js'
 import { invitableEmailProblem } from '../../schemas/email-address.js'
 import { checkAuthorization, getMyPermissions, type CheckBody } from './schemas.js'
 
@@ -34,7 +34,9 @@ export default async function authorizationRoutes(app: FastifyInstance) {
       case 'read':
       case 'export': {
         const subject = body.action === 'export' ? 'AuditLog' : body.subject ?? 'Guest'
-        return ask(body.action, subject === 'Guest' ? { type: 'Guest', id: body.target.guestId } : { type: subject } as never)
+        const target: PolicyTarget = subject === 'Guest' ? { type: 'Guest', id: body.target.guestId }
+          : subject === 'Group' ? { type: 'Group' } : subject === 'App' ? { type: 'App' } : { type: 'AuditLog' }
+        return ask(body.action, target)
       }
       case 'addMember':
       case 'removeMember':

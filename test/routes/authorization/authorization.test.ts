@@ -4,10 +4,14 @@ import path from 'node:path'
 import { once } from 'node:events'
 import { mkdtemp } from 'node:fs/promises'
 import t from 'tap'
+import { SEED } from '../../../src/graph/simulator/seed.js'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
 
-const GUEST = 'f0000000-0000-4000-8000-000000000002'
+const GUEST = SEED.users.existingGuest.id
+const { developers: DEVELOPERS, marketing: MARKETING, financeAdmins: FINANCE_ADMINS, allPartners: ALL_PARTNERS } = SEED.groups
+const DOCUSIGN = SEED.apps.docuSign.id
+const GRAPH_SP = SEED.apps.microsoftGraph.id
 
 interface Sample {
   name: string
@@ -37,6 +41,24 @@ const samples: Sample[] = [
     real: { method: 'GET', url: `/v1/guests/${GUEST}` } },
   { name: 'read guests as Groups.ManageMembers', roles: ['Groups.ManageMembers'], check: { action: 'read', target: { guestId: GUEST } },
     real: { method: 'GET', url: `/v1/guests/${GUEST}` } },
+  { name: 'add a guest to Developers', roles: ['Groups.ManageMembers'], check: { action: 'addMember', target: { groupId: DEVELOPERS } },
+    real: { method: 'PUT', url: `/v1/groups/${DEVELOPERS}/members/${GUEST}` } },
+  { name: 'add a guest to Finance Admins (role-assignable)', roles: ['Groups.ManageMembers'], check: { action: 'addMember', target: { groupId: FINANCE_ADMINS } },
+    real: { method: 'PUT', url: `/v1/groups/${FINANCE_ADMINS}/members/${GUEST}` } },
+  { name: 'add a guest to a dynamic group', roles: ['Groups.ManageMembers'], check: { action: 'addMember', target: { groupId: ALL_PARTNERS } },
+    real: { method: 'PUT', url: `/v1/groups/${ALL_PARTNERS}/members/${GUEST}` } },
+  { name: 'remove from Marketing without the role', roles: ['Apps.AssignRoles'], check: { action: 'removeMember', target: { groupId: MARKETING } },
+    real: { method: 'DELETE', url: `/v1/groups/${MARKETING}/members/${GUEST}` } },
+  { name: 'grant DocuSign Sender', roles: ['Apps.AssignRoles'], check: { action: 'assign', target: { appId: DOCUSIGN, appRole: 'DocuSign.Sender' } },
+    real: { method: 'POST', url: `/v1/apps/${DOCUSIGN}/assignments`, payload: { principalId: GUEST, appRole: 'DocuSign.Sender' } } },
+  { name: 'grant DocuSign Admin', roles: ['Apps.AssignRoles'], check: { action: 'assign', target: { appId: DOCUSIGN, appRole: 'DocuSign.Admin' } },
+    real: { method: 'POST', url: `/v1/apps/${DOCUSIGN}/assignments`, payload: { principalId: GUEST, appRole: 'DocuSign.Admin' } } },
+  { name: 'grant a Microsoft Graph role', roles: ['Apps.AssignRoles'], check: { action: 'assign', target: { appId: GRAPH_SP, appRole: 'Directory.Read.All' } },
+    real: { method: 'POST', url: `/v1/apps/${GRAPH_SP}/assignments`, payload: { principalId: GUEST, appRole: 'Directory.Read.All' } } },
+  { name: 'read the audit log', roles: ['Audit.Read'], check: { action: 'read', subject: 'AuditLog', target: {} },
+    real: { method: 'GET', url: '/v1/audit/events' } },
+  { name: 'read the audit log without Audit.Read', roles: ['Guests.Manage'], check: { action: 'read', subject: 'AuditLog', target: {} },
+    real: { method: 'GET', url: '/v1/audit/events' } },
   { name: 'delete as Guests.Manage', roles: ['Guests.Manage'], check: { action: 'delete', target: { guestId: GUEST } },
     real: { method: 'DELETE', url: `/v1/guests/${GUEST}` } },
 ]
@@ -123,4 +145,31 @@ t.test('a bad policy file stops the start and names each error path', async (t) 
     '    invitations: { allowDomains: [partner.example], redirectUrlPrefixes: ["http://insecure.example/"], maxPerHour: "many" }',
   ].join('\n'))
   await t.rejects(build(t, { GUESTGATE_POLICY_FILE: file }), /\/roles\/Guests\.Invite\/invitations\/redirectUrlPrefixes\/0[\s\S]*\/roles\/Guests\.Invite\/invitations\/maxPerHour|\/roles\/Guests\.Invite\/invitations\/maxPerHour[\s\S]*\/roles\/Guests\.Invite\/invitations\/redirectUrlPrefixes\/0/)
+})
+
+t.test('hard refusals over HTTP: listed in the file, still refused', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-policy-'))
+  const file = path.join(dir, 'policy.yaml')
+  await writeFile(file, [
+    'version: "too-generous-1"',
+    'roles:',
+    '  Groups.ManageMembers:',
+    `    groups: [ { id: ${FINANCE_ADMINS}, name: Finance Admins, add: true, remove: true }, { id: ${ALL_PARTNERS}, name: All Partners, add: true } ]`,
+    '  Apps.AssignRoles:',
+    `    apps: [ { id: ${GRAPH_SP}, name: Microsoft Graph, grant: [Directory.Read.All] }, { id: ${SEED.apps.guestgate.id}, name: guestgate, grant: [Audit.Read] } ]`,
+  ].join('\n'))
+  const { as, token, simulator } = await build(t, { GUESTGATE_POLICY_FILE: file })
+  const admin = await token(['Groups.ManageMembers', 'Apps.AssignRoles'])
+  const cases = [
+    { url: `/v1/groups/${FINANCE_ADMINS}/members/${GUEST}`, method: 'PUT', rule: 'groups.role-assignable' },
+    { url: `/v1/groups/${ALL_PARTNERS}/members/${GUEST}`, method: 'PUT', rule: 'groups.dynamic' },
+    { url: `/v1/apps/${GRAPH_SP}/assignments`, method: 'POST', payload: { principalId: GUEST, appRole: 'Directory.Read.All' }, rule: 'apps.protected-application' },
+    { url: `/v1/apps/${SEED.apps.guestgate.id}/assignments`, method: 'POST', payload: { principalId: GUEST, appRole: 'Audit.Read' }, rule: 'apps.protected-application' },
+  ]
+  for (const c of cases) {
+    const res = await as(admin, c)
+    t.equal(res.statusCode, 403, `${c.method} ${c.url}`)
+    t.equal(res.json().rule, c.rule)
+  }
+  t.same(simulator.calls.filter((call) => call.method !== 'GET'), [], 'no write reached Graph')
 })
