@@ -55,6 +55,12 @@ export const CreateAssignmentBody = Type.Object({
 }, { additionalProperties: false })
 export type CreateAssignmentBody = Static<typeof CreateAssignmentBody>
 
+const AssignmentResult = Type.Object({
+  assignment: AppRoleAssignmentRef,
+  changed: Type.Boolean({ description: 'false (and 200) when the guest already held the role: the existing assignment' }),
+  operationId: Type.String({ format: 'uuid' }),
+}, { additionalProperties: false })
+
 export const createAssignment = {
   operationId: 'createAppRoleAssignment',
   tags: ['apps'],
@@ -63,8 +69,8 @@ export const createAssignment = {
   params: AppParams,
   body: CreateAssignmentBody,
   response: {
-    201: Type.Composite([Type.Object({ assignment: AppRoleAssignmentRef, changed: Type.Boolean(), operationId: Type.String({ format: 'uuid' }) })], { additionalProperties: false }),
-    200: Type.Composite([Type.Object({ assignment: AppRoleAssignmentRef, changed: Type.Boolean(), operationId: Type.String({ format: 'uuid' }) })], { additionalProperties: false }),
+    201: AssignmentResult,
+    200: AssignmentResult,
     ...standardProblemResponses,
     404: problemResponse('No such application or guest'),
     422: problemResponse('The role does not exist, is disabled or cannot be held by users: the valid ones are listed'),
