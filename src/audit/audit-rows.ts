@@ -5,25 +5,88 @@ import type { AuditDecision, AuditEntryInput, AuditEvent, AuditStatus } from './
 /** The action of the rows retention appends before it prunes (see retention.ts). */
 export const CHECKPOINT_ACTION = 'audit.checkpoint'
 
-/** Parameters $1..$21 of insertStatement(). */
+/** An entry the table would refuse (a bug in the caller): refused before it joins a batch. */
+export class AuditEntryError extends Error {
+  override readonly name = 'AuditEntryError'
+  readonly code = 'AUDIT_INVALID_ENTRY'
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const DECISIONS: readonly unknown[] = ['allowed', 'denied']
+const STATUSES: readonly unknown[] = ['intent', 'succeeded', 'failed', 'denied', 'recorded']
+// Postgres text cannot hold NUL; jsonb strings cannot hold NUL nor a lone surrogate (JSON.stringify
+// writes it as a \uD8xx escape that jsonb refuses). Text columns get lone surrogates replaced by
+// U+FFFD on the way, as before, so they are not refused there.
+const NUL = /\u0000/
+const NOT_JSONB = /[\u0000\p{Cs}]/u
+
+function text (name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new AuditEntryError(`${name} must be a string`)
+  if (NUL.test(value)) throw new AuditEntryError(`${name} contains a NUL character`)
+  return value
+}
+
+function optionalText (name: string, value: unknown): string | null {
+  return value === undefined || value === null ? null : text(name, value)
+}
+
+function summaryJson (summary: unknown): string {
+  if (summary === undefined) return '{}'
+  if (typeof summary !== 'object' || summary === null) throw new AuditEntryError('requestSummary must be an object')
+  try {
+    return JSON.stringify(summary, (key, value: unknown) => {
+      if (NOT_JSONB.test(key) || (typeof value === 'string' && NOT_JSONB.test(value))) {
+        throw new AuditEntryError('requestSummary contains a NUL character or a lone surrogate')
+      }
+      return value
+    })
+  } catch (error) {
+    // A BigInt or a cycle makes JSON.stringify throw a TypeError.
+    throw error instanceof AuditEntryError ? error : new AuditEntryError(`requestSummary is not JSON: ${(error as Error).message}`)
+  }
+}
+
+/**
+ * Parameters $1..$21 of insertStatement() for one entry, after checking what the table's types
+ * and constraints would refuse: one such entry would otherwise fail every row of its batch
+ * (see append in audit-store.ts). Throws AuditEntryError.
+ */
 export function insertValues (entry: AuditEntryInput): unknown[] {
+  const operationId = text('operationId', entry.operationId)
+  if (!UUID.test(operationId)) throw new AuditEntryError('operationId must be a UUID')
+  if (!DECISIONS.includes(entry.decision)) throw new AuditEntryError(`decision must be one of ${DECISIONS.join(', ')}`)
+  if (!STATUSES.includes(entry.status)) throw new AuditEntryError(`status must be one of ${STATUSES.join(', ')}`)
+  const graphStatus = entry.graphStatus ?? null
+  if (graphStatus !== null && !(Number.isInteger(graphStatus) && Math.abs(graphStatus) < 2 ** 31)) {
+    throw new AuditEntryError('graphStatus must be an integer HTTP status')
+  }
+  const roles: unknown = entry.actor.roles
+  if (!Array.isArray(roles)) throw new AuditEntryError('actor.roles must be an array of strings')
   return [
-    entry.operationId, entry.requestId, entry.correlationId, entry.graphRequestId ?? null,
-    entry.actor.oid, entry.actor.name, entry.actor.tenantId, entry.actor.roles,
-    entry.action, entry.target.type, entry.target.id ?? null, entry.target.displayName ?? null,
-    entry.decision, entry.status, entry.ruleId ?? null, entry.reason ?? null,
-    entry.policyVersion, JSON.stringify(entry.requestSummary ?? {}), entry.graphStatus ?? null,
-    entry.graphErrorCode ?? null, entry.message ?? null,
+    operationId, text('requestId', entry.requestId), text('correlationId', entry.correlationId),
+    optionalText('graphRequestId', entry.graphRequestId),
+    text('actor.oid', entry.actor.oid), text('actor.name', entry.actor.name), text('actor.tenantId', entry.actor.tenantId),
+    roles.map((role, index) => text(`actor.roles[${index}]`, role)),
+    text('action', entry.action), text('target.type', entry.target.type), optionalText('target.id', entry.target.id),
+    optionalText('target.displayName', entry.target.displayName),
+    entry.decision, entry.status, optionalText('ruleId', entry.ruleId), optionalText('reason', entry.reason),
+    text('policyVersion', entry.policyVersion), summaryJson(entry.requestSummary), graphStatus,
+    optionalText('graphErrorCode', entry.graphErrorCode), optionalText('message', entry.message),
   ]
 }
 
-/** The INSERT of one entry (a table name other than audit_events only for the benchmark's
- *  unchained copy). The insert trigger fills id, occurred_at, prev_hash and hash. */
-export function insertStatement (table = 'audit_events'): string {
+const INSERT_COLUMNS = 21
+
+/** The INSERT of `rows` entries, their insertValues() concatenated in the same order (a table
+ *  name other than audit_events only for the benchmark's unchained copy). The insert trigger
+ *  fills id, occurred_at, prev_hash and hash. RETURNING lists the rows in VALUES order. */
+export function insertStatement (table = 'audit_events', rows = 1): string {
+  const tuples = Array.from({ length: rows }, (_, row) =>
+    '(' + Array.from({ length: INSERT_COLUMNS }, (_, column) => `$${row * INSERT_COLUMNS + column + 1}`).join(', ') + ')')
   return `INSERT INTO ${table} AS e (operation_id, request_id, correlation_id, graph_request_id, actor_oid,
     actor_name, actor_tenant_id, actor_roles, action, target_type, target_id, target_display_name, decision,
     status, rule_id, reason, policy_version, request_summary, graph_status, graph_error_code, message)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+  VALUES ${tuples.join(',\n    ')}
   RETURNING ${EVENT_COLUMNS}`
 }
 

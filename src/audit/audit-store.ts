@@ -1,13 +1,16 @@
 // The audit log on Postgres. The database does the chaining (trigger `audit_events_chain`) and
-// rejects changes; this module writes single INSERTs and reads with keyset pagination on id,
-// which is chain order and commit order, so pages never skip or repeat rows while others append.
+// rejects changes; this module writes with group commit (see append) and reads with keyset
+// pagination on id, which is chain order and commit order, so pages never skip or repeat rows
+// while others append.
 // Queries go through the pg pool behind the Prisma client: they are hand-written SQL (a UNION for
 // the actor filter, window functions for verification) and the export path needs pg's row speed.
-import type pg from 'pg'
+import pg from 'pg'
 import { pendingMigrations } from '../db/migrate.js'
 import { poolOf, type PrismaClient } from '../db/prisma-client.js'
 import { CHECKPOINT_ACTION, EVENT_COLUMNS, insertStatement, insertValues, toAuditEvent, type EventRow } from './audit-rows.js'
 import type { AuditEntryInput, AuditEvent, AuditFilter, AuditPage, AuditStatus, AuditStore, VerifyResult } from './types.js'
+
+export { AuditEntryError } from './audit-rows.js'
 
 /** A filter, cursor, limit or id the store cannot use: the caller's mistake (HTTP 400). */
 export class AuditQueryError extends Error {
@@ -17,6 +20,8 @@ export class AuditQueryError extends Error {
 }
 
 export const MAX_PAGE_SIZE = 100
+/** Most rows one group-commit INSERT writes (21 parameters each, far below Postgres' 65,535). */
+export const MAX_APPEND_BATCH = 200
 const DEFAULT_STREAM_BATCH = 1000
 const VERIFY_CHUNK = 20_000
 const MAX_ID = 9223372036854775807n
@@ -90,7 +95,28 @@ function pageQuery (filter: AuditFilter, span: IdSpan, beforeId: string | undefi
   }
 }
 
-const INSERT_EVENT = insertStatement()
+// Built once: a lone append is the common case when traffic is light, where its latency shows.
+const INSERT_ONE = insertStatement()
+
+interface QueuedAppend {
+  entry: AuditEntryInput
+  values: unknown[]
+  resolve(event: AuditEvent): void
+  reject(error: unknown): void
+}
+
+/** Whether `row` holds `entry`, by its operation and request ids as Postgres stores them: a uuid
+ *  prints in lower case, and pg sends text as UTF-8, where a lone surrogate becomes U+FFFD. */
+function isRowOf (row: EventRow | undefined, entry: AuditEntryInput): boolean {
+  return row?.operation_id === entry.operationId.toLowerCase() &&
+    row.request_id === Buffer.from(entry.requestId, 'utf8').toString('utf8')
+}
+
+/** An ERROR (not FATAL) from the server: the statement's transaction was rolled back and the
+ *  session lives on. Any other failure (connection lost, FATAL) may have come after the commit. */
+function surelyRolledBack (error: unknown): boolean {
+  return error instanceof pg.DatabaseError && error.severity === 'ERROR'
+}
 
 // One chunk of the chain, checked in the database with the trigger's own hash function: each row
 // against its stored hash, and its prev_hash against the hash of the row before it ($4 for the
@@ -158,14 +184,63 @@ export function createAuditStore (prisma: PrismaClient): AuditStore {
     return { firstId, lastId }
   }
 
+  // Group commit. The chain lock is held through each transaction's commit (its WAL flush), so
+  // single-row appends serialize on the flush. Instead, one flush runs at a time; appends that
+  // arrive meanwhile queue, and the next flush writes them (up to MAX_APPEND_BATCH, in arrival
+  // order) with one multi-row INSERT, one transaction, one WAL flush. The row trigger chains the
+  // rows of one statement in VALUES order (it sees the rows the statement inserted before).
+  const queue: QueuedAppend[] = []
+  let flushing = false
+
+  async function flushQueue (): Promise<void> {
+    try {
+      while (queue.length > 0) await writeBatch(queue.splice(0, MAX_APPEND_BATCH))
+    } finally {
+      flushing = false
+    }
+  }
+
+  /** Settles every append of `batch`; never throws. Each resolves once its row is committed: the
+   *  INSERT runs as its own (implicit) transaction, so the reply comes after the commit. */
+  async function writeBatch (batch: QueuedAppend[]): Promise<void> {
+    try {
+      const sql = batch.length === 1 ? INSERT_ONE : insertStatement('audit_events', batch.length)
+      const result = await pool.query<EventRow>(sql, batch.flatMap((item) => item.values))
+      // Rows map to callers by position. A mismatch would hand callers each other's rows: they get
+      // an error instead (their rows are committed, like those of a lost connection below).
+      if (!batch.every((item, index) => isRowOf(result.rows[index], item.entry))) {
+        throw new Error('audit append: the INSERT returned its rows in an unexpected order')
+      }
+      batch.forEach((item, index) => { item.resolve(toAuditEvent(result.rows[index] as EventRow)) })
+    } catch (error) {
+      // A rolled-back batch is retried one entry at a time, in order, so that an entry the database
+      // refuses fails alone. After an unclear outcome (the rows may be committed) nothing is
+      // retried, which could write them twice: every caller of the batch sees the error.
+      if (batch.length > 1 && surelyRolledBack(error)) {
+        for (const item of batch) await writeBatch([item])
+      } else {
+        for (const item of batch) item.reject(error)
+      }
+    }
+  }
+
   async function fetchPage (filter: AuditFilter, span: IdSpan, beforeId: string | undefined, limit: number): Promise<EventRow[]> {
     return (await pool.query<EventRow>(pageQuery(filter, span, beforeId, limit))).rows
   }
 
   return {
+    /** Resolves once the row is committed; rejects with AuditEntryError, before queueing, for an
+     *  entry the table would refuse, and with the database's error if its transaction failed. */
     async append (entry: AuditEntryInput): Promise<AuditEvent> {
-      const result = await pool.query<EventRow>(INSERT_EVENT, insertValues(entry))
-      return toAuditEvent(result.rows[0] as EventRow)
+      const values = insertValues(entry)
+      return await new Promise<AuditEvent>((resolve, reject) => {
+        queue.push({ entry, values, resolve, reject })
+        if (!flushing) {
+          flushing = true
+          // Started in a microtask, so appends made in one synchronous run (Promise.all) share the first flush.
+          queueMicrotask(() => { void flushQueue() })
+        }
+      })
     },
 
     async countByActorSince (actorOid: string, action: string, status: AuditStatus, since: Date): Promise<number> {

@@ -2,6 +2,7 @@
 // row, calls Graph, and appends the outcome row, sharing one operation id. Reads get a
 // GraphReader, whose type has no write methods. Nothing else in the app can reach Graph.
 import { randomUUID } from 'node:crypto'
+import { AuditEntryError } from '../audit/audit-store.js'
 import type { AuditActor, AuditEvent, AuditStore, AuditTarget } from '../audit/types.js'
 import type { Principal } from '../auth/principal.js'
 import { databaseUnavailable, ProblemError } from '../errors.js'
@@ -105,7 +106,9 @@ export function createAuditedGraph(deps: { graph: GraphGateway; audit: AuditStor
 async function appendOrUnavailable(audit: AuditStore, entry: Parameters<AuditStore['append']>[0]): Promise<AuditEvent> {
   try {
     return await audit.append(entry)
-  } catch {
+  } catch (error) {
+    // An entry the table refuses is our bug (500), not an outage.
+    if (error instanceof AuditEntryError) throw error
     throw databaseUnavailable()
   }
 }

@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import pg from 'pg'
 import t from 'tap'
-import { AuditQueryError, createAuditStore, encodeCursor } from '../../src/audit/audit-store.js'
-import type { AuditEvent, AuditFilter, AuditStore } from '../../src/audit/types.js'
-import { createPrismaClient } from '../../src/db/prisma-client.js'
+import { AuditEntryError, AuditQueryError, createAuditStore, encodeCursor, MAX_APPEND_BATCH } from '../../src/audit/audit-store.js'
+import type { AuditEntryInput, AuditEvent, AuditFilter, AuditStore } from '../../src/audit/types.js'
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js'
+import { applyMigrations } from '../../src/db/migrate.js'
+import { createPrismaClient, poolOf } from '../../src/db/prisma-client.js'
 import { createTestDatabase } from '../helpers/database.js'
-import { auditEntry, openAuditFixture } from './fixtures/audit-fixture.js'
+import { auditEntry, openAuditFixture, type AuditFixture } from './fixtures/audit-fixture.js'
 
 const ALICE = { oid: '00000000-0000-4000-8000-0000000000a1', name: 'Alice Admin', tenantId: 'tenant-1', roles: ['Guests.Invite'] }
 const BOB = { oid: '00000000-0000-4000-8000-0000000000b2', name: 'Bob Builder', tenantId: 'tenant-1', roles: ['Groups.ManageMembers', 'Apps.AssignRoles'] }
@@ -262,4 +266,179 @@ t.test('ready() is true only when the database answers and every migration is ap
   const unreachable = createPrismaClient('postgresql://postgres@127.0.0.1:1/none', { maxConnections: 1 })
   t.teardown(() => unreachable.$disconnect())
   t.equal(await createAuditStore(unreachable).ready(), false, 'server unreachable')
+})
+
+// Group commit (see append in audit-store.ts). Rows written by one transaction share its xmin:
+// the size of each transaction, in chain order, shows how appends were batched.
+type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>
+
+async function transactionSizes (query: Query): Promise<number[]> {
+  const result = await query(`SELECT count(*)::int AS rows FROM audit_events GROUP BY xmin::text ORDER BY min(id)`)
+  return result.rows.map((row: { rows: number }) => row.rows)
+}
+
+/** The key of the trigger's pg_advisory_xact_lock (see the migration). */
+const CHAIN_LOCK = '4702116372618003'
+
+/** A session holding the chain lock in an open transaction: appends wait in the trigger until it ends. */
+async function holdChainLock (t: { teardown(fn: () => unknown): void }, fixture: AuditFixture): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: fixture.connectionString })
+  await client.connect()
+  t.teardown(() => client.end())
+  await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`)
+  return client
+}
+
+/** The backends of this database waiting for the chain lock, once there are `count` of them. */
+async function chainLockWaiters (fixture: AuditFixture, count: number): Promise<number[]> {
+  for (;;) {
+    const result = await fixture.sql(`SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+      WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`)
+    if (result.rows.length >= count) return result.rows.map((row: { pid: number }) => row.pid)
+  }
+}
+
+/** A target id no btree index row can hold (random, so incompressible): passes the entry checks,
+ *  fails in the database. */
+const unindexableTarget = (): AuditEntryInput['target'] => ({ type: 'user', id: randomBytes(6000).toString('base64') })
+
+t.test('group commit: concurrent appends share transactions of at most MAX_APPEND_BATCH rows, in arrival order', async (t) => {
+  const fixture = await openAuditFixture(t, { maxConnections: 10 })
+  const { store } = fixture
+  const entries = Array.from({ length: 2 * MAX_APPEND_BATCH + 50 }, (_, i) =>
+    auditEntry({ requestId: `req-${i}`, actor: i % 3 === 0 ? ALICE : BOB }))
+  // uuid comes back in lower case: the caller still gets its own row.
+  entries[3] = { ...entries[3]!, operationId: entries[3]!.operationId.toUpperCase() }
+  const events = await Promise.all(entries.map((entry) => store.append(entry)))
+
+  t.same(events.map((event) => [event.operationId, event.requestId]),
+    entries.map((entry) => [entry.operationId.toLowerCase(), entry.requestId]), 'each caller gets its own row')
+  t.same(events.map((event) => event.id), entries.map((_, i) => String(i + 1)), 'ids follow arrival order')
+  t.same(await transactionSizes(fixture.sql), [MAX_APPEND_BATCH, MAX_APPEND_BATCH, 50], 'bounded batches')
+  t.ok(events.every((event, i) => event.prevHash === (i === 0 ? null : events[i - 1]!.hash)),
+    'each row links to the one before it, within and across batches')
+  t.ok(events.every((event, i) => i === 0 || micros(event.occurredAt) >= micros(events[i - 1]!.occurredAt)), 'time never goes back')
+  t.same(await store.verify(), { valid: true, checked: entries.length, firstInvalid: null })
+  t.same(await store.get(events[MAX_APPEND_BATCH + 7]!.id), events[MAX_APPEND_BATCH + 7], 'the returned event is the stored row')
+  const newestFirst = [...events].reverse()
+  t.same(await allPages(store, {}, 7), newestFirst.map((event) => event.id))
+  t.same(await allPages(store, { actor: ALICE.oid }, 9),
+    newestFirst.filter((event) => event.actor.oid === ALICE.oid).map((event) => event.id))
+})
+
+t.test('group commit: appends that arrive during a flush wait for it, then share the next transaction', async (t) => {
+  const fixture = await openAuditFixture(t)
+  const { store } = fixture
+  const lock = await holdChainLock(t, fixture)
+  const first = store.append(auditEntry({ requestId: 'first' }))
+  await chainLockWaiters(fixture, 1)
+  // Resolved means committed: another session sees the row at once.
+  const visibleWhenResolved = async (event: AuditEvent): Promise<[string, number]> =>
+    [event.requestId, (await fixture.sql('SELECT count(*)::int AS n FROM audit_events WHERE id = $1', [event.id])).rows[0].n]
+  const queued = Array.from({ length: 5 }, (_, i) => store.append(auditEntry({ requestId: `queued-${i}` })).then(visibleWhenResolved))
+  await lock.query('COMMIT')
+  t.equal((await first).requestId, 'first')
+  t.same(await Promise.all(queued), Array.from({ length: 5 }, (_, i) => [`queued-${i}`, 1]))
+  t.same(await transactionSizes(fixture.sql), [1, 5])
+  t.same((await store.query({}, { limit: 10 })).items.map((event) => event.requestId).reverse(),
+    ['first', 'queued-0', 'queued-1', 'queued-2', 'queued-3', 'queued-4'])
+  t.same(await store.verify(), { valid: true, checked: 6, firstInvalid: null })
+})
+
+t.test('group commit: an entry the database refuses fails alone, the rest of its batch is committed in order', async (t) => {
+  const fixture = await openAuditFixture(t)
+  const { store } = fixture
+  const entries = [
+    auditEntry({ requestId: 'good-0' }),
+    auditEntry({ requestId: 'good-1' }),
+    auditEntry({ requestId: 'refused', target: unindexableTarget() }),
+    auditEntry({ requestId: 'good-3' }),
+  ]
+  const results = await Promise.allSettled(entries.map((entry) => store.append(entry)))
+  t.same(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+  t.match((results[2] as PromiseRejectedResult).reason, { code: '54000', message: /index row size/ })
+  t.same(await transactionSizes(fixture.sql), [1, 1, 1], 'the failed batch was retried one entry at a time')
+  t.same((await store.query({}, { limit: 10 })).items.map((event) => event.requestId).reverse(), ['good-0', 'good-1', 'good-3'])
+  t.same(await store.verify(), { valid: true, checked: 3, firstInvalid: null })
+})
+
+t.test('group commit: an entry the table would refuse is rejected before it joins a batch', async (t) => {
+  const fixture = await openAuditFixture(t)
+  const { store } = fixture
+  const circular: Record<string, unknown> = {}
+  circular.self = circular
+  const refused: Array<[string, Partial<AuditEntryInput>]> = [
+    ['operationId', { operationId: 'not-a-uuid' }],
+    ['status', { status: 'done' as AuditEntryInput['status'] }],
+    ['decision', { decision: undefined as unknown as AuditEntryInput['decision'] }],
+    ['requestId', { requestId: 42 as unknown as string }],
+    ['message', { message: 'nul \u0000 inside' }],
+    ['actor.roles', { actor: { ...ALICE, roles: ['ok', 7 as unknown as string] } }],
+    ['graphStatus', { graphStatus: 2.5 }],
+    ['requestSummary', { requestSummary: { count: 1n } }],
+    ['requestSummary', { requestSummary: circular }],
+    ['requestSummary', { requestSummary: { ['key\u0000']: 1 } }],
+    ['requestSummary', { requestSummary: { half: 'a\ud800' } }],
+  ]
+  // Text columns store a lone surrogate as U+FFFD, as they always did: not refused.
+  const accepted = [auditEntry({ requestId: 'good-\ud800', requestSummary: { emoji: '\u{1F600}' } }), auditEntry({ requestId: 'good-2' })]
+  const results = await Promise.allSettled([accepted[0]!, ...refused.map(([, overrides]) => auditEntry(overrides)), accepted[1]!]
+    .map((entry) => store.append(entry)))
+  for (const [index, [field]] of refused.entries()) {
+    const result = results[index + 1]!
+    t.equal(result.status, 'rejected', field)
+    if (result.status === 'rejected') {
+      t.type(result.reason, AuditEntryError)
+      t.match(result.reason, { code: 'AUDIT_INVALID_ENTRY' })
+      t.ok((result.reason as Error).message.startsWith(field), (result.reason as Error).message)
+    }
+  }
+  const first = results[0]!
+  t.equal(first.status === 'fulfilled' && first.value.requestId, 'good-\ufffd')
+  t.equal(results[results.length - 1]!.status, 'fulfilled')
+  t.same(await transactionSizes(fixture.sql), [2], 'the two good entries shared one transaction')
+})
+
+t.test('group commit: after an unclear outcome (connection lost) the batch is not retried', async (t) => {
+  const fixture = await openAuditFixture(t)
+  const { store } = fixture
+  const lock = await holdChainLock(t, fixture)
+  const lost = Promise.allSettled([store.append(auditEntry({ requestId: 'lost-0' })), store.append(auditEntry({ requestId: 'lost-1' }))])
+  const [pid] = await chainLockWaiters(fixture, 1)
+  const later = store.append(auditEntry({ requestId: 'later' }))
+  // With a timeout, pg_terminate_backend returns once the backend has exited.
+  await fixture.sql('SELECT pg_terminate_backend($1, 10000)', [pid])
+  // Released before the outcome is awaited, so that a wrong retry would succeed rather than hang.
+  await lock.query('COMMIT')
+  t.match(await lost, [{ status: 'rejected', reason: { severity: 'FATAL', code: '57P01' } }, { status: 'rejected', reason: { code: '57P01' } }])
+  t.equal((await later).requestId, 'later', 'the queue goes on over a new connection')
+  t.same((await store.query({}, { limit: 10 })).items.map((event) => event.requestId), ['later'])
+})
+
+t.test('group commit on embedded Postgres (PGlite): batches chain, a refused entry fails alone', async (t) => {
+  const server = await startEmbeddedPostgres({ dataDir: join(t.testdir(), 'pg') })
+  await applyMigrations(server.connectionString)
+  const prisma = createPrismaClient(server.connectionString, { maxConnections: 1 })
+  t.teardown(async () => {
+    await prisma.$disconnect()
+    await server.stop()
+  })
+  const store = createAuditStore(prisma)
+  const entries = Array.from({ length: MAX_APPEND_BATCH + 30 }, (_, i) => auditEntry({ requestId: `req-${i}` }))
+  const refusedAt = MAX_APPEND_BATCH + 10
+  entries[refusedAt] = auditEntry({ requestId: 'refused', target: unindexableTarget() })
+  const results = await Promise.allSettled(entries.map((entry) => store.append(entry)))
+
+  t.same(results.map((result) => result.status), entries.map((_, i) => i === refusedAt ? 'rejected' : 'fulfilled'))
+  const events = results.flatMap((result) => result.status === 'fulfilled' ? [result.value] : [])
+  const written = entries.filter((_, i) => i !== refusedAt)
+  t.same(events.map((event) => [event.operationId, event.requestId]), written.map((entry) => [entry.operationId, entry.requestId]),
+    'each caller gets its own row')
+  t.ok(events.every((event, i) => i === 0 || BigInt(event.id) > BigInt(events[i - 1]!.id)), 'ids follow arrival order')
+  t.ok(events.every((event, i) => event.prevHash === (i === 0 ? null : events[i - 1]!.hash)), 'one chain')
+  const pool = poolOf(prisma)
+  t.same(await transactionSizes((text, values) => pool.query(text, values)),
+    [MAX_APPEND_BATCH, ...Array.from({ length: 29 }, () => 1)], 'a full batch, then the failed one retried entry by entry')
+  t.same(await store.verify(), { valid: true, checked: written.length, firstInvalid: null })
+  t.same(await allPages(store, {}, 50), [...events].reverse().map((event) => event.id))
 })
