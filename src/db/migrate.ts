@@ -5,9 +5,9 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import pg from 'pg'
+import { packageRoot } from '../package-root.js'
 
 export interface MigrationLogger {
   info(message: string): void
@@ -44,13 +44,7 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations"
 
 /** prisma/migrations of this package, found from this file whether it runs from src/ or dist/. */
 export function migrationsDirectory (): string {
-  let directory = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(directory, 'package.json'))) {
-    const parent = dirname(directory)
-    if (parent === directory) throw new Error('migrations: no package.json above ' + fileURLToPath(import.meta.url))
-    directory = parent
-  }
-  return join(directory, 'prisma', 'migrations')
+  return join(packageRoot(), 'prisma', 'migrations')
 }
 
 let migrationsOnDisk: Promise<Migration[]> | undefined

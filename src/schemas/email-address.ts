@@ -1,6 +1,8 @@
 // Entra invitations accept a plain SMTP address only: Graph answers "The Primary SMTP Address
 // is an invalid value" for plus-addressing and characters outside this set. We refuse those up
 // front, so the caller learns which field is wrong and Graph is not called at all.
+import { badRequest } from '../errors.js'
+
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*\/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*\/=?^_`{|}~-]+)*$/
 const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/
 
@@ -17,4 +19,9 @@ export function invitableEmailProblem(email: string): string | null {
   return null
 }
 
-export const emailDomain = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase()
+/** The address lower-cased, or a 400 naming the field and why Entra would refuse it. */
+export function invitableEmail(email: string, field: string): string {
+  const problem = invitableEmailProblem(email)
+  if (problem) throw badRequest(`${field}: ${problem}`, [{ field, message: problem }])
+  return email.toLowerCase()
+}

@@ -44,6 +44,9 @@ t.test('seed scenario, step by step', async (t) => {
   t.same(after.groups, [], 'no group left in Graph')
   t.same(after.appRoleAssignments, [], 'no app role left in Graph')
   t.equal(after.id, jane.id, 'the account is kept')
+  const { memberships, assignments } = simulator.state
+  t.notOk([...memberships.values()].some((members) => members.has(jane.id)), 'the simulator holds no membership of Jane')
+  t.notOk([...assignments.values()].some((a) => a.principalId === jane.id), 'the simulator holds no assignment of Jane')
 
   const rows = await auditRows(databaseUrl, `status <> 'recorded'`)
   const byAction = (action: string) => rows.filter((r) => r.action === action).map((r) => r.status)

@@ -4,7 +4,7 @@ import { badRequest, databaseUnavailable } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
 import { checkAppRole, checkGroupMembership, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision, PolicyTarget } from '../../policies/types.js'
-import { invitableEmailProblem } from '../../schemas/email-address.js'
+import { invitableEmail } from '../../schemas/email-address.js'
 import { checkAuthorization, getMyPermissions, type CheckBody } from './schemas.js'
 
 export default async function authorizationRoutes(app: FastifyInstance) {
@@ -21,9 +21,7 @@ export default async function authorizationRoutes(app: FastifyInstance) {
     const ask = evaluating(request)
     switch (body.action) {
       case 'invite': {
-        const email = required(body, 'email').toLowerCase()
-        const problem = invitableEmailProblem(email)
-        if (problem) throw badRequest(`body/target/email: ${problem}`, [{ field: 'body/target/email', message: problem }])
+        const email = invitableEmail(required(body, 'email'), 'body/target/email')
         const question = await invitationQuestion(app, request, email, body.target.redirectUrl ?? app.config.defaultRedirectUrl)
         return ask('invite', question.target, question.context)
       }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { conflict } from '../../errors.js'
-import type { AppRoleAssignment } from '../../graph/graph-gateway.js'
 import { removeAppRoleAssignment, removeFromGroup, runPart, type PartOutcome } from '../../operations/guest-access.js'
 import { invitationQuestion, loadApp, loadGuest, loadUser } from '../../operations/policy-targets.js'
 import { toAssignment } from '../../schemas/directory.js'
@@ -13,6 +12,18 @@ import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, type
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  /** The guest's direct groups and app role assignments, with each role's value by role id. */
+  async function accessOf(request: FastifyRequest, id: string) {
+    const identity = identityOf(request)
+    const [groups, assignments] = await Promise.all([
+      app.graphOps.read(identity, (graph, ctx) => graph.listUserGroups(id, ctx)),
+      app.graphOps.read(identity, (graph, ctx) => graph.listUserAppRoleAssignments(id, ctx)),
+    ])
+    const apps = await Promise.all([...new Set(assignments.map((a) => a.resourceId))].map((appId) => loadApp(app, request, appId)))
+    const roleValues = new Map(apps.flatMap((sp) => sp.appRoles.map((r) => [r.id, r.value] as const)))
+    return { groups, assignments, roleValues }
+  }
 
   app.get('/', { schema: listGuests, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
     const query = request.query as ListGuestsQuery
@@ -27,12 +38,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const { id } = request.params as GuestIdParams
     await request.authorize('read', { type: 'Guest', id })
     const guest = await loadGuest(app, request, id)
-    const identity = identityOf(request)
-    const [groups, assignments] = await Promise.all([
-      app.graphOps.read(identity, (graph, ctx) => graph.listUserGroups(id, ctx)),
-      app.graphOps.read(identity, (graph, ctx) => graph.listUserAppRoleAssignments(id, ctx)),
-    ])
-    const roleValues = await appRoleValues(request, assignments)
+    const { groups, assignments, roleValues } = await accessOf(request, id)
     return {
       ...toGuest(guest),
       groups: groups.map((g) => ({ id: g.id, displayName: g.displayName })),
@@ -74,11 +80,6 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     }
   })
 
-  /** Role values by role id, from each application the assignments point at. */
-  async function appRoleValues(request: FastifyRequest, assignments: AppRoleAssignment[]): Promise<Map<string, string | null>> {
-    const apps = await Promise.all([...new Set(assignments.map((a) => a.resourceId))].map((appId) => loadApp(app, request, appId)))
-    return new Map(apps.flatMap((sp) => sp.appRoles.map((r) => [r.id, r.value] as const)))
-  }
 
   app.post('/:id/revoke-access', { schema: revokeAccess, config: { authorization: { action: 'revokeAccess', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params as GuestIdParams
@@ -86,11 +87,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const ref = { id, label: guest.mail ?? guest.displayName }
     const decision = await request.authorize('revokeAccess', { type: 'Guest', id }, { auditTarget: { type: 'guest', id, displayName: ref.label } })
     const identity = identityOf(request)
-    const [groups, assignments] = await Promise.all([
-      app.graphOps.read(identity, (graph, ctx) => graph.listUserGroups(id, ctx)),
-      app.graphOps.read(identity, (graph, ctx) => graph.listUserAppRoleAssignments(id, ctx)),
-    ])
-    const roleValues = await appRoleValues(request, assignments)
+    const { groups, assignments, roleValues } = await accessOf(request, id)
     const write = { decision, operationId: randomUUID() }
     const parts: PartOutcome[] = []
     for (const group of groups) {

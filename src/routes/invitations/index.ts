@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { badRequest, conflict } from '../../errors.js'
+import { conflict } from '../../errors.js'
 import type { AppRole, DirectoryGroup, Invitation, ServicePrincipal } from '../../graph/graph-gateway.js'
 import { addToGroup, assignAppRole, runPart, type PartOutcome } from '../../operations/guest-access.js'
 import { appRoleTarget, checkAppRole, checkGroupMembership, enforcing, groupMembershipTarget, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision } from '../../policies/types.js'
-import { invitableEmailProblem } from '../../schemas/email-address.js'
+import { invitableEmail } from '../../schemas/email-address.js'
 import { identityOf } from '../request-identity.js'
 import { createInvitation, type CreateInvitationBody } from './schemas.js'
 
@@ -38,9 +38,7 @@ export default async function invitationRoutes(app: FastifyInstance) {
 
   app.post('/', { schema: createInvitation, config: { authorization: { action: 'invite', subject: 'Invitation' } } }, async (request, reply) => {
     const body = request.body as CreateInvitationBody
-    const emailProblem = invitableEmailProblem(body.email)
-    if (emailProblem) throw badRequest(`body/email: ${emailProblem}`, [{ field: 'body/email', message: emailProblem }])
-    const email = body.email.toLowerCase()
+    const email = invitableEmail(body.email, 'body/email')
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
     const sendEmail = body.sendEmail ?? true
     const summary = {
