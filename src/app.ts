@@ -10,6 +10,7 @@ import configPlugin from './plugins/config.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
+import metricsPlugin from './plugins/metrics.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
@@ -31,6 +32,7 @@ export interface AppOptions {
 async function guestgate(app: FastifyInstance, opts: AppOptions) {
   app.setValidatorCompiler(createValidatorCompiler())
   await app.register(configPlugin, { config: opts.config })
+  await app.register(metricsPlugin)
   await app.register(errorsPlugin)
   await app.register(databasePlugin)
   await app.register(auditPlugin)
