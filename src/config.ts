@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object({
   GRAPH_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 3 }),
   GRAPH_MAX_RETRY_DELAY_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 30_000 }),
   GRAPH_RETRY_BASE_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
+  GRAPH_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 30_000, description: 'an integer 1..600000: deadline of each Graph HTTP request in milliseconds' }),
   GRAPH_REPLICATION_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 5, description: 'an integer 0..10: retries of not-yet-replicated errors right after an invitation' }),
   GRAPH_REPLICATION_BASE_DELAY_MS: Type.Integer({ minimum: 0, maximum: 30_000, default: 1000 }),
   GRAPH_SIMULATOR_PORT: Type.Optional(Port),
@@ -78,6 +79,8 @@ export interface AppConfig {
   graphMaxRetries: number
   graphMaxRetryDelayMs: number
   graphRetryBaseDelayMs: number
+  /** Deadline of each Graph HTTP request; past it the call fails as Timeout (ambiguous for a write). */
+  graphTimeoutMs: number
   graphSimulatorPort: number
   /** Entra is eventually consistent: a guest invited a moment ago may not be found yet. */
   replication: { retries: number; baseDelayMs: number }
@@ -146,6 +149,7 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     graphMaxRetries: env.GRAPH_MAX_RETRIES,
     graphMaxRetryDelayMs: env.GRAPH_MAX_RETRY_DELAY_MS,
     graphRetryBaseDelayMs: env.GRAPH_RETRY_BASE_DELAY_MS,
+    graphTimeoutMs: env.GRAPH_TIMEOUT_MS,
     graphSimulatorPort: env.GRAPH_SIMULATOR_PORT ?? 0,
     replication: { retries: env.GRAPH_REPLICATION_RETRIES, baseDelayMs: env.GRAPH_REPLICATION_BASE_DELAY_MS },
     env,

@@ -128,7 +128,7 @@ export interface Change<T = undefined> {
 }
 
 export interface GraphReader {
-  /** Users whose mail, otherMails or userPrincipalName equal the address. */
+  /** Users whose mail, otherMails, proxyAddresses (smtp:) or userPrincipalName equal the address. */
   findUsersByEmail(email: string, ctx: GraphCallContext): Promise<GraphResult<DirectoryUser[]>>
   getUser(id: string, ctx: GraphCallContext): Promise<GraphResult<DirectoryUser>>
   listGuests(query: GuestQuery, ctx: GraphCallContext): Promise<GraphResult<Page<DirectoryUser>>>
@@ -141,6 +141,16 @@ export interface GraphReader {
   listServicePrincipals(query: SearchQuery, ctx: GraphCallContext): Promise<GraphResult<Page<ServicePrincipal>>>
   listAppRoleAssignedTo(servicePrincipalId: string, query: { principalId?: string }, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
   listUserAppRoleAssignments(userId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
+
+  // Settle reads: after an ambiguous failure (isAmbiguousFailure) they tell whether the write
+  // happened. Each costs what the guest has, never what the tenant or the app has.
+
+  /** Whether the user is a direct member of the group. A missing user is a 404 error, not false. */
+  isGroupMember(groupId: string, userId: string, ctx: GraphCallContext): Promise<GraphResult<boolean>>
+  /** The user's app role assignments on one resource (service principal). */
+  listUserAppRoleAssignmentsOn(userId: string, resourceId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
+  /** One assignment of the app, or null when it does not exist (any more). */
+  getAppRoleAssignment(servicePrincipalId: string, assignmentId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment | null>>
 }
 
 export interface GraphGateway extends GraphReader {
@@ -155,20 +165,7 @@ export interface GraphGateway extends GraphReader {
   removeAppRoleAssignment(servicePrincipalId: string, assignmentId: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
 }
 
-/** A Graph call that failed after the gateway's own bounded retries. */
-export class GraphRequestError extends Error {
-  override readonly name = 'GraphRequestError'
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly graphMessage: string,
-    readonly requestId?: string,
-    /** Seconds Graph asked us to wait (429/503), when it said so. */
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(`Graph answered ${status} ${code}: ${graphMessage}`)
-  }
-}
+export { GraphRequestError, isAmbiguousFailure, isNotYetReplicated, type GraphFailureCode } from './graph-errors.js'
 
 /** Microsoft Graph's own application id: never a target for app role assignments. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'

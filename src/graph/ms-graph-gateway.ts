@@ -4,9 +4,13 @@
 //
 // Errors: a Graph answer that is not 2xx (after the chain's bounded retries) is
 // GraphRequestError(status, Graph's error code, Graph's message, request-id, Retry-After seconds).
-// When Graph never answered, status is 0 and code says why: NetworkError (no connection) or
-// TokenAcquisitionFailed (the credential gave no token). InvalidResponse: a 2xx body we cannot
-// read (status 0 when it parsed but an object lacked a required field such as id).
+// When Graph never answered, status is 0 and code says why (GraphFailureCode): ConnectionFailed,
+// NetworkError, Timeout, TokenAcquisitionFailed. InvalidResponse: a 2xx body we cannot read
+// (status 0 when it parsed but an object lacked a required field such as id).
+// isAmbiguousFailure (graph-errors.ts) says which of these leave a write's fate unknown.
+//
+// Writes are sent once unless Graph said it did not process them (see mayRetry): no write is
+// ever repeated after an answer that may follow its application.
 import type { TokenCredential } from '@azure/identity'
 import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
 import {
@@ -24,7 +28,8 @@ import {
   type Page,
   type ServicePrincipal,
 } from './graph-gateway.js'
-import { createGraphMiddleware, graphRequestErrorFromChain, type RetryInfo, type RetrySettings } from './graph-middleware.js'
+import { principalIdOfAssignment } from './app-role-assignment-id.js'
+import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings } from './graph-middleware.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
 export interface MsGraphGatewayOptions {
@@ -35,6 +40,8 @@ export interface MsGraphGatewayOptions {
   scopes?: string[]
   retry?: RetrySettings
   onRetry?: (info: RetryInfo) => void
+  /** Deadline of each HTTP request to Graph (GRAPH_TIMEOUT_MS). Default 30 000. */
+  timeoutMs?: number
 }
 
 export const USER_FIELDS =
@@ -91,6 +98,14 @@ function graphPath(parts: TemplateStringsArray, ...ids: string[]): string {
 
 /** OData string literal: single quotes doubled. */
 const odataString = (value: string) => `'${value.replaceAll("'", "''")}'`
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** OData Edm.Guid literal (unquoted): refused unless it really is a GUID, so nothing can be injected. */
+function odataGuid(value: string): string {
+  if (!GUID.test(value)) throw new RangeError(`Not a GUID: "${value}"`)
+  return value
+}
 
 /**
  * `"displayName:S" OR "mail:S"`. Double quotes end a $search phrase and OData 4.0 has no
@@ -241,7 +256,13 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     } catch (error) {
       throw graphRequestErrorFromChain(error) ?? new GraphRequestError(0, 'ClientError', error instanceof Error ? error.message : String(error))
     }
-    const text = await response.text()
+    let text: string
+    try {
+      text = await response.text()
+    } catch (error) {
+      // The deadline also covers the body; a connection dropped mid-body may follow a write.
+      throw transportFailure(error)
+    }
     const requestId = response.headers.get('request-id') ?? undefined
     const answer: GraphAnswer = { status: response.status, requestId, body: undefined }
     try {
@@ -287,6 +308,18 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     return result(map(answer.body), answer)
   }
 
+  /**
+   * GET /users/{id}/appRoleAssignments?$filter=resourceId eq {guid}: the user's assignments on
+   * one app; the cost grows with the user's assignments, not the app's.
+   * https://learn.microsoft.com/en-us/graph/api/user-list-approleassignments (User.Read.All /
+   * AppRoleAssignment.ReadWrite.All)
+   */
+  async function listUserAppRoleAssignmentsOn(userId: string, resourceId: string, ctx: GraphCallContext) {
+    const $filter = `resourceId eq ${odataGuid(resourceId)}`
+    const { items, answer } = await getAll(graphPath`/users/${userId}/appRoleAssignments`, { $filter }, ctx)
+    return result(items.map(mapAssignment), answer)
+  }
+
   async function listAppRoleAssignedTo(servicePrincipalId: string, query: { principalId?: string }, ctx: GraphCallContext) {
     const { items, answer } = await getAll(graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignedTo`, undefined, ctx)
     const assignments = items.map(mapAssignment)
@@ -315,7 +348,10 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
   return {
     async findUsersByEmail(email, ctx) {
       const address = odataString(email)
-      const $filter = `mail eq ${address} or otherMails/any(x:x eq ${address}) or userPrincipalName eq ${address}`
+      // Microsoft's own existence check before an invitation includes proxyAddresses (an
+      // address Exchange knows the user by); Graph compares these values case-insensitively.
+      // https://learn.microsoft.com/en-us/graph/api/user-list (proxyAddresses: $filter eq, any)
+      const $filter = `mail eq ${address} or otherMails/any(x:x eq ${address}) or proxyAddresses/any(x:x eq ${odataString(`smtp:${email}`)}) or userPrincipalName eq ${address}`
       const { items, answer } = await getAll('/users', { $filter, $select: USER_FIELDS }, ctx)
       return result(items.map(mapUser), answer)
     },
@@ -370,15 +406,53 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
       return result(items.map(mapAssignment), answer)
     },
 
-    async invite(request, ctx) {
+    /**
+     * The user's direct groups (GET /users/{id}/memberOf/microsoft.graph.group?$select=id),
+     * not the group's members: a guest is in few groups, a group can hold the whole tenant, and
+     * filtering a member list is an eventually consistent advanced query, unfit to settle a
+     * write made a moment ago. https://learn.microsoft.com/en-us/graph/api/user-list-memberof
+     * (GroupMember.Read.All)
+     */
+    async isGroupMember(groupId, userId, ctx) {
+      const path = graphPath`/users/${userId}/memberOf/microsoft.graph.group`
+      const { items, answer } = await getAll(path, { $select: 'id', $top: '999' }, ctx)
+      const wanted = groupId.toLowerCase()
+      return result(items.some((group) => typeof group.id === 'string' && group.id.toLowerCase() === wanted), answer)
+    },
+
+    listUserAppRoleAssignmentsOn,
+
+    /**
+     * Reads the assignment through its principal (the id starts with the principal's object id:
+     * app-role-assignment-id.ts), so the cost is the principal's assignments, never the app's.
+     * When the id does not decode, or the decoded principal is no user we can read, falls back
+     * to the assignment by key: appRoleAssignedTo is a contained navigation (ContainsTarget in
+     * the v1.0 metadata), GET /servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}.
+     */
+    async getAppRoleAssignment(servicePrincipalId, assignmentId, ctx) {
+      const principalId = principalIdOfAssignment(assignmentId)
+      if (principalId !== undefined) {
+        try {
+          const held = await listUserAppRoleAssignmentsOn(principalId, servicePrincipalId, ctx)
+          return { ...held, value: held.value.find((assignment) => assignment.id === assignmentId) ?? null }
+        } catch (error) {
+          if (!isGraphError(error, [404])) throw error
+        }
+      }
       try {
-        return await postInvitation(request, ctx)
+        const path = graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignedTo/${assignmentId}`
+        const answer = await send({ method: 'GET', path }, ctx)
+        if (!isJson(answer.body)) throw invalidResponse('Graph returned no assignment', answer)
+        return result<AppRoleAssignment | null>(mapAssignment(answer.body), answer)
       } catch (error) {
-        // A known Graph transient on this endpoint: one more try, then it is a real failure.
-        if (isGraphError(error, [500], /Unable to find target address/i)) return postInvitation(request, ctx)
+        if (isGraphError(error, [404])) return fromError<AppRoleAssignment | null>(null, error)
         throw error
       }
     },
+
+    // A 500 ("Unable to find target address" among others) may follow a created guest: it is
+    // not sent again here; the caller settles it by reading (findUsersByEmail).
+    invite: postInvitation,
 
     async deleteUser(id, ctx) {
       const answer = await send({ method: 'DELETE', path: graphPath`/users/${id}` }, ctx)
@@ -419,7 +493,7 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
         return result({ changed: true, value: mapAssignment(answer.body) }, answer)
       } catch (error) {
         if (!isGraphError(error, [400], /Permission being assigned already exists/i)) throw error
-        const existing = await listAppRoleAssignedTo(servicePrincipalId, { principalId: input.principalId }, ctx)
+        const existing = await listUserAppRoleAssignmentsOn(input.principalId, servicePrincipalId, ctx)
         const assignment = existing.value.find((a) => a.appRoleId === input.appRoleId)
         // Not listed yet (replication lag): Graph's answer is all we can report.
         if (!assignment) throw error

@@ -3,7 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { AuditTarget } from '../audit/types.js'
-import { GraphRequestError, type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { isNotYetReplicated, type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
 import type { PolicyDecision } from '../policies/types.js'
 import type { RequestIdentity, WriteOutcome } from './audited-graph.js'
 
@@ -13,12 +13,6 @@ export interface GuestRef {
 }
 
 const guestTarget = (guest: GuestRef): AuditTarget => ({ type: 'guest', id: guest.id, displayName: guest.label })
-
-/** Entra is eventually consistent: right after an invitation the new user may be "not found". */
-export function isNotYetReplicated(error: unknown): boolean {
-  return error instanceof GraphRequestError && (error.status === 404 ||
-    (error.status === 400 && /do(es)? not exist/i.test(error.graphMessage)))
-}
 
 async function retryingReplication<T>(app: FastifyInstance, enabled: boolean, call: () => Promise<T>): Promise<T> {
   const { retries, baseDelayMs } = app.config.replication

@@ -41,6 +41,7 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
       baseUrl,
       credential: createGraphCredential(settings),
       retry: { maxRetries: config.graphMaxRetries, maxDelayMs: config.graphMaxRetryDelayMs, baseDelayMs: config.graphRetryBaseDelayMs },
+      timeoutMs: config.graphTimeoutMs,
       onRetry: (info) => app.log.warn(info, 'Graph asked us to wait; retrying'),
     })
   }

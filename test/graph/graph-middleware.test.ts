@@ -1,11 +1,19 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import type { TokenCredential } from '@azure/identity'
-import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
+import { Client, HTTPMessageHandler, ResponseType } from '@microsoft/microsoft-graph-client'
 import t, { type Test } from 'tap'
-import { GraphRequestError } from '../../src/graph/graph-gateway.js'
-import { createGraphMiddleware, graphRequestErrorFromChain, type RetryInfo, type RetrySettings } from '../../src/graph/graph-middleware.js'
+import { GraphRequestError, isAmbiguousFailure } from '../../src/graph/graph-gateway.js'
+import {
+  AuthMiddleware,
+  createGraphMiddleware,
+  DeadlineMiddleware,
+  graphRequestErrorFromChain,
+  RetryMiddleware,
+  type RetryInfo,
+  type RetrySettings,
+} from '../../src/graph/graph-middleware.js'
 
 interface ScriptedAnswer {
   status: number
@@ -49,7 +57,7 @@ const tokenCredential = (token: string): TokenCredential => ({
   getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
 })
 
-function clientFor(origin: string, options: { retry?: RetrySettings; credential?: TokenCredential } = {}) {
+function clientFor(origin: string, options: { retry?: RetrySettings; credential?: TokenCredential; timeoutMs?: number } = {}) {
   const retries: RetryInfo[] = []
   const client = Client.initWithMiddleware({
     baseUrl: origin,
@@ -58,11 +66,21 @@ function clientFor(origin: string, options: { retry?: RetrySettings; credential?
       credential: options.credential ?? tokenCredential('token-abc'),
       retry: { baseDelayMs: 5, ...options.retry },
       onRetry: (info) => retries.push(info),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     }),
   })
   const get = (path: string): Promise<Response> =>
     client.api(path).responseType(ResponseType.RAW).header('client-request-id', 'corr-1').get()
-  return { client, retries, get }
+  const send = (method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string): Promise<Response> => {
+    const request = client.api(path).responseType(ResponseType.RAW)
+    switch (method) {
+      case 'POST': return request.post({ a: 1 })
+      case 'PATCH': return request.patch({ a: 1 })
+      case 'PUT': return request.put({ a: 1 })
+      case 'DELETE': return request.delete()
+    }
+  }
+  return { client, retries, get, send }
 }
 
 t.test('sends Authorization and client-request-id to a plain-http host', async (t) => {
@@ -166,7 +184,7 @@ t.test('a credential that returns no token fails the same way', async (t) => {
   t.equal(error?.code, 'TokenAcquisitionFailed')
 })
 
-t.test('an unreachable host becomes NetworkError with status 0, not retried', async (t) => {
+t.test('a refused connection becomes ConnectionFailed with status 0, not retried', async (t) => {
   const closed = createServer()
   closed.listen(0, '127.0.0.1')
   await once(closed, 'listening')
@@ -175,8 +193,118 @@ t.test('an unreachable host becomes NetworkError with status 0, not retried', as
   const { get, retries } = clientFor(`http://127.0.0.1:${port}`)
   const error = await chainError(get('/users'))
   t.equal(error?.status, 0)
-  t.equal(error?.code, 'NetworkError')
+  t.equal(error?.code, 'ConnectionFailed')
   t.match(error?.message, /ECONNREFUSED/)
   t.notMatch(error?.message, /token-abc/)
   t.same(retries, [])
+})
+
+/** A raw TCP server that reads a request and then does what `onRequest` does with the socket. */
+async function rawServer(t: Test, onRequest: (socket: Socket) => void) {
+  let requests = 0
+  const server = createNetServer((socket) => {
+    socket.once('data', () => {
+      requests++
+      onRequest(socket)
+    })
+  })
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    return new Promise((resolve) => server.close(resolve))
+  })
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests }
+}
+
+t.test('a connection dropped after the request was sent is NetworkError (the write may have happened), sent once', async (t) => {
+  const server = await rawServer(t, (socket) => socket.destroy())
+  const { send, retries } = clientFor(server.origin)
+  const error = await chainError(send('POST', '/invitations'))
+  t.equal(error?.status, 0)
+  t.equal(error?.code, 'NetworkError')
+  t.equal(isAmbiguousFailure(error), true)
+  t.equal(server.requests(), 1)
+  t.same(retries, [])
+})
+
+t.test('a request past its deadline fails as Timeout and is not retried', async (t) => {
+  const server = await rawServer(t, () => undefined)
+  const { send, retries } = clientFor(server.origin, { timeoutMs: 100 })
+  const error = await chainError(send('POST', '/invitations'))
+  t.equal(error?.status, 0)
+  t.equal(error?.code, 'Timeout')
+  t.equal(isAmbiguousFailure(error), true)
+  t.equal(server.requests(), 1)
+  t.same(retries, [])
+})
+
+t.test('each retry of a read gets a fresh deadline', async (t) => {
+  // The first attempt's deadline expires while the retry is in flight: the retry must not
+  // carry it. Deadlines are controllers here, so "expires" happens exactly when we say.
+  const deadlines: AbortController[] = []
+  const deadlineSignal = () => {
+    const controller = new AbortController()
+    deadlines.push(controller)
+    return controller.signal
+  }
+  let requests = 0
+  const server = createServer((req, res) => {
+    requests++
+    if (requests === 1) {
+      res.writeHead(503, { 'retry-after': '0' }).end('{}')
+      return
+    }
+    deadlines[0]?.abort(new DOMException('The operation timed out.', 'TimeoutError'))
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  const client = Client.initWithMiddleware({
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    defaultVersion: 'v1.0',
+    middleware: [new AuthMiddleware(tokenCredential('t')), new RetryMiddleware({ baseDelayMs: 1 }), new DeadlineMiddleware(1_000, deadlineSignal), new HTTPMessageHandler()],
+  })
+  const response: Response = await client.api('/users').responseType(ResponseType.RAW).get()
+  t.equal(response.status, 200, 'the retry finished although the first deadline had passed')
+  t.equal(requests, 2)
+  t.equal(deadlines.length, 2, 'one deadline per attempt')
+  t.equal(deadlines[0]?.signal.aborted, true)
+})
+
+t.test('writes are sent again only when Graph said it did not process them', async (t) => {
+  const cases: Array<{ name: string; script: ScriptedAnswer[]; calls: number; status: number }> = [
+    { name: '504', script: [{ status: 504 }, { status: 201 }], calls: 1, status: 504 },
+    { name: '502', script: [{ status: 502 }, { status: 201 }], calls: 1, status: 502 },
+    { name: '500', script: [{ status: 500 }, { status: 201 }], calls: 1, status: 500 },
+    { name: '503 without Retry-After', script: [{ status: 503 }, { status: 201 }], calls: 1, status: 503 },
+    { name: '503 with Retry-After', script: [{ status: 503, headers: { 'retry-after': '0' } }, { status: 201 }], calls: 2, status: 201 },
+    { name: '429 with Retry-After', script: [{ status: 429, headers: { 'retry-after': '0' } }, { status: 201 }], calls: 2, status: 201 },
+    { name: '429 without Retry-After', script: [{ status: 429 }, { status: 201 }], calls: 2, status: 201 },
+  ]
+  for (const method of ['POST', 'PATCH', 'PUT', 'DELETE'] as const) {
+    for (const c of cases) {
+      const { seen, origin } = await scriptedServer(t, c.script)
+      const response = await clientFor(origin).send(method, '/things')
+      t.equal(response.status, c.status, `${method} ${c.name}: answered ${c.status}`)
+      t.equal(seen.length, c.calls, `${method} ${c.name}: sent ${c.calls} time(s)`)
+      t.ok(seen.every((request) => request.method === method))
+    }
+  }
+})
+
+t.test('reads are retried on 429, 503 and 504', async (t) => {
+  for (const status of [429, 503, 504]) {
+    const { seen, origin } = await scriptedServer(t, [{ status }, { status: 200 }])
+    const { get, retries } = clientFor(origin)
+    t.equal((await get('/users')).status, 200)
+    t.equal(seen.length, 2, `${status}: one retry`)
+    t.same(retries.map((r) => r.status), [status])
+  }
 })

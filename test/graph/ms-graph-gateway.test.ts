@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { createStaticCredential } from '../../src/graph/graph-credential.js'
-import { type GraphCallContext, GraphRequestError, type InvitationRequest } from '../../src/graph/graph-gateway.js'
+import { type GraphCallContext, GraphRequestError, type InvitationRequest, isAmbiguousFailure, isNotYetReplicated } from '../../src/graph/graph-gateway.js'
 import type { RetryInfo, RetrySettings } from '../../src/graph/graph-middleware.js'
 import { createMsGraphGateway, USER_FIELDS } from '../../src/graph/ms-graph-gateway.js'
 import { buildGraphSimulator } from '../../src/graph/simulator/graph-simulator.js'
@@ -13,7 +13,7 @@ const ctx: GraphCallContext = { correlationId: 'c0a1b2c3-0000-4000-8000-00000000
 const { groups, apps, users } = SEED
 const docuSign = apps.docuSign
 
-async function setup(t: Test, retry: RetrySettings = {}) {
+async function setup(t: Test, retry: RetrySettings = {}, timeoutMs?: number) {
   const sim = await buildGraphSimulator()
   await sim.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => sim.close())
@@ -24,6 +24,7 @@ async function setup(t: Test, retry: RetrySettings = {}) {
     credential: createStaticCredential('sandbox-graph-token'),
     retry: { maxRetries: 3, baseDelayMs: 2, maxDelayMs: 1_000, ...retry },
     onRetry: (info) => retries.push(info),
+    ...(timeoutMs ? { timeoutMs } : {}),
   })
   return { gateway, simulator: sim.simulator, retries }
 }
@@ -114,8 +115,17 @@ t.test('findUsersByEmail matches mail and userPrincipalName and quotes the addre
   const filter = new URLSearchParams(simulator.calls.at(-1)?.query).get('$filter')
   t.equal(
     filter,
-    "mail eq 'o''brien@partner.example' or otherMails/any(x:x eq 'o''brien@partner.example') or userPrincipalName eq 'o''brien@partner.example'",
+    "mail eq 'o''brien@partner.example' or otherMails/any(x:x eq 'o''brien@partner.example') or proxyAddresses/any(x:x eq 'smtp:o''brien@partner.example') or userPrincipalName eq 'o''brien@partner.example'",
   )
+})
+
+t.test('findUsersByEmail finds a user by a proxy address only, whatever its case', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  // An Exchange alias: on the user only as a secondary proxy address (lower-case smtp:).
+  simulator.state.users.get(users.existingGuest.id)?.proxyAddresses.push('smtp:Alias.Name@Fabrikam.example')
+  const found = await gateway.findUsersByEmail('alias.name@fabrikam.example', ctx)
+  t.same(found.value.map((u) => u.id), [users.existingGuest.id])
+  t.same((await gateway.findUsersByEmail('nobody@fabrikam.example', ctx)).value, [])
 })
 
 t.test('invite creates a guest; resend re-invites the same user', async (t) => {
@@ -155,24 +165,66 @@ t.test('invite creates a guest; resend re-invites the same user', async (t) => {
   t.equal(bad.graphMessage, 'The Primary SMTP Address is an invalid value')
 })
 
-t.test('invite retries the "Unable to find target address" 500 once', async (t) => {
-  const { gateway, simulator } = await setup(t)
-  const transient = { method: 'POST', path: '/invitations', status: 500, code: 'UnknownError', message: 'Unable to find target address' }
-  simulator.faults.inject({ ...transient, times: 1 })
-  const result = await gateway.invite(invitation('once@partner.example'), ctx)
-  t.equal(result.status, 201)
-  t.equal(simulator.callsTo('POST', /\/invitations$/).length, 2)
-
-  simulator.calls.length = 0
-  simulator.faults.inject({ ...transient, times: 2 })
-  const error = await graphError(t, gateway.invite(invitation('twice@partner.example'), ctx))
+t.test('a 500 on POST /invitations is not sent again: the guest may exist, the caller settles by reading', async (t) => {
+  const { gateway, simulator, retries } = await setup(t)
+  simulator.faults.inject({ method: 'POST', path: '/invitations', afterApply: { status: 500 } })
+  const error = await graphError(t, gateway.invite(invitation('once@partner.example'), ctx))
   t.equal(error.status, 500)
-  t.equal(simulator.callsTo('POST', /\/invitations$/).length, 2, 'only once more')
+  t.equal(isAmbiguousFailure(error), true)
+  t.equal(simulator.callsTo('POST', /\/invitations$/).length, 1, 'sent exactly once')
+  t.same(retries, [])
+  const found = await gateway.findUsersByEmail('once@partner.example', ctx)
+  t.equal(found.value.length, 1, 'the read settles it: Graph did create the guest')
+})
 
-  simulator.calls.length = 0
-  simulator.faults.inject({ method: 'POST', path: '/invitations', status: 500 })
-  await graphError(t, gateway.invite(invitation('other@partner.example'), ctx))
-  t.equal(simulator.callsTo('POST', /\/invitations$/).length, 1, 'other 500s are not retried')
+t.test('writes: a 504 is sent exactly once; a 429 then 201 is sent twice', async (t) => {
+  const { gateway, simulator, retries } = await setup(t)
+  simulator.faults.inject({ method: 'POST', path: '/members/$ref', status: 504 })
+  const timedOut = await graphError(t, gateway.addGroupMember(groups.developers, users.existingGuest.id, ctx))
+  t.equal(timedOut.status, 504)
+  t.equal(isAmbiguousFailure(timedOut), true)
+  t.same(simulator.callsTo('POST', /\/members\/\$ref$/).map((c) => c.status), [504], 'one call')
+  t.same(retries, [])
+
+  simulator.faults.inject({ method: 'POST', path: '/invitations', status: 429, retryAfter: 0.01 })
+  const invited = await gateway.invite(invitation('throttled@partner.example'), ctx)
+  t.equal(invited.status, 201)
+  t.same(simulator.callsTo('POST', /\/invitations$/).map((c) => c.status), [429, 201], 'two calls: throttled, then created')
+  t.same(retries.map((r) => r.status), [429])
+})
+
+t.test('reads: a GET that gets 504 then 200 is sent twice', async (t) => {
+  const { gateway, simulator, retries } = await setup(t)
+  simulator.faults.inject({ method: 'GET', path: '/groups/', status: 504 })
+  const group = await gateway.getGroup(groups.developers, ctx)
+  t.equal(group.status, 200)
+  t.same(simulator.callsTo('GET', /\/groups\//).map((c) => c.status), [504, 200])
+  t.same(retries.map((r) => r.status), [504])
+})
+
+t.test('a write whose answer never comes: Timeout after the deadline, applied at Graph, settled by reading', async (t) => {
+  const { gateway, simulator } = await setup(t, {}, 300)
+  simulator.faults.inject({ method: 'POST', path: '/members/$ref', afterApply: { hang: true } })
+  const error = await graphError(t, gateway.addGroupMember(groups.developers, users.existingGuest.id, ctx))
+  t.equal(error.status, 0)
+  t.equal(error.code, 'Timeout')
+  t.equal(isAmbiguousFailure(error), true)
+  t.equal(simulator.callsTo('POST', /\/members\/\$ref$/).length, 1, 'sent once')
+  t.equal((await gateway.isGroupMember(groups.developers, users.existingGuest.id, ctx)).value, true, 'the membership exists')
+})
+
+t.test('afterApply 502/504: the write is applied, the answer is an error, the settle read tells', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  const { value: created } = await gateway.assignAppRole(docuSign.id, { principalId: users.existingGuest.id, appRoleId: docuSign.roles.viewer }, ctx)
+  simulator.faults.inject({ method: 'DELETE', path: '/appRoleAssignedTo/', afterApply: { status: 502 } })
+  const error = await graphError(t, gateway.removeAppRoleAssignment(docuSign.id, created.value.id, ctx))
+  t.equal(error.status, 502)
+  t.equal(isAmbiguousFailure(error), true)
+  t.equal((await gateway.getAppRoleAssignment(docuSign.id, created.value.id, ctx)).value, null, 'the assignment is gone')
+
+  simulator.faults.inject({ method: 'DELETE', path: '/members/', afterApply: { status: 504 } })
+  await graphError(t, gateway.removeGroupMember(groups.marketing, users.existingGuest.id, ctx))
+  t.equal((await gateway.isGroupMember(groups.marketing, users.existingGuest.id, ctx)).value, false, 'the membership is gone')
 })
 
 t.test('listGuests filters, searches and pages with an opaque token', async (t) => {
@@ -325,6 +377,83 @@ t.test('app role assignments: duplicate returns the existing one, removal is ide
   t.equal(removedAgain.status, 404)
 })
 
+t.test('settle reads: isGroupMember reads the guest\'s direct groups, never the group\'s members', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  t.equal((await gateway.isGroupMember(groups.marketing, users.existingGuest.id, ctx)).value, true)
+  t.equal((await gateway.isGroupMember(groups.developers.toUpperCase(), users.existingGuest.id, ctx)).value, false)
+  await gateway.addGroupMember(groups.developers, users.existingGuest.id, ctx)
+  t.equal((await gateway.isGroupMember(groups.developers.toUpperCase(), users.existingGuest.id, ctx)).value, true, 'ids compare without case')
+  t.same(simulator.callsTo('GET', /\/members/), [], 'no member list was read')
+  const reads = simulator.callsTo('GET', /\/memberOf/)
+  t.ok(reads.length > 0 && reads.every((c) => c.path === `/v1.0/users/${users.existingGuest.id}/memberOf/microsoft.graph.group`))
+  const missing = await graphError(t, gateway.isGroupMember(groups.developers, 'f0000000-0000-4000-8000-0000000000ff', ctx))
+  t.equal(missing.status, 404, 'a missing user is an error, not "not a member"')
+})
+
+t.test('settle reads: assignments by principal and resource; one assignment by id without listing the app', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  const { value: sender } = await gateway.assignAppRole(docuSign.id, { principalId: users.existingGuest.id, appRoleId: docuSign.roles.sender }, ctx)
+  await gateway.assignAppRole(apps.jira.id, { principalId: users.existingGuest.id, appRoleId: apps.jira.roles.user }, ctx)
+  await gateway.assignAppRole(docuSign.id, { principalId: users.adele.id, appRoleId: docuSign.roles.sender }, ctx)
+
+  const onDocuSign = await gateway.listUserAppRoleAssignmentsOn(users.existingGuest.id, docuSign.id, ctx)
+  t.same(onDocuSign.value, [sender.value])
+  t.equal(new URLSearchParams(simulator.calls.at(-1)?.query).get('$filter'), `resourceId eq ${docuSign.id}`)
+  await t.rejects(gateway.listUserAppRoleAssignmentsOn(users.existingGuest.id, "x' or 1 eq 1", ctx), RangeError)
+
+  simulator.calls.length = 0
+  t.same((await gateway.getAppRoleAssignment(docuSign.id, sender.value.id, ctx)).value, sender.value)
+  t.same(simulator.calls.map((c) => c.path), [`/v1.0/users/${users.existingGuest.id}/appRoleAssignments`], 'read through the principal the id names')
+  await gateway.removeAppRoleAssignment(docuSign.id, sender.value.id, ctx)
+  t.equal((await gateway.getAppRoleAssignment(docuSign.id, sender.value.id, ctx)).value, null, 'null once removed')
+  t.same(simulator.callsTo('GET', /\/appRoleAssignedTo$/), [], 'the app\'s assignments were never listed')
+
+  // An id that does not name a principal: read by key instead.
+  simulator.calls.length = 0
+  t.equal((await gateway.getAppRoleAssignment(docuSign.id, 'not-an-assignment-id', ctx)).value, null)
+  t.same(simulator.calls.map((c) => [c.path, c.status]), [[`/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo/not-an-assignment-id`, 404]])
+  const { value: viewer } = await gateway.assignAppRole(docuSign.id, { principalId: users.existingGuest.id, appRoleId: docuSign.roles.viewer }, ctx)
+  // The principal the id names is deleted: the read by key answers (404, so null).
+  await gateway.deleteUser(users.existingGuest.id, ctx)
+  t.equal((await gateway.getAppRoleAssignment(docuSign.id, viewer.value.id, ctx)).value, null)
+})
+
+t.test('assignAppRole\'s duplicate answer is settled through the principal, not the whole app', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  const input = { principalId: users.existingGuest.id, appRoleId: docuSign.roles.sender }
+  const created = await gateway.assignAppRole(docuSign.id, input, ctx)
+  simulator.calls.length = 0
+  const duplicate = await gateway.assignAppRole(docuSign.id, input, ctx)
+  t.same(duplicate.value, { changed: false, value: created.value.value })
+  t.same(simulator.calls.map((c) => `${c.method} ${c.path}`), [
+    `POST /v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo`,
+    `GET /v1.0/users/${users.existingGuest.id}/appRoleAssignments`,
+  ])
+})
+
+t.test('not yet replicated: 400 for a body reference, 404 for a path reference, both recognised', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  simulator.setReplicationLag(1)
+  const { value: first } = await gateway.invite(invitation('lagging@partner.example'), ctx)
+  const added = await graphError(t, gateway.addGroupMember(groups.developers, first.invitedUserId, ctx))
+  t.equal(added.status, 400)
+  t.equal(added.code, 'Request_BadRequest')
+  t.match(added.graphMessage, /don't exist/)
+  t.equal(isNotYetReplicated(added), true)
+  t.equal((await gateway.addGroupMember(groups.developers, first.invitedUserId, ctx)).value.changed, true, 'replicated now')
+
+  const { value: second } = await gateway.invite(invitation('lagging2@partner.example'), ctx)
+  const assigned = await graphError(t, gateway.assignAppRole(docuSign.id, { principalId: second.invitedUserId, appRoleId: docuSign.roles.sender }, ctx))
+  t.equal(assigned.status, 400)
+  t.equal(isNotYetReplicated(assigned), true)
+
+  const { value: third } = await gateway.invite(invitation('lagging3@partner.example'), ctx)
+  const read = await graphError(t, gateway.getUser(third.invitedUserId, ctx))
+  t.equal(read.status, 404)
+  t.equal(read.code, 'Request_ResourceNotFound')
+  t.equal(isNotYetReplicated(read), true)
+})
+
 t.test('deleteUser deletes, and a missing user is a 404 error', async (t) => {
   const { gateway } = await setup(t)
   const invited = await gateway.invite(invitation('leaving@partner.example'), ctx)
@@ -377,14 +506,15 @@ t.test('ids are encoded into the path, never interpreted', async (t) => {
   t.equal(simulator.calls.length, 1, 'dot segments and empty ids are never sent')
 })
 
-t.test('no Graph at all: status 0 NetworkError', async (t) => {
+t.test('no Graph at all: status 0 ConnectionFailed, not ambiguous', async (t) => {
   const closed = createServer()
   closed.listen(0, '127.0.0.1')
   await once(closed, 'listening')
   const { port } = closed.address() as AddressInfo
   await new Promise((resolve) => closed.close(resolve))
   const gateway = createMsGraphGateway({ baseUrl: `http://127.0.0.1:${port}/v1.0`, credential: createStaticCredential('t') })
-  const error = await graphError(t, gateway.getUser(users.adele.id, ctx))
+  const error = await graphError(t, gateway.deleteUser(users.adele.id, ctx))
   t.equal(error.status, 0)
-  t.equal(error.code, 'NetworkError')
+  t.equal(error.code, 'ConnectionFailed')
+  t.equal(isAmbiguousFailure(error), false, 'the request never left')
 })

@@ -1,4 +1,10 @@
 // Faults that tests inject: they take precedence over normal handling for the requests they match.
+// Most stand for Graph failing before it looks at the request; `afterApply` stands for the
+// ambiguous case: Graph applied the write, but the caller never learns it (an error answer, or
+// no answer at all).
+
+/** After the request was handled successfully: answer this error instead, or never answer. */
+export type AfterApplyFault = { status: 500 | 502 | 504 } | { hang: true }
 
 export interface FaultSpec {
   /** Matches any method when absent (compared case-insensitively). */
@@ -15,6 +21,12 @@ export interface FaultSpec {
   times?: number
   /** Delay before answering. */
   latencyMs?: number
+  /**
+   * Handle the request normally first (the write is applied), then answer `status` with Graph's
+   * error body instead of the success, or hold the request open without answering until the
+   * client gives up or the simulator closes. A request that fails on its own answers its own error.
+   */
+  afterApply?: AfterApplyFault
 }
 
 interface ActiveFault extends FaultSpec {
@@ -27,6 +39,7 @@ export class FaultStore {
   inject(fault: FaultSpec): void {
     const times = fault.times ?? 1
     if (!(times > 0)) throw new RangeError(`times must be positive, got ${times}`)
+    if (fault.afterApply && fault.status !== undefined) throw new RangeError('a fault has either status or afterApply, not both')
     this.active.push({ ...fault, remaining: times })
   }
 

@@ -65,6 +65,10 @@ export const graphErrors = {
     badRequest("One or more added object references already exist for the following modified properties: 'members'."),
   memberDoesNotExist: () =>
     new GraphError(404, 'Request_ResourceNotFound', "One or more removed object references do not exist for the following modified properties: 'members'."),
+  // A body reference to an object that is not replicated yet (graph-facts.md; group-post-members).
+  addedReferencesMissing: () =>
+    badRequest("One or more added object references don't exist for the following modified properties: 'members'."),
+  referencedObjectsMissing: () => badRequest('The source resource object or one of the objects being referenced do not exist.'),
   insufficientPrivileges: () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
   dynamicGroupAdd: () => badRequest('Members cannot be added to a group with dynamic membership.'),
   dynamicGroupRemove: () => badRequest('Members cannot be removed from a group with dynamic membership.'),

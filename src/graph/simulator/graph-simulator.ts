@@ -2,9 +2,10 @@
 // makes, Graph's error bodies, and controls for tests (recorded calls, injected faults,
 // replication lag). Sandbox mode runs it in place of graph.microsoft.com.
 import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { FaultStore, type FaultSpec } from './faults.js'
+import { FaultStore, type AfterApplyFault, type FaultSpec } from './faults.js'
 import { defaultFaultError, GraphError, graphErrorBody, graphErrors } from './graph-error-bodies.js'
 import { splitUrl } from './odata-query.js'
 import { groupRoutes } from './routes/groups.js'
@@ -15,7 +16,7 @@ import { userRoutes } from './routes/users.js'
 import { DEFAULT_TENANT_DOMAIN, SEED } from './seed.js'
 import { SimulatedDirectory } from './state.js'
 
-export type { FaultSpec } from './faults.js'
+export type { AfterApplyFault, FaultSpec } from './faults.js'
 
 export interface RecordedCall {
   method: string
@@ -27,6 +28,7 @@ export interface RecordedCall {
   clientRequestId?: string
   /** An Authorization header was sent, whatever its value. */
   hasAuthorization: boolean
+  /** The status answered; 0 for a request held open by an afterApply hang fault. */
   status: number
   /** Epoch milliseconds when the request arrived. */
   at: number
@@ -36,6 +38,8 @@ export interface SimulatorControl {
   readonly state: SimulatedDirectory
   /** Every Graph request (under /v1.0), in arrival order of their answers. */
   readonly calls: RecordedCall[]
+  /** Emits 'call' (RecordedCall) as each one is recorded: tests wait for it instead of polling. */
+  readonly events: EventEmitter
   readonly faults: { inject(fault: FaultSpec): void; clear(): void }
   /**
    * Each user created afterwards (by invitation) answers "not found" to the next `requests`
@@ -58,9 +62,30 @@ const GRAPH_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true
 
 class GraphSimulatorControl implements SimulatorControl {
   readonly calls: RecordedCall[] = []
+  readonly events = new EventEmitter()
   readonly faults = new FaultStore()
+  /** Requests held open by afterApply hang faults, released when their socket closes. */
+  private readonly held = new Set<FastifyRequest>()
 
   constructor(readonly state: SimulatedDirectory) {}
+
+  /** Resolves once the request's connection is gone (the client gave up, or releaseHeld). */
+  hold(request: FastifyRequest): Promise<void> {
+    const socket = request.raw.socket
+    if (socket.destroyed) return Promise.resolve()
+    this.held.add(request)
+    return new Promise((resolve) => {
+      socket.once('close', () => {
+        this.held.delete(request)
+        resolve()
+      })
+    })
+  }
+
+  /** Drops every held connection: a closing simulator must not wait for them. */
+  releaseHeld(): void {
+    for (const request of this.held) request.raw.socket.destroy()
+  }
 
   setReplicationLag(requests: number): void {
     this.state.setReplicationLag(requests)
@@ -103,10 +128,13 @@ function unresolvedSegment(path: string): string | undefined {
 }
 
 const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (api, { control }) => {
+  const afterApply = new WeakMap<FastifyRequest, AfterApplyFault>()
+
   // Faults come first: they stand for Graph failing before it looks at the request.
   api.addHook('onRequest', async (request, reply) => {
     const fault = control.faults.take(request.method, splitUrl(request.url).path)
     if (fault?.latencyMs) await delay(fault.latencyMs)
+    if (fault?.afterApply) afterApply.set(request, fault.afterApply)
     if (fault?.status === undefined || fault.status < 400) return
     const defaults = defaultFaultError(fault.status)
     const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) }
@@ -118,19 +146,37 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
     if (!hasBearerToken(request)) throw graphErrors.accessTokenEmpty()
   })
 
-  api.addHook('onSend', async (request, reply, payload) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.header('content-type', GRAPH_JSON)
+  const record = (request: FastifyRequest, status: number, elapsedMs: number) => {
     const { path, query } = splitUrl(request.url)
     const clientRequestId = request.headers['client-request-id']
-    control.calls.push({
+    const call: RecordedCall = {
       method: request.method,
       path,
       query,
       ...(typeof clientRequestId === 'string' ? { clientRequestId } : {}),
       hasAuthorization: request.headers.authorization !== undefined,
-      status: reply.statusCode,
-      at: Math.round(Date.now() - reply.elapsedTime),
-    })
+      status,
+      at: Math.round(Date.now() - elapsedMs),
+    }
+    control.calls.push(call)
+    control.events.emit('call', call)
+  }
+
+  api.addHook('onSend', async (request, reply, payload) => {
+    const fault = afterApply.get(request)
+    if (fault && reply.statusCode < 300) {
+      // The handler has applied the request; the caller is not told.
+      if ('hang' in fault) {
+        record(request, 0, reply.elapsedTime)
+        await control.hold(request)
+        return payload
+      }
+      const { code, message } = defaultFaultError(fault.status)
+      reply.code(fault.status).header('content-type', 'application/json; charset=utf-8')
+      payload = JSON.stringify(graphErrorBody(code, message, { requestId: request.id, clientRequestId: String(reply.getHeader('client-request-id')) }))
+    }
+    if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.header('content-type', GRAPH_JSON)
+    record(request, reply.statusCode, reply.elapsedTime)
     return payload
   })
 
@@ -187,6 +233,7 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
     return sendGraphError(request, reply, graphErrors.invalidVersion(version))
   })
 
+  app.addHook('preClose', async () => control.releaseHeld())
   await app.register(graphApi, { prefix: '/v1.0', control })
   await app.register(simulatorControlRoutes, { prefix: '/_simulator', control })
   return app as GraphSimulatorApp

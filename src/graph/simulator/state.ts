@@ -2,6 +2,7 @@
 // full Graph representation, and the directory rules (idempotency errors, refusals,
 // replication lag) live here rather than in the routes.
 import { randomBytes, randomUUID } from 'node:crypto'
+import { guidToBytes } from '../app-role-assignment-id.js'
 import { GraphError, graphErrors } from './graph-error-bodies.js'
 import { seedData } from './seed.js'
 
@@ -92,6 +93,33 @@ export interface InvitationRecord {
   invitedUser: { id: string }
 }
 
+/** An invitation e-mail the simulated directory sent (Graph keeps no such list: the simulator's outbox). */
+export interface SentEmailRecord {
+  id: string
+  invitationId: string
+  invitedUserId: string
+  to: string
+  cc: string[]
+  inviteRedeemUrl: string
+  /** What the guest reads; null when Graph leaves the custom message out (app-only callers). */
+  customizedMessageBody: string | null
+  messageLanguage: string | null
+  resetRedemption: boolean
+  sentDateTime: string
+}
+
+/** The whole directory as JSON: /_simulator/state, and the sandbox's state file. */
+export interface DirectorySnapshot {
+  users: UserRecord[]
+  groups: GroupRecord[]
+  /** group id -> direct member ids (assigned members; dynamic groups evaluate their rule). */
+  memberships: Record<string, string[]>
+  servicePrincipals: ServicePrincipalRecord[]
+  appRoleAssignments: AppRoleAssignmentRecord[]
+  invitations: InvitationRecord[]
+  sentEmails: SentEmailRecord[]
+}
+
 export interface NewInvitation {
   invitedUserEmailAddress: string
   inviteRedirectUrl: string
@@ -102,6 +130,8 @@ export interface NewInvitation {
   resetRedemption: boolean
   /** Re-invite this user rather than look the email up. */
   invitedUserId?: string
+  /** The caller holds an app-only token (no delegated user): Graph leaves the custom message out of the e-mail. */
+  appOnly: boolean
 }
 
 export interface NewAppRoleAssignment {
@@ -109,6 +139,9 @@ export interface NewAppRoleAssignment {
   resourceId: string
   appRoleId: string
 }
+
+/** Where a request names a user: its URL path, a member reference, or an assignment's principalId. */
+export type UserReference = 'path' | 'member' | 'principal'
 
 /** The role id Graph uses for "default access" on apps that declare no app roles. */
 const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000'
@@ -124,6 +157,7 @@ export class SimulatedDirectory {
   readonly servicePrincipals = new Map<string, ServicePrincipalRecord>()
   readonly assignments = new Map<string, AppRoleAssignmentRecord>()
   readonly invitations: InvitationRecord[] = []
+  readonly outbox: SentEmailRecord[] = []
 
   private replicationLag = 0
   /** object id -> how many more references answer "not found" */
@@ -138,19 +172,47 @@ export class SimulatedDirectory {
 
   /** Back to the seed, in place: references to the maps stay valid. */
   reset(): void {
+    const seed = seedData(this.tenantDomain)
+    const memberships: Record<string, string[]> = {}
+    for (const [groupId, userId] of seed.memberships) (memberships[groupId] ??= []).push(userId)
+    this.restore({
+      users: seed.users,
+      groups: seed.groups,
+      memberships,
+      servicePrincipals: seed.servicePrincipals,
+      appRoleAssignments: [],
+      invitations: [],
+      sentEmails: [],
+    })
+  }
+
+  /** A deep copy of everything the directory holds. */
+  snapshot(): DirectorySnapshot {
+    return structuredClone({
+      users: [...this.users.values()],
+      groups: [...this.groups.values()],
+      memberships: Object.fromEntries([...this.memberships].map(([groupId, members]) => [groupId, [...members]])),
+      servicePrincipals: [...this.servicePrincipals.values()],
+      appRoleAssignments: [...this.assignments.values()],
+      invitations: this.invitations,
+      sentEmails: this.outbox,
+    })
+  }
+
+  /** Replaces everything with a snapshot (in place); replication lag starts over. */
+  restore(snapshot: DirectorySnapshot): void {
+    const copy = structuredClone(snapshot)
     for (const collection of [this.users, this.groups, this.memberships, this.servicePrincipals, this.assignments, this.unreplicated]) {
       collection.clear()
     }
-    this.invitations.length = 0
     this.replicationLag = 0
-    const seed = seedData(this.tenantDomain)
-    for (const user of seed.users) this.users.set(user.id, user)
-    for (const group of seed.groups) {
-      this.groups.set(group.id, group)
-      this.memberships.set(group.id, new Set())
-    }
-    for (const [groupId, userId] of seed.memberships) this.memberships.get(groupId)?.add(userId)
-    for (const sp of seed.servicePrincipals) this.servicePrincipals.set(sp.id, sp)
+    for (const user of copy.users) this.users.set(user.id, user)
+    for (const group of copy.groups) this.groups.set(group.id, group)
+    for (const group of copy.groups) this.memberships.set(group.id, new Set(copy.memberships[group.id] ?? []))
+    for (const sp of copy.servicePrincipals) this.servicePrincipals.set(sp.id, sp)
+    for (const assignment of copy.appRoleAssignments) this.assignments.set(assignment.id, assignment)
+    this.invitations.splice(0, this.invitations.length, ...copy.invitations)
+    this.outbox.splice(0, this.outbox.length, ...copy.sentEmails)
   }
 
   /** Objects created from now on stay invisible to the next `requests` references. */
@@ -162,11 +224,15 @@ export class SimulatedDirectory {
    * The user a request references by id (path, member reference, principal). While it is
    * not yet replicated the reference fails and uses up one of its remaining misses.
    */
-  referenceUser(id: string): UserRecord {
+  referenceUser(id: string, from: UserReference = 'path'): UserRecord {
     const misses = this.unreplicated.get(id)
     if (misses !== undefined) {
       if (misses <= 1) this.unreplicated.delete(id)
       else this.unreplicated.set(id, misses - 1)
+      // A path reference is an unknown resource; a body reference fails the write as a 400.
+      // https://learn.microsoft.com/en-us/graph/api/group-post-members (graph-facts.md, "not yet replicated")
+      if (from === 'member') throw graphErrors.addedReferencesMissing()
+      if (from === 'principal') throw graphErrors.referencedObjectsMissing()
       throw graphErrors.notFound(id)
     }
     const user = this.users.get(id)
@@ -218,7 +284,31 @@ export class SimulatedDirectory {
       invitedUser: { id: user.id },
     }
     this.invitations.push(invitation)
+    if (input.sendInvitationMessage) this.sendInvitationEmail(invitation, input.appOnly)
     return invitation
+  }
+
+  /**
+   * The e-mail Graph sends for an invitation. When an application invites (app-only token), the
+   * custom message is not in it, although the 201 answer echoes invitedUserMessageInfo:
+   * the Entra B2B troubleshooting page says the customized message is left out when an app's
+   * service principal invites (https://learn.microsoft.com/en-us/entra/external-id/troubleshoot;
+   * graph-facts.md; microsoftgraph/microsoft-graph-docs issue 1095).
+   */
+  private sendInvitationEmail(invitation: InvitationRecord, appOnly: boolean): void {
+    const info = invitation.invitedUserMessageInfo
+    this.outbox.push({
+      id: randomUUID(),
+      invitationId: invitation.id,
+      invitedUserId: invitation.invitedUser.id,
+      to: invitation.invitedUserEmailAddress,
+      cc: info.ccRecipients.flatMap((recipient) => recipient.emailAddress.address ?? []),
+      inviteRedeemUrl: invitation.inviteRedeemUrl,
+      customizedMessageBody: appOnly ? null : info.customizedMessageBody,
+      messageLanguage: info.messageLanguage,
+      resetRedemption: invitation.resetRedemption,
+      sentDateTime: graphNow(),
+    })
   }
 
   deleteUser(id: string): void {
@@ -243,7 +333,7 @@ export class SimulatedDirectory {
   addMember(groupId: string, userId: string): void {
     const group = this.getGroup(groupId)
     this.refuseMembershipChange(group, graphErrors.dynamicGroupAdd)
-    const user = this.referenceUser(userId)
+    const user = this.referenceUser(userId, 'member')
     const members = this.membersSet(group.id)
     if (members.has(user.id)) throw graphErrors.memberAlreadyExists()
     members.add(user.id)
@@ -269,7 +359,7 @@ export class SimulatedDirectory {
   assignAppRole(servicePrincipalId: string, input: NewAppRoleAssignment): AppRoleAssignmentRecord {
     const sp = this.getServicePrincipal(servicePrincipalId)
     if (input.resourceId.toLowerCase() !== sp.id) throw graphErrors.resourceMismatch(input.resourceId)
-    const user = this.referenceUser(input.principalId.toLowerCase())
+    const user = this.referenceUser(input.principalId.toLowerCase(), 'principal')
     const appRoleId = input.appRoleId.toLowerCase()
     const isDefaultAccess = appRoleId === DEFAULT_ACCESS_ROLE_ID && sp.appRoles.length === 0
     if (!isDefaultAccess) {
@@ -295,11 +385,16 @@ export class SimulatedDirectory {
     return assignment
   }
 
-  removeAssignment(servicePrincipalId: string, id: string): void {
+  /** One assignment of the app by its id; a missing one is Graph's 404. */
+  assignmentTo(servicePrincipalId: string, id: string): AppRoleAssignmentRecord {
     const sp = this.getServicePrincipal(servicePrincipalId)
     const assignment = this.assignments.get(id)
     if (!assignment || assignment.resourceId !== sp.id) throw graphErrors.notFound(id)
-    this.assignments.delete(id)
+    return assignment
+  }
+
+  removeAssignment(servicePrincipalId: string, id: string): void {
+    this.assignments.delete(this.assignmentTo(servicePrincipalId, id).id)
   }
 
   private createInvitedUser(input: NewInvitation): UserRecord {
@@ -352,8 +447,7 @@ export class SimulatedDirectory {
   }
 }
 
-/** Graph's assignment ids are 43 base64url characters that start with the principal's id. */
+/** Graph's assignment ids: 43 base64url characters that start with the principal's id (app-role-assignment-id.ts). */
 function assignmentId(principalId: string): string {
-  const principalBytes = Buffer.from(principalId.replaceAll('-', ''), 'hex')
-  return Buffer.concat([principalBytes, randomBytes(16)]).toString('base64url')
+  return Buffer.concat([guidToBytes(principalId), randomBytes(16)]).toString('base64url')
 }

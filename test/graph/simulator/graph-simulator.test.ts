@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import { buildGraphSimulator } from '../../../src/graph/simulator/graph-simulator.js'
@@ -135,7 +136,8 @@ t.test('replication lag: a new user is "not found" to its next n references, by 
   t.equal(first.status, 404)
   t.match(first.body.error, { code: 'Request_ResourceNotFound', message: `Resource '${guest}' does not exist or one of its queried reference-property objects are not present.` })
   const add = await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
-  t.equal(add.status, 404, 'a member reference counts')
+  t.equal(add.status, 400, 'a member reference (in the body) counts, as a 400')
+  t.match(add.body.error, { code: 'Request_BadRequest', message: "One or more added object references don't exist for the following modified properties: 'members'." })
   t.equal((await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })).status, 204)
   t.equal((await graph.request('GET', `/v1.0/users/${guest}`)).status, 200)
 
@@ -143,7 +145,8 @@ t.test('replication lag: a new user is "not found" to its next n references, by 
   const assign = await graph.request('POST', `/v1.0/servicePrincipals/${SEED.apps.jira.id}/appRoleAssignedTo`, {
     body: { principalId: second, resourceId: SEED.apps.jira.id, appRoleId: SEED.apps.jira.roles.user },
   })
-  t.equal(assign.status, 404, 'a principal reference counts')
+  t.equal(assign.status, 400, 'a principal reference (in the body) counts, as a 400')
+  t.match(assign.body.error, { code: 'Request_BadRequest', message: 'The source resource object or one of the objects being referenced do not exist.' })
 
   t.equal((await graph.request('GET', `/v1.0/users/${adele}`)).status, 200, 'seeded objects are not affected')
   graph.sim.setReplicationLag(0)
@@ -180,4 +183,62 @@ t.test('tenantDomain names the guests\' user principal names', async (t) => {
   })
   const user = app.simulator.state.users.get(answer.json().invitedUser.id)
   t.equal(user?.userPrincipalName, 'kim_partner.example#EXT#@contoso.onmicrosoft.com')
+})
+
+t.test('afterApply status: the write is applied, then Graph\'s error is answered instead of the success', async (t) => {
+  const graph = await startSimulator(t)
+  graph.sim.faults.inject({ method: 'POST', path: '/members/$ref', afterApply: { status: 504 } })
+  const add = await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(adele) })
+  t.equal(add.status, 504)
+  t.match(add.body.error, { code: 'GatewayTimeout', innerError: { 'request-id': UUID } })
+  t.ok(graph.sim.state.memberships.get(SEED.groups.developers)?.has(adele), 'the member was added')
+  t.same(graph.sim.calls.map((c) => c.status), [504])
+
+  graph.sim.faults.inject({ method: 'POST', path: '/members/$ref', afterApply: { status: 500 } })
+  const again = await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(adele) })
+  t.equal(again.status, 400, 'a request that fails on its own answers its own error')
+  t.throws(() => graph.sim.faults.inject({ path: '/x', status: 500, afterApply: { status: 502 } }), RangeError)
+})
+
+t.test('afterApply hang: applied, never answered; the client gives up; closing does not wait for it', async (t) => {
+  const app = await buildGraphSimulator()
+  const origin = await app.listen({ host: '127.0.0.1', port: 0 })
+  let closed = false
+  t.teardown(() => (closed ? undefined : app.close()))
+  app.simulator.faults.inject({ method: 'POST', path: '/invitations', afterApply: { hang: true }, times: 2 })
+  const invite = (email: string, signal?: AbortSignal) => fetch(`${origin}/v1.0/invitations`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+    body: JSON.stringify({ invitedUserEmailAddress: email, inviteRedirectUrl: 'https://myapps.microsoft.com' }),
+    ...(signal ? { signal } : {}),
+  })
+
+  const giveUp = new AbortController()
+  let recorded = once(app.simulator.events, 'call')
+  const abandoned = invite('gave-up@partner.example', giveUp.signal)
+  await recorded
+  t.equal(app.simulator.state.invitations.length, 1, 'the invitation was applied')
+  giveUp.abort()
+  await t.rejects(abandoned, { name: 'AbortError' })
+
+  recorded = once(app.simulator.events, 'call')
+  const forever = invite('forever@partner.example').then(() => 'answered', () => 'connection closed')
+  await recorded
+  t.same(app.simulator.calls.map((c) => c.status), [0, 0], 'recorded, never answered')
+  await app.close()
+  closed = true
+  t.equal(await forever, 'connection closed', 'close() dropped the held request instead of waiting for it')
+})
+
+t.test('GET /_simulator/state: the whole directory as JSON', async (t) => {
+  const graph = await startSimulator(t)
+  const guest = await inviteGuest(graph, 'state@partner.example')
+  await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
+  const state = await graph.request('GET', '/_simulator/state', { anonymous: true })
+  t.equal(state.status, 200)
+  t.same(Object.keys(state.body).sort(), ['appRoleAssignments', 'groups', 'invitations', 'memberships', 'sentEmails', 'servicePrincipals', 'users'])
+  t.ok(state.body.users.some((u: { id: string }) => u.id === guest))
+  t.ok(state.body.memberships[SEED.groups.developers].includes(guest))
+  t.equal(state.body.invitations.length, 1)
+  t.same(graph.sim.calls.filter((c) => c.path.startsWith('/_simulator')), [], 'not recorded as a Graph call')
 })

@@ -9,6 +9,23 @@ const INVITATION = 'microsoft.graph.invitation'
 // Exchange refuses plus-addressing, quoted local parts and anything without a dotted domain.
 const SMTP_ADDRESS = /^[A-Za-z0-9_%'-]+(\.[A-Za-z0-9_%'-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/
 
+/**
+ * Whether the bearer token is app-only: a delegated token carries the user's scopes in `scp`,
+ * an application token has none (https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference).
+ * Tokens are not verified here; anything that is not a JWT with `scp` counts as app-only, as
+ * guestgate's own credential always is.
+ */
+function isAppOnlyCaller(authorization: string | undefined): boolean {
+  const payload = authorization?.replace(/^Bearer\s+/i, '').split('.')[1]
+  if (!payload) return true
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    return !(typeof claims === 'object' && claims !== null && typeof (claims as { scp?: unknown }).scp === 'string')
+  } catch {
+    return true
+  }
+}
+
 function redirectUrl(value: string): string {
   try {
     const url = new URL(value)
@@ -68,6 +85,7 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUserMessageInfo: messageInfo(body.invitedUserMessageInfo),
       resetRedemption: optionalBoolean(body, 'resetRedemption') ?? false,
       invitedUserId,
+      appOnly: isAppOnlyCaller(request.headers.authorization),
     })
     return reply.code(201).send(structuredClone(invitation))
   })

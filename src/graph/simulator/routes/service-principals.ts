@@ -45,6 +45,11 @@ export const servicePrincipalRoutes: FastifyPluginAsync<{ directory: SimulatedDi
     return reply.code(201).send(represent(assignment, appRoleAssignmentShape))
   })
 
+  // appRoleAssignedTo is contained (ContainsTarget in the v1.0 metadata): each assignment is addressable by key.
+  app.get<{ Params: AssignmentParams }>('/servicePrincipals/:id/appRoleAssignedTo/:assignmentId', async (request) =>
+    entityResponse(request, directory.assignmentTo(objectId(request.params.id), request.params.assignmentId), appRoleAssignmentShape),
+  )
+
   app.delete<{ Params: AssignmentParams }>('/servicePrincipals/:id/appRoleAssignedTo/:assignmentId', async (request, reply) => {
     directory.removeAssignment(objectId(request.params.id), request.params.assignmentId)
     return reply.code(204).send()

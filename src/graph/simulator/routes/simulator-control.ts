@@ -3,6 +3,9 @@
 //   curl -X POST localhost:PORT/_simulator/faults -H 'content-type: application/json' \
 //        -d '{"method":"POST","path":"/invitations","status":429,"retryAfter":2,"times":3}'
 //   curl localhost:PORT/_simulator/calls
+//   curl localhost:PORT/_simulator/state
+//   curl -X POST localhost:PORT/_simulator/faults -H 'content-type: application/json' \
+//        -d '{"method":"POST","path":"/members/$ref","afterApply":{"status":504}}'
 //   curl -X DELETE localhost:PORT/_simulator/faults
 //   curl -X POST localhost:PORT/_simulator/replication-lag -H 'content-type: application/json' -d '{"requests":2}'
 //   curl -X POST localhost:PORT/_simulator/reset
@@ -23,6 +26,11 @@ const FaultBody = Type.Object(
     retryAfter: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.String()])),
     times: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('Infinity')])),
     latencyMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Apply the request, then answer this error, or hold it open ({"hang": true}). */
+    afterApply: Type.Optional(Type.Union([
+      Type.Object({ status: Type.Union([Type.Literal(500), Type.Literal(502), Type.Literal(504)]) }, { additionalProperties: false }),
+      Type.Object({ hang: Type.Literal(true) }, { additionalProperties: false }),
+    ])),
   },
   { additionalProperties: false },
 )
@@ -31,6 +39,9 @@ const ReplicationLagBody = Type.Object({ requests: Type.Integer({ minimum: 0 }) 
 
 export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorControl }> = async (app, { control }) => {
   app.get('/calls', async () => control.calls)
+
+  // Everything the directory holds, for a test in another process to compare with guestgate's audit log.
+  app.get('/state', async () => control.state.snapshot())
 
   app.post<{ Body: Static<typeof FaultBody> }>('/faults', { schema: { body: FaultBody } }, async (request, reply) => {
     const { path, pathPattern, times, ...fault } = request.body
@@ -43,6 +54,7 @@ export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorCont
       }
     }
     if (target === undefined) return reply.code(400).send({ message: 'A fault needs path or pathPattern.' })
+    if (fault.afterApply && fault.status !== undefined) return reply.code(400).send({ message: 'A fault has either status or afterApply, not both.' })
     control.faults.inject({ ...fault, path: target, times: times === 'Infinity' ? Infinity : times })
     return reply.code(204).send()
   })

@@ -27,7 +27,12 @@ t.test('faults can be injected and cleared over HTTP', async (t) => {
 
 t.test('fault bodies are validated', async (t) => {
   const graph = await startSimulator(t)
-  for (const body of [{ status: 500 }, { path: '/users', status: 42 }, { pathPattern: '(', status: 500 }, { path: '/users', colour: 'red' }]) {
+  const bodies = [
+    { status: 500 }, { path: '/users', status: 42 }, { pathPattern: '(', status: 500 }, { path: '/users', colour: 'red' },
+    { path: '/users', afterApply: { status: 503 } }, { path: '/users', afterApply: { hang: false } },
+    { path: '/users', status: 500, afterApply: { status: 502 } },
+  ]
+  for (const body of bodies) {
     const answer = await graph.request('POST', '/_simulator/faults', { anonymous: true, body })
     t.equal(answer.status, 400, JSON.stringify(body))
   }
