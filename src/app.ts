@@ -10,7 +10,9 @@ import configPlugin from './plugins/config.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
+import idempotencyPlugin from './plugins/idempotency.js'
 import metricsPlugin from './plugins/metrics.js'
+import reconcilerPlugin from './plugins/reconciler.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
@@ -40,6 +42,8 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(authenticationPlugin)
   await app.register(swaggerPlugin)
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
+  await app.register(idempotencyPlugin)
+  await app.register(reconcilerPlugin)
 
   await app.register(healthRoutes)
   await app.register(invitationRoutes, { prefix: '/v1/invitations' })

@@ -20,6 +20,12 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(PostgresUrl),
   GUESTGATE_APPLY_MIGRATIONS: Type.Boolean({ default: true, description: 'true or false: apply database migrations at start' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000, description: 'milliseconds 100..120000: longest wait for a database connection' }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'milliseconds 100..600000: longest a database statement may run (statement_timeout); a server that does not answer is given up on a second later' }),
+  DATABASE_HEALTH_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000, description: 'milliseconds 100..60000: how often the database is probed; while it does not answer every route but /healthz answers 503' }),
+  GUESTGATE_RECONCILE_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'seconds 1..86400: an audit intent without outcome this old is settled by reading Graph; must exceed the Graph deadline' }),
+  GUESTGATE_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'seconds 1..86400: how often the reconciler runs (one replica at a time)' }),
+  GUESTGATE_IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'hours 1..720: how long an Idempotency-Key and its response are kept' }),
   GUESTGATE_DATA_DIR: Type.String({ default: '.data', minLength: 1, description: 'sandbox: where embedded Postgres keeps its files' }),
   GUESTGATE_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   GUESTGATE_TENANT_ID: Type.Optional(Guid),
@@ -62,6 +68,11 @@ export interface AppConfig {
   /** Unset in sandbox mode means: start embedded Postgres. */
   databaseUrl?: string
   databasePoolSize: number
+  databaseConnectTimeoutMs: number
+  databaseQueryTimeoutMs: number
+  databaseHealthIntervalMs: number
+  reconcile: { afterSeconds: number; intervalSeconds: number }
+  idempotencyTtlHours: number
   /** Apply migrations at start (off when a separate step does it with a more privileged role). */
   applyMigrations: boolean
   dataDir: string
@@ -135,6 +146,11 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
+    databaseHealthIntervalMs: env.DATABASE_HEALTH_INTERVAL_MS,
+    reconcile: { afterSeconds: env.GUESTGATE_RECONCILE_AFTER_SECONDS, intervalSeconds: env.GUESTGATE_RECONCILE_INTERVAL_SECONDS },
+    idempotencyTtlHours: env.GUESTGATE_IDEMPOTENCY_TTL_HOURS,
     applyMigrations: env.GUESTGATE_APPLY_MIGRATIONS,
     dataDir: path.resolve(root, env.GUESTGATE_DATA_DIR),
     policyFile: path.resolve(root, env.GUESTGATE_POLICY_FILE ?? 'config/policy.sandbox.yaml'),

@@ -50,6 +50,10 @@ export const conflict = (code: string, detail: string, extras: ProblemExtras = {
 export const unprocessable = (code: string, detail: string, extras: ProblemExtras = {}) =>
   new ProblemError(422, code, 'Request cannot be carried out', detail, extras)
 
-export const databaseUnavailable = () =>
-  new ProblemError(503, 'database_unavailable', 'Service unavailable',
+/** `cause`: the database error, kept for logs and for the health check (never shown). */
+export const databaseUnavailable = (cause?: unknown) => {
+  const problem = new ProblemError(503, 'database_unavailable', 'Service unavailable',
     'The audit database cannot be reached, so nothing was done. Retry later.', { retryAfterSeconds: 5 }, { 'retry-after': '5' })
+  if (cause !== undefined) problem.cause = cause
+  return problem
+}

@@ -28,6 +28,8 @@ export interface BuildOptions {
   onRoute?: (route: RouteOptions) => void
   /** Where the app's JSON log lines go (silent when absent). */
   log?: { write(line: string): void }
+  /** How the app reaches its database (e.g. through a test proxy); the test database itself by default. */
+  databaseUrl?: (connectionString: string) => string
 }
 
 export async function build(t: Teardown, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestApp> {
@@ -39,7 +41,7 @@ export async function build(t: Teardown, env: Record<string, string> = {}, optio
   const port = typeof address === 'object' && address ? address.port : 0
 
   const config = loadConfig({
-    DATABASE_URL: database.connectionString,
+    DATABASE_URL: options.databaseUrl?.(database.connectionString) ?? database.connectionString,
     GRAPH_BASE_URL: `http://127.0.0.1:${port}/v1.0`,
     GRAPH_RETRY_BASE_DELAY_MS: '5',
     GRAPH_MAX_RETRY_DELAY_MS: '1000',

@@ -1,6 +1,6 @@
 // How audit_events rows are written and read: one column list each way and one mapping, shared
 // by the store, retention and the benchmark, so every reader returns the same AuditEvent.
-import type { AuditDecision, AuditEntryInput, AuditEvent, AuditStatus } from './types.js'
+import { AUDIT_STATUSES, type AuditDecision, type AuditEntryInput, type AuditEvent, type AuditStatus } from './types.js'
 
 /** The action of the rows retention appends before it prunes (see retention.ts). */
 export const CHECKPOINT_ACTION = 'audit.checkpoint'
@@ -13,7 +13,7 @@ export class AuditEntryError extends Error {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const DECISIONS: readonly unknown[] = ['allowed', 'denied']
-const STATUSES: readonly unknown[] = ['intent', 'succeeded', 'failed', 'denied', 'recorded']
+const STATUSES: readonly unknown[] = AUDIT_STATUSES
 // Postgres text cannot hold NUL; jsonb strings cannot hold NUL nor a lone surrogate (JSON.stringify
 // writes it as a \uD8xx escape that jsonb refuses). Text columns get lone surrogates replaced by
 // U+FFFD on the way, as before, so they are not refused there.

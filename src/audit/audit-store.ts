@@ -7,8 +7,9 @@
 import pg from 'pg'
 import { pendingMigrations } from '../db/migrate.js'
 import { poolOf, type PrismaClient } from '../db/prisma-client.js'
+import type { Queryable } from '../db/queryable.js'
 import { CHECKPOINT_ACTION, EVENT_COLUMNS, insertStatement, insertValues, toAuditEvent, type EventRow } from './audit-rows.js'
-import type { AuditEntryInput, AuditEvent, AuditFilter, AuditPage, AuditStatus, AuditStore, VerifyResult } from './types.js'
+import type { AuditEntryInput, AuditEvent, AuditFilter, AuditPage, AuditStore, IntentWindow, IntentWindowQuery, VerifyResult } from './types.js'
 
 export { AuditEntryError } from './audit-rows.js'
 
@@ -52,6 +53,13 @@ function checkFilter (filter: AuditFilter): void {
   }
 }
 
+/** An intent row `e` that no outcome row (same operation and correlation id) follows yet. */
+const NO_OUTCOME = `NOT EXISTS (SELECT 1 FROM audit_events o
+  WHERE o.operation_id = e.operation_id AND o.correlation_id = e.correlation_id AND o.status <> 'intent')`
+
+/** Every intent at or below the last reconciler pass's watermark has an outcome. */
+const ABOVE_WATERMARK = 'e.id > coalesce((SELECT r.watermark FROM reconciler_runs r ORDER BY r.id DESC LIMIT 1), 0)'
+
 /** The id span a filter's time range covers; each bound is inclusive and absent when unbounded. */
 interface IdSpan {
   firstId?: string
@@ -75,6 +83,7 @@ function pageQuery (filter: AuditFilter, span: IdSpan, beforeId: string | undefi
   if (filter.decision !== undefined) conditions.push(`e.decision = ${param(filter.decision)}`)
   if (filter.status !== undefined) conditions.push(`e.status = ${param(filter.status)}`)
   if (filter.operationId !== undefined) conditions.push(`e.operation_id = ${param(filter.operationId)}::uuid`)
+  if (filter.unsettled === true) conditions.push(`e.status = 'intent'`, ABOVE_WATERMARK, NO_OUTCOME)
   if (span.firstId !== undefined) conditions.push(`e.id >= ${param(span.firstId)}`)
   if (span.lastId !== undefined) conditions.push(`e.id <= ${param(span.lastId)}`)
   if (beforeId !== undefined) conditions.push(`e.id < ${param(beforeId)}`)
@@ -161,7 +170,12 @@ interface VerifyChunkRow {
   bad_hash_ok: boolean | null
 }
 
-export function createAuditStore (prisma: PrismaClient): AuditStore {
+export interface AuditStoreOptions {
+  /** Called with the seconds each committed append took (metrics). */
+  onAppend?: (seconds: number) => void
+}
+
+export function createAuditStore (prisma: PrismaClient, options: AuditStoreOptions = {}): AuditStore {
   const pool = poolOf(prisma)
 
   /**
@@ -205,7 +219,10 @@ export function createAuditStore (prisma: PrismaClient): AuditStore {
   async function writeBatch (batch: QueuedAppend[]): Promise<void> {
     try {
       const sql = batch.length === 1 ? INSERT_ONE : insertStatement('audit_events', batch.length)
+      const started = performance.now()
       const result = await pool.query<EventRow>(sql, batch.flatMap((item) => item.values))
+      const seconds = (performance.now() - started) / 1000
+      for (let i = 0; i < batch.length; i++) options.onAppend?.(seconds)
       // Rows map to callers by position. A mismatch would hand callers each other's rows: they get
       // an error instead (their rows are committed, like those of a lost connection below).
       if (!batch.every((item, index) => isRowOf(result.rows[index], item.entry))) {
@@ -243,14 +260,57 @@ export function createAuditStore (prisma: PrismaClient): AuditStore {
       })
     },
 
-    async countByActorSince (actorOid: string, action: string, status: AuditStatus, since: Date): Promise<number> {
-      const span = await idSpan(since, undefined)
-      if (span === null) return 0
-      const result = await pool.query<{ count: number }>(
-        `SELECT count(*)::int AS count FROM audit_events
-         WHERE actor_oid = $1 AND action = $2 AND status = $3 AND id >= $4`,
-        [actorOid, action, status, span.firstId])
-      return result.rows[0]?.count ?? 0
+    async appendOn (client: Queryable, entry: AuditEntryInput): Promise<AuditEvent> {
+      const values = insertValues(entry)
+      const started = performance.now()
+      const result = await client.query<EventRow>(INSERT_ONE, values)
+      options.onAppend?.((performance.now() - started) / 1000)
+      return toAuditEvent(result.rows[0] as EventRow)
+    },
+
+    async intentWindow (query: IntentWindowQuery, client?: Queryable): Promise<IntentWindow> {
+      const db = client ?? pool
+      const since = new Date(Date.now() - query.windowMs)
+      // The window as an id range (one index probe), as in idSpan.
+      const first = await db.query<{ id: string | null }>(
+        'SELECT (SELECT a.id FROM audit_events a WHERE a.occurred_at >= $1 ORDER BY a.occurred_at, a.id LIMIT 1) AS id', [since])
+      const firstId = first.rows[0]?.id ?? null
+      if (firstId === null) return { count: 0, retryAt: null }
+      const values: unknown[] = [firstId, query.actions]
+      let where = `id >= $1 AND status = 'intent' AND action = ANY($2::text[])`
+      if (query.actorOid !== undefined) {
+        values.push(query.actorOid)
+        where += ` AND actor_oid = $${values.length}`
+      }
+      const counted = await db.query<{ count: number }>(`SELECT count(*)::int AS count FROM audit_events WHERE ${where}`, values)
+      const count = counted.rows[0]?.count ?? 0
+      if (query.limit === undefined || count < query.limit) return { count, retryAt: null }
+      // The row whose leaving the window brings the count below the limit.
+      const leaving = await db.query<{ occurred_at: Date }>(
+        `SELECT occurred_at FROM audit_events WHERE ${where} ORDER BY id OFFSET $${values.length + 1} LIMIT 1`,
+        [...values, count - query.limit])
+      const at = leaving.rows[0]?.occurred_at
+      return { count, retryAt: at === undefined ? null : new Date(at.getTime() + query.windowMs) }
+    },
+
+    async unsettledIntents (query: { afterId: string; before: Date; limit: number }): Promise<AuditEvent[]> {
+      const result = await pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM audit_events e
+         WHERE e.status = 'intent' AND e.id > $1 AND e.occurred_at < $2 AND ${NO_OUTCOME}
+         ORDER BY e.id LIMIT $3`, [query.afterId, query.before, query.limit])
+      return result.rows.map(toAuditEvent)
+    },
+
+    async countUnsettled (afterId: string): Promise<{ count: number; oldestId: string | null }> {
+      const result = await pool.query<{ count: number; oldest_id: string | null }>(
+        `SELECT count(*)::int AS count, min(e.id) AS oldest_id FROM audit_events e
+         WHERE e.status = 'intent' AND e.id > $1 AND ${NO_OUTCOME}`, [afterId])
+      return { count: result.rows[0]?.count ?? 0, oldestId: result.rows[0]?.oldest_id ?? null }
+    },
+
+    async lastId (): Promise<string> {
+      const result = await pool.query<{ id: string | null }>('SELECT max(id) AS id FROM audit_events')
+      return result.rows[0]?.id ?? '0'
     },
 
     async get (id: string): Promise<AuditEvent | null> {

@@ -1,10 +1,15 @@
+import type { Queryable } from '../db/queryable.js'
+
 // The contract of the audit log: an append-only, hash-chained record in Postgres.
 // An operation writes an intent row before Graph and an outcome row after, sharing operationId.
 
 export type AuditDecision = 'allowed' | 'denied'
-/** intent: about to call Graph; succeeded/failed: what Graph did; denied: policy refused;
- *  recorded: an event with no Graph call (what-if checks, exports, checkpoints). */
-export type AuditStatus = 'intent' | 'succeeded' | 'failed' | 'denied' | 'recorded'
+/** intent: about to call Graph; succeeded/failed: what Graph did; reconciled: settled later by
+ *  reading Graph, when its answer did not say (timeout, crash, a 5xx after the write may have
+ *  happened); denied: policy refused; recorded: an event with no Graph call (what-if checks,
+ *  exports, checkpoints); dry-run: what a request would have done, nothing done. */
+export const AUDIT_STATUSES = ['intent', 'succeeded', 'failed', 'denied', 'recorded', 'reconciled', 'dry-run'] as const
+export type AuditStatus = (typeof AUDIT_STATUSES)[number]
 
 export interface AuditActor {
   oid: string
@@ -57,6 +62,24 @@ export interface AuditFilter {
   operationId?: string
   from?: Date
   to?: Date
+  /** Only intents that no outcome row follows yet. */
+  unsettled?: boolean
+}
+
+export interface IntentWindowQuery {
+  /** Audit actions that count (e.g. invitation.invite and guest.resend). */
+  actions: string[]
+  /** Count one requester's intents only. */
+  actorOid?: string
+  windowMs: number
+  /** When given and reached: also when the count falls below it again. */
+  limit?: number
+}
+
+export interface IntentWindow {
+  count: number
+  /** When the count is at or over the limit: the moment it falls below it. */
+  retryAt: Date | null
 }
 
 export interface AuditPage {
@@ -76,8 +99,18 @@ export interface VerifyResult {
 export interface AuditStore {
   /** Appends one row and commits it before resolving; the database chains and hashes it. */
   append(entry: AuditEntryInput): Promise<AuditEvent>
-  /** Count rows of action+status by actor oid since a time (invitation rate limits). */
-  countByActorSince(actorOid: string, action: string, status: AuditStatus, since: Date): Promise<number>
+  /** Appends on a connection the caller holds (its transaction or session lock), bypassing
+   *  group commit: the row is part of the caller's transaction. */
+  appendOn(client: Queryable, entry: AuditEntryInput): Promise<AuditEvent>
+  /** Intents of some actions inside a time window (limits); on `client` to count inside the
+   *  transaction that holds the limit's lock. */
+  intentWindow(query: IntentWindowQuery, client?: Queryable): Promise<IntentWindow>
+  /** Intents above `afterId`, older than `before`, that no outcome follows, oldest first. */
+  unsettledIntents(query: { afterId: string; before: Date; limit: number }): Promise<AuditEvent[]>
+  /** How many intents above `afterId` have no outcome, and the oldest of them. */
+  countUnsettled(afterId: string): Promise<{ count: number; oldestId: string | null }>
+  /** The newest row's id ('0' for an empty log). */
+  lastId(): Promise<string>
   get(id: string): Promise<AuditEvent | null>
   byOperation(operationId: string): Promise<AuditEvent[]>
   /** Newest first, keyset pagination. */

@@ -9,6 +9,11 @@ export interface PrismaClientOptions {
   maxConnections?: number
   /** Called when an idle pooled connection fails (e.g. the server restarted); the pool drops it. */
   onPoolError?: (error: Error) => void
+  /** Longest wait for a connection (a new one, or a free one from a full pool). */
+  connectTimeoutMs?: number
+  /** Longest a statement may run: the server cancels it (statement_timeout), and a server that
+   *  does not answer at all (frozen, unreachable) is given up on a second later by the client. */
+  queryTimeoutMs?: number
 }
 
 // The pg pool behind each client, for the few queries that bypass Prisma (the audit store's
@@ -17,7 +22,21 @@ const pools = new WeakMap<PrismaClient, pg.Pool>()
 
 /** A Prisma client over @prisma/adapter-pg (JS engine, no native binaries). `$disconnect()` closes its pool. */
 export function createPrismaClient (connectionString: string, options: PrismaClientOptions = {}): PrismaClient {
-  const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 10 })
+  const queryTimeoutMs = options.queryTimeoutMs
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.maxConnections ?? 10,
+    ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+    ...(queryTimeoutMs
+      ? {
+          statement_timeout: queryTimeoutMs,
+          // A transaction left open by a dead request must not hold its locks for long.
+          idle_in_transaction_session_timeout: queryTimeoutMs * 3,
+          query_timeout: queryTimeoutMs + 1000,
+        }
+      : {}),
+    keepAlive: true,
+  })
   // Without a listener, an idle connection's error would crash the process.
   pool.on('error', options.onPoolError ?? (() => {}))
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) })

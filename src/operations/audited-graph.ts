@@ -1,31 +1,54 @@
-// The only holder of the Graph gateway. Writes go through `write`, which commits an audit intent
-// row, calls Graph, and appends the outcome row, sharing one operation id. Reads get a
-// GraphReader, whose type has no write methods. Nothing else in the app can reach Graph.
+// The only holder of the Graph gateway. A write is named from the table in graph-writes.ts and
+// goes through `write`: commit the audit intent row, send, append the outcome row. When Graph's
+// answer does not say whether the write happened (timeout, dropped connection, 5xx), the outcome
+// is settled by reading Graph, never by sending the write again. Reads get a GraphReader, whose
+// type has no write methods. Nothing else in the app can reach Graph.
 import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
+import { trace } from '@opentelemetry/api'
+import type pg from 'pg'
 import { AuditEntryError } from '../audit/audit-store.js'
-import type { AuditActor, AuditEvent, AuditStore, AuditTarget } from '../audit/types.js'
-import type { Principal } from '../auth/principal.js'
+import type { AuditEntryInput, AuditStore, AuditTarget } from '../audit/types.js'
+import type { Queryable } from '../db/queryable.js'
 import { databaseUnavailable, ProblemError } from '../errors.js'
-import { GraphRequestError, type GraphCallContext, type GraphGateway, type GraphReader, type GraphResult } from '../graph/graph-gateway.js'
+import { GraphRequestError, isAmbiguousFailure, isNotYetReplicated, type GraphCallContext, type GraphGateway, type GraphReader, type GraphResult } from '../graph/graph-gateway.js'
 import { problemFromGraphError } from '../graph/graph-problems.js'
 import type { PolicyDecision } from '../policies/types.js'
+import { denialEntry, policyProblem } from './denials.js'
+import { GRAPH_WRITES, type Effect, type ParamsOf, type ResultOf, type WriteKind, type WriteName } from './graph-writes.js'
+import { actorOf, type RequestIdentity } from './request-identity.js'
+import { KeyedMutex } from './keyed-mutex.js'
 
-export interface RequestIdentity {
-  requestId: string
-  principal: Principal
+export { actorOf, type RequestIdentity } from './request-identity.js'
+
+/** Writes that must not run twice at once anywhere (one invitation per address at a time). */
+export interface ExclusiveWrite {
+  /** Writes with the same key run one after the other, in this process and across replicas. */
+  key: string
+  /** Under the key's lock, before the intent row: reads only; may throw (409: the user exists). */
+  precheck?: (graph: GraphReader, ctx: GraphCallContext) => Promise<void>
+  /** In the intent row's transaction, before it is written, under whatever locks it takes: the
+   *  policy's answer on counts taken there. A denial stops the write: audited, answered 403/429. */
+  reserve?: (db: Queryable) => Promise<PolicyDecision>
 }
 
-export interface WriteSpec<T = unknown> {
-  action: string
+export interface WriteRequest<K extends WriteName> {
+  write: K
+  params: ParamsOf<K>
   target: AuditTarget
   /** The allow decision that let this happen. */
   decision: PolicyDecision
-  /** What was asked, without secrets or tokens. */
+  /** What else the audit row should say (names shown to people); no secrets or tokens. */
   summary?: Record<string, unknown>
   /** Group several writes (the parts of one onboarding request) under one operation id. */
   operationId?: string
   /** The target as known after Graph answered (e.g. the new guest's id), for the outcome row. */
-  targetAfter?: (value: T) => AuditTarget
+  targetAfter?: (value: ResultOf<K>) => AuditTarget
+  exclusive?: ExclusiveWrite
+  /** Right after an invitation: Graph may not know the new user yet (eventual consistency).
+   *  Its "not found" answers are retried with backoff: the write surely was not applied. */
+  replication?: { retries: number; baseDelayMs: number }
 }
 
 export interface WriteOutcome<T> {
@@ -34,91 +57,293 @@ export interface WriteOutcome<T> {
   correlationId: string
   graphStatus: number
   graphRequestId?: string
+  /** Graph's answer was lost or unclear; reading Graph showed the write had happened. */
+  settledByRead?: boolean
+}
+
+export interface Settlement {
+  operationId: string
+  correlationId: string
+  action: string
+  effect: Effect<unknown>['effect'] | 'unreadable'
+}
+
+export interface AuditedGraphEvents {
+  /** An ambiguous write was settled by reading Graph in the background (after a timeout). */
+  settled: [settlement: Settlement]
 }
 
 export interface AuditedGraph {
   read<T>(identity: RequestIdentity, call: (graph: GraphReader, ctx: GraphCallContext) => Promise<GraphResult<T>>): Promise<T>
-  write<T>(identity: RequestIdentity, spec: WriteSpec<T>, call: (graph: GraphGateway, ctx: GraphCallContext) => Promise<GraphResult<T>>): Promise<WriteOutcome<T>>
+  write<K extends WriteName>(identity: RequestIdentity, request: WriteRequest<K>): Promise<WriteOutcome<ResultOf<K>>>
+  /** Reads Graph for the effect of a write described by its audit intent row (the reconciler). */
+  verify(action: string, params: unknown): Promise<Effect<unknown>>
+  readonly events: EventEmitter<AuditedGraphEvents>
+  /** Resolves when background settlements have ended (shutdown). */
+  drain(): Promise<void>
 }
 
-export const actorOf = (principal: Principal): AuditActor =>
-  ({ oid: principal.oid, name: principal.name, tenantId: principal.tenantId, roles: principal.roles })
+interface Logger {
+  error(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+}
 
-export function createAuditedGraph(deps: { graph: GraphGateway; audit: AuditStore; log?: { error(obj: object, msg: string): void } }): AuditedGraph {
+export interface AuditedGraphDeps {
+  graph: GraphGateway
+  audit: AuditStore
+  /** Connections for exclusive writes: each holds one through its Graph call. */
+  pool: pg.Pool
+  log?: Logger
+  /** How long an exclusive write may wait for another one with its key (more than a Graph call lasts). */
+  lockWaitMs: number
+}
+
+/** Intent and outcome rows of one write share everything but status and Graph's answer. */
+type WriteRow = Omit<AuditEntryInput, 'status'>
+
+type Append = (entry: AuditEntryInput) => Promise<void>
+
+export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
   const { graph, audit } = deps
+  const events = new EventEmitter<AuditedGraphEvents>()
+  const localLocks = new KeyedMutex()
+  const background = new Set<Promise<void>>()
+
+  /** Graph already acted: a lost outcome row must not turn success into an error. The intent
+   *  row without outcome stays visible for the reconciler. */
+  const outcomeAppender = (appendRow: (entry: AuditEntryInput) => Promise<unknown>): Append => async (entry) => {
+    try {
+      await appendRow(entry)
+    } catch (err) {
+      deps.log?.error({ err, operationId: entry.operationId }, 'audit outcome row could not be written; intent row left for the reconciler')
+    }
+  }
+  const appendOutcome = outcomeAppender((entry) => audit.append(entry))
+
+  async function settleInBackground(kind: WriteKind<unknown, unknown>, params: unknown, row: WriteRow, cause: GraphRequestError) {
+    const settlement: Settlement = { operationId: row.operationId, correlationId: row.correlationId, action: kind.action, effect: 'unreadable' }
+    try {
+      const effect = await kind.verify(graph, params, { correlationId: randomUUID() })
+      settlement.effect = effect.effect
+      await appendOutcome(settledRow(row, 'reconciled', cause, effect))
+    } catch (err) {
+      deps.log?.warn({ err, operationId: row.operationId }, 'settling a timed-out write by reading Graph failed; the reconciler will try again')
+    } finally {
+      events.emit('settled', settlement)
+    }
+  }
+
+  /** Sends the write and appends its outcome; an ambiguous failure is settled by reading. */
+  async function sendAndSettle<T>(kind: WriteKind<unknown, T>, request: WriteRequest<WriteName>, row: WriteRow, append: Append): Promise<WriteOutcome<T>> {
+    const { params, replication } = request
+    const targetAfter = request.targetAfter as ((value: T) => AuditTarget) | undefined
+    const ctx = { correlationId: row.correlationId }
+    const ids = { operationId: row.operationId, correlationId: row.correlationId }
+    let result: GraphResult<T>
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          result = await kind.send(graph, params, ctx)
+          break
+        } catch (error) {
+          if (!replication || attempt >= replication.retries || !isNotYetReplicated(error)) throw error
+          await delay(replication.baseDelayMs * 2 ** attempt)
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof GraphRequestError) || !isAmbiguousFailure(error)) {
+        await append(failedRow(row, error))
+        throw asProblem(error, row.operationId)
+      }
+      if (error.code === 'Timeout') {
+        // The request's time is spent: answer now, settle right after (the reconciler, after a crash).
+        const task = settleInBackground(kind as WriteKind<unknown, unknown>, params, row, error)
+        background.add(task)
+        void task.finally(() => background.delete(task))
+        throw graphTimeout(error, row.operationId)
+      }
+      let effect: Effect<T>
+      try {
+        effect = await kind.verify(graph, params, { correlationId: randomUUID() })
+      } catch (err) {
+        deps.log?.warn({ err, operationId: row.operationId }, 'settling an ambiguous write by reading Graph failed; the reconciler will try again')
+        throw outcomeUnknown(error, row.operationId)
+      }
+      if (effect.effect === 'present') {
+        await append({ ...settledRow(row, 'succeeded', error, effect), target: targetAfter?.(effect.value) ?? row.target })
+        return { value: effect.value, ...ids, graphStatus: error.status, ...(error.requestId ? { graphRequestId: error.requestId } : {}), settledByRead: true }
+      }
+      if (effect.effect === 'absent') {
+        await append(settledRow(row, 'failed', error, effect))
+        throw problemFromGraphError(error, row.operationId)
+      }
+      await append(settledRow(row, 'reconciled', error, effect))
+      throw outcomeUnknown(error, row.operationId, effect.reason)
+    }
+    await append({
+      ...row,
+      target: targetAfter?.(result.value) ?? row.target,
+      status: 'succeeded',
+      graphStatus: result.status,
+      graphRequestId: result.requestId ?? null,
+    })
+    return { value: result.value, ...ids, graphStatus: result.status, ...(result.requestId ? { graphRequestId: result.requestId } : {}) }
+  }
+
+  /** Holds a connection through the write: the key's session lock, the reservation and the intent
+   *  in one transaction, the outcome on the same connection (a full pool cannot deadlock it). */
+  async function writeExclusive<T>(identity: RequestIdentity, kind: WriteKind<unknown, T>, request: WriteRequest<WriteName>, row: WriteRow): Promise<WriteOutcome<T>> {
+    const exclusive = request.exclusive!
+    const client = await deps.pool.connect().catch((error: unknown) => { throw databaseUnavailable(error) })
+    let healthy = true
+    let locked = false
+    try {
+      await database(async () => {
+        await client.query(`SET statement_timeout = ${Math.ceil(deps.lockWaitMs)}`)
+        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [exclusive.key])
+        locked = true
+        await client.query('RESET statement_timeout')
+      })
+      await exclusive.precheck?.(graph, { correlationId: row.correlationId })
+      await database(async () => {
+        await client.query('BEGIN')
+        try {
+          const decision = await exclusive.reserve?.(client)
+          if (decision && !decision.allowed) {
+            await client.query('ROLLBACK')
+            const denial = denialEntry(identity, decision, row.action, row.target, withoutContext(row.requestSummary), row.operationId)
+            await audit.appendOn(client, denial)
+            throw policyProblem(decision, row.operationId)
+          }
+          await audit.appendOn(client, { ...row, status: 'intent' })
+          await client.query('COMMIT')
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {})
+          throw error
+        }
+      })
+      return await sendAndSettle(kind, request, row, outcomeAppender((entry) => audit.appendOn(client, entry)))
+    } catch (error) {
+      if (!(error instanceof ProblemError) || error.code === 'database_unavailable') healthy = false
+      throw error
+    } finally {
+      if (locked && healthy) {
+        healthy = await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [exclusive.key]).then(() => true, () => false)
+      }
+      // A connection that may still hold the lock is closed, which releases it.
+      client.release(!healthy)
+    }
+  }
 
   return {
+    events,
+
     async read(_identity, call) {
       const { value } = await call(graph, { correlationId: randomUUID() })
       return value
     },
 
-    async write<T>(identity: RequestIdentity, spec: WriteSpec<T>, call: (graph: GraphGateway, ctx: GraphCallContext) => Promise<GraphResult<T>>): Promise<WriteOutcome<T>> {
-      const operationId = spec.operationId ?? randomUUID()
-      const correlationId = randomUUID()
-      const row = {
-        operationId,
+    async write<K extends WriteName>(identity: RequestIdentity, request: WriteRequest<K>): Promise<WriteOutcome<ResultOf<K>>> {
+      const kind = GRAPH_WRITES[request.write] as unknown as WriteKind<unknown, ResultOf<K>>
+      const row: WriteRow = {
+        operationId: request.operationId ?? randomUUID(),
         requestId: identity.requestId,
-        correlationId,
+        correlationId: randomUUID(),
         actor: actorOf(identity.principal),
-        action: spec.action,
-        target: spec.target,
-        decision: 'allowed' as const,
-        ruleId: spec.decision.rule,
-        reason: spec.decision.reason,
-        policyVersion: spec.decision.policyVersion,
-        requestSummary: spec.summary ?? {},
+        action: kind.action,
+        target: request.target,
+        decision: 'allowed',
+        ruleId: request.decision.rule,
+        reason: request.decision.reason,
+        policyVersion: request.decision.policyVersion,
+        // `params` is what the reconciler needs to read Graph for this write after a crash.
+        requestSummary: { ...identity.context, ...request.summary, params: request.params },
+      }
+      trace.getActiveSpan()?.setAttributes({ 'guestgate.operation_id': row.operationId, 'guestgate.correlation_id': row.correlationId, 'guestgate.action': row.action })
+      if (request.exclusive) {
+        const key = request.exclusive.key
+        return localLocks.run(key, () => writeExclusive(identity, kind, request as WriteRequest<WriteName>, row))
       }
       // No intent row, no Graph call: a database failure here stops the operation.
-      await appendOrUnavailable(audit, { ...row, status: 'intent' })
+      await database(() => audit.append({ ...row, status: 'intent' }))
+      return sendAndSettle(kind, request as WriteRequest<WriteName>, row, appendOutcome)
+    },
 
-      let result: GraphResult<T>
-      try {
-        result = await call(graph, { correlationId })
-      } catch (error) {
-        const graphError = error instanceof GraphRequestError ? error : undefined
-        await appendOutcome(audit, deps.log, {
-          ...row,
-          status: 'failed',
-          graphStatus: graphError?.status ?? null,
-          graphRequestId: graphError?.requestId ?? null,
-          graphErrorCode: graphError?.code ?? (error instanceof ProblemError ? error.code : 'internal_error'),
-          message: graphError?.graphMessage ?? (error instanceof ProblemError ? error.detail : 'internal error'),
-        })
-        if (graphError) throw problemFromGraphError(graphError, operationId)
-        if (error instanceof ProblemError) {
-          throw new ProblemError(error.status, error.code, error.title, error.detail, { ...error.extras, operationId }, error.headers)
-        }
-        throw error
-      }
-      await appendOutcome(audit, deps.log, {
-        ...row,
-        target: spec.targetAfter?.(result.value) ?? spec.target,
-        status: 'succeeded',
-        graphStatus: result.status,
-        graphRequestId: result.requestId ?? null,
-      })
-      return { value: result.value, operationId, correlationId, graphStatus: result.status, graphRequestId: result.requestId }
+    async verify(action, params) {
+      const kind = Object.hasOwn(GRAPH_WRITES, action) ? (GRAPH_WRITES[action as WriteName] as unknown as WriteKind<unknown, unknown>) : undefined
+      if (!kind || params === undefined) return { effect: 'unknown', reason: `no way to read back ${action}` }
+      return kind.verify(graph, params, { correlationId: randomUUID() })
+    },
+
+    async drain() {
+      while (background.size > 0) await Promise.allSettled([...background])
     },
   }
 }
 
-async function appendOrUnavailable(audit: AuditStore, entry: Parameters<AuditStore['append']>[0]): Promise<AuditEvent> {
+/** Database work that, when it fails, means nothing was done: 503. An entry the table refuses is
+ *  our bug (500), not an outage. */
+async function database<T>(work: () => Promise<T>): Promise<T> {
   try {
-    return await audit.append(entry)
+    return await work()
   } catch (error) {
-    // An entry the table refuses is our bug (500), not an outage.
-    if (error instanceof AuditEntryError) throw error
-    throw databaseUnavailable()
+    if (error instanceof AuditEntryError || error instanceof ProblemError) throw error
+    throw databaseUnavailable(error)
   }
 }
 
-/** Graph already acted: a lost outcome row must not turn success into an error. The intent
- *  row without outcome stays visible for reconciliation. */
-async function appendOutcome(audit: AuditStore, log: { error(obj: object, msg: string): void } | undefined, entry: Parameters<AuditStore['append']>[0]) {
-  try {
-    await audit.append(entry)
-  } catch (err) {
-    log?.error({ err, operationId: entry.operationId }, 'audit outcome row could not be written; intent row left for reconciliation')
+function withoutContext(summary: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { params: _params, ...rest } = summary ?? {}
+  return rest
+}
+
+function failedRow(row: WriteRow, error: unknown): AuditEntryInput {
+  const graphError = error instanceof GraphRequestError ? error : undefined
+  return {
+    ...row,
+    status: 'failed',
+    graphStatus: graphError?.status ?? null,
+    graphRequestId: graphError?.requestId ?? null,
+    graphErrorCode: graphError?.code ?? (error instanceof ProblemError ? error.code : 'internal_error'),
+    message: graphError?.graphMessage ?? (error instanceof ProblemError ? error.detail : 'internal error'),
   }
+}
+
+const EFFECT_WORDS = {
+  present: 'reading Graph showed the change was made',
+  absent: 'reading Graph showed the change was not made',
+  unknown: 'whether the change was made cannot be read from Graph',
+} as const
+
+/** The outcome of a write whose answer was lost or unclear, as reading Graph settled it. */
+function settledRow(row: WriteRow, status: 'succeeded' | 'failed' | 'reconciled', cause: GraphRequestError, effect: Effect<unknown>): AuditEntryInput {
+  const answered = cause.status === 0 ? `Graph gave no answer (${cause.code})` : `Graph answered ${cause.status} ${cause.code}`
+  return {
+    ...row,
+    status,
+    graphStatus: cause.status,
+    graphRequestId: cause.requestId ?? null,
+    graphErrorCode: cause.code,
+    message: `${answered}; ${EFFECT_WORDS[effect.effect]}${effect.effect === 'unknown' ? ` (${effect.reason})` : ''}.`,
+    requestSummary: { ...row.requestSummary, settlement: { by: 'read', effect: effect.effect, cause: { status: cause.status, code: cause.code } } },
+  }
+}
+
+function asProblem(error: unknown, operationId: string): unknown {
+  if (error instanceof GraphRequestError) return problemFromGraphError(error, operationId)
+  if (error instanceof ProblemError) return new ProblemError(error.status, error.code, error.title, error.detail, { ...error.extras, operationId }, error.headers)
+  return error
+}
+
+function graphTimeout(error: GraphRequestError, operationId: string): ProblemError {
+  return new ProblemError(504, 'graph_timeout', 'Microsoft Graph did not answer in time',
+    `Microsoft Graph did not answer within the deadline. Whether the change was made is being checked by reading Graph; GET /v1/audit/operations/${operationId} shows the outcome. Do not repeat the request before it does.`,
+    { operationId, graphStatus: 0, graphErrorCode: error.code })
+}
+
+function outcomeUnknown(error: GraphRequestError, operationId: string, why?: string): ProblemError {
+  const answered = error.status === 0 ? `gave no usable answer (${error.code})` : `answered ${error.status} ${error.code}`
+  return new ProblemError(502, 'graph_outcome_unknown', 'Outcome unknown',
+    `Microsoft Graph ${answered} after the request was sent, and ${why ? `whether the change was made cannot be read back: ${why}` : 'Graph could not be read to learn whether the change was made; the reconciler will record it'}. GET /v1/audit/operations/${operationId} shows the outcome.`,
+    { operationId, graphStatus: error.status, graphErrorCode: error.code, ...(error.requestId ? { graphRequestId: error.requestId } : {}) })
 }

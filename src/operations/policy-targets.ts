@@ -2,26 +2,24 @@
 // no Graph call) and then with what Graph knows about the target (second pass). The real routes
 // and the what-if check use these same functions, so the what-if answer is what the route does.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { databaseUnavailable, notFound, ProblemError } from '../errors.js'
+import { notFound, ProblemError } from '../errors.js'
 import { GraphRequestError, type AppRole, type DirectoryGroup, type DirectoryUser, type ServicePrincipal } from '../graph/graph-gateway.js'
 import type { AuthorizeOptions } from '../plugins/authorization.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicyTarget } from '../policies/types.js'
 import { identityOf } from '../routes/request-identity.js'
-
-const HOUR_MS = 60 * 60 * 1000
+import { invitationContext } from './limits.js'
 
 export interface PolicyQuestion {
   target: PolicyTarget
   context?: PolicyContext
 }
 
-/** Invitations count against the requester's hourly limit, counted in the audit log. */
-export async function invitationQuestion(app: FastifyInstance, request: FastifyRequest, email: string, redirectUrl: string): Promise<PolicyQuestion> {
-  const principal = request.authenticatedPrincipal()
-  const invitationsInLastHour = await app.audit
-    .countByActorSince(principal.oid, 'invitation.invite', 'intent', new Date(Date.now() - HOUR_MS))
-    .catch(() => { throw databaseUnavailable() })
-  return { target: { type: 'Invitation', email, redirectUrl }, context: { invitationsInLastHour } }
+export type InvitationTarget = Extract<PolicyTarget, { type: 'Invitation' }>
+
+/** Invitations count against the requester's and the tenant's hourly limits (limits.ts). */
+export async function invitationQuestion(app: FastifyInstance, request: FastifyRequest, email: string, redirectUrl: string): Promise<PolicyQuestion & { target: InvitationTarget }> {
+  const context = await invitationContext(app, request.authenticatedPrincipal())
+  return { target: { type: 'Invitation', email, redirectUrl }, context }
 }
 
 const notFoundAs = (detail: string) => (error: unknown) => {
@@ -48,7 +46,7 @@ export function loadApp(app: FastifyInstance, request: FastifyRequest, appId: st
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getServicePrincipal(appId, ctx)).catch(notFoundAs(`No enterprise application with id ${appId}`))
 }
 
-export const groupMembershipTarget = (groupId: string, group?: DirectoryGroup): PolicyTarget => ({
+export const groupMembershipTarget = (groupId: string, group?: DirectoryGroup): Extract<PolicyTarget, { type: 'GroupMembership' }> => ({
   type: 'GroupMembership',
   groupId,
   ...(group ? { groupName: group.displayName, isAssignableToRole: group.isAssignableToRole, isDynamic: group.isDynamic } : {}),
@@ -70,7 +68,7 @@ export function resolveAppRole(sp: ServicePrincipal, ask: { appRoleId?: string; 
     { errors: [{ field, message: `must be one of: ${valid.map((r) => r.value ?? r.id).join(', ')}` }] })
 }
 
-export const appRoleTarget = (appId: string, appRoleValue: string, sp?: ServicePrincipal, role?: AppRole): PolicyTarget => ({
+export const appRoleTarget = (appId: string, appRoleValue: string, sp?: ServicePrincipal, role?: AppRole): Extract<PolicyTarget, { type: 'AppRoleAssignment' }> => ({
   type: 'AppRoleAssignment',
   appId,
   appRoleValue,

@@ -1,7 +1,8 @@
 // One error handler and one not-found handler: every error leaves as application/problem+json.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ProblemError, problemTypeUri, type FieldError } from '../errors.js'
+import { isDatabaseUnreachable, isStatementTimeout } from '../db/database-health.js'
+import { databaseUnavailable, ProblemError, problemTypeUri, type FieldError } from '../errors.js'
 import { GraphRequestError } from '../graph/graph-gateway.js'
 import { problemFromGraphError } from '../graph/graph-problems.js'
 import type { Problem } from '../schemas/problem.js'
@@ -34,6 +35,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 
 function toProblemError(error: FastifyError): ProblemError {
   if (error instanceof ProblemError) return error
+  // A query that found the database gone, or stuck behind a lock past statement_timeout.
+  if (isDatabaseUnreachable(error) || isStatementTimeout(error)) return databaseUnavailable(error)
   if (error instanceof GraphRequestError) return problemFromGraphError(error)
   if (error.validation) {
     const context = error.validationContext === 'querystring' ? 'query' : error.validationContext ?? 'body'

@@ -6,6 +6,7 @@ import { createGraphCredential, describeCredential, graphCredentialSettingsFromE
 import type { GraphGateway } from '../graph/graph-gateway.js'
 import { createMsGraphGateway } from '../graph/ms-graph-gateway.js'
 import { buildGraphSimulator } from '../graph/simulator/graph-simulator.js'
+import { poolOf } from '../db/prisma-client.js'
 import { createAuditedGraph, type AuditedGraph } from '../operations/audited-graph.js'
 
 declare module 'fastify' {
@@ -45,5 +46,15 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
       onRetry: (info) => app.log.warn(info, 'Graph asked us to wait; retrying'),
     })
   }
-  app.decorate('graphOps', createAuditedGraph({ graph: gateway, audit: app.audit, log: app.log }))
-}, { name: 'graph', dependencies: ['config', 'audit'] })
+  const graphOps = createAuditedGraph({
+    graph: gateway,
+    audit: app.audit,
+    pool: poolOf(app.prisma),
+    log: app.log,
+    // An exclusive write waits at most for another one's Graph call and its settling read.
+    lockWaitMs: 2 * config.graphTimeoutMs + config.databaseQueryTimeoutMs,
+  })
+  app.decorate('graphOps', graphOps)
+  // Writes that timed out are being settled by reading Graph: let them finish.
+  app.addHook('onClose', () => graphOps.drain())
+}, { name: 'graph', dependencies: ['config', 'database', 'audit'] })

@@ -25,6 +25,9 @@ export interface AppPolicyEngine extends PolicyEngine {
    * action on some subject of this type? An allowed answer still needs decide() on the target.
    */
   decideAny(principal: Principal, action: PolicyAction, subject: PolicySubject): PolicyDecision
+  /** The hourly invitation limits that apply to a principal: its most generous inviting role's
+   *  (undefined when one of them has none) and the tenant's. */
+  invitationLimitsOf(principal: Principal): { requester?: number; tenant?: number }
 }
 
 type TargetOf<T extends PolicySubject> = Extract<PolicyTarget, { type: T }>
@@ -75,6 +78,11 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     policyVersion: policy.version,
   })
   const deny = (rule: string, reason: string) => decision(false, rule, reason)
+  /** A limit's refusal says when it lets the request through (an hour at most). */
+  const limited = (rule: string, reason: string, retryAt: Date | null | undefined): PolicyDecision => ({
+    ...deny(rule, reason),
+    retryAfterSeconds: retryAt ? Math.max(1, Math.ceil((retryAt.getTime() - Date.now()) / 1000)) : 3600,
+  })
   const allow = (rule: PolicyRule, reason: string) =>
     decision(true, rule.role ? `${rule.ruleId}:${rule.role}` : rule.ruleId, reason)
 
@@ -167,11 +175,20 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
       return deny('invitations.redirect-url-not-allowed', `Redirect URL ${quote(url!)} is not allowed: ${accepted}.`)
     }
 
+    const tenantLimit = policy.limits?.invitationsPerHour
+    const tenantSent = context.tenantInvitationsInLastHour ?? 0
+    if (tenantLimit !== undefined && tenantSent >= tenantLimit) {
+      return limited('invitations.tenant-rate-limit',
+        `The tenant has sent ${tenantSent} invitations in the last hour; the policy allows ${tenantLimit} per hour for everyone together. Try again later.`,
+        context.retryAt?.tenant)
+    }
+
     const sent = context.invitationsInLastHour ?? 0
     const underLimit = redirectOk.filter(([, inv]) => inv.maxPerHour === undefined || sent < inv.maxPerHour)
     if (underLimit.length === 0) {
       const limits = clauses(redirectOk, (role, inv) => `${role} may send ${inv.maxPerHour} per hour`)
-      return deny('invitations.rate-limit', `You have sent ${sent} invitations in the last hour; ${limits}. Try again later.`)
+      return limited('invitations.rate-limit', `You have sent ${sent} invitations in the last hour; ${limits}. Try again later.`,
+        context.retryAt?.requester)
     }
 
     const candidates = new Set<ApiRole>(underLimit.map(([role]) => role))
@@ -242,6 +259,11 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   function decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext = {}): PolicyDecision {
     const refusal = requestRefusal(principal, action, target.type) ?? hardRefusal(target)
     if (refusal) return refusal
+    // A part of revoke-access: the hard refusals above hold for it as for the single route; what
+    // grants it is the right to revoke the guest's access.
+    if ((target.type === 'GroupMembership' || target.type === 'AppRoleAssignment') && target.via === 'revokeAccess') {
+      return decide(principal, 'revokeAccess', { type: 'Guest' })
+    }
 
     const ability = abilities.get(principal)
     if (!ability.can(action, target.type)) return missingRole(principal, action, target.type)
@@ -296,9 +318,16 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     }
   }
 
+  function invitationLimitsOf(principal: Principal) {
+    const limits = rolePolicies(principal).flatMap(([, p]) => (p.invitations ? [p.invitations.maxPerHour] : []))
+    const requester = limits.length === 0 || limits.includes(undefined) ? undefined : Math.max(...(limits as number[]))
+    return { requester, tenant: policy.limits?.invitationsPerHour }
+  }
+
   return {
     version: policy.version,
     policy,
+    invitationLimitsOf,
     ability: (principal) => abilities.get(principal),
     decide,
     decideAny,

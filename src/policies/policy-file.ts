@@ -80,11 +80,21 @@ export const RolePolicySchema = Type.Object(
   { additionalProperties: false },
 )
 
+export const TenantLimitsSchema = Type.Object(
+  {
+    /** Invitations and resends the whole tenant may send per hour, whoever asks; absent: no limit.
+     *  Protects the directory from Microsoft's "suspicious activity" invitation block. */
+    invitationsPerHour: Type.Optional(Type.Integer({ minimum: 1, errorMessage: 'must be a whole number of at least 1' })),
+  },
+  { additionalProperties: false },
+)
+
 export const PolicyDocumentSchema = Type.Object(
   {
     /** Written into every audit row: change it whenever the policy changes. */
     version: Type.String({ minLength: 1, errorMessage: 'must be a non-empty string such as "2026-11-27.1"' }),
     description: Type.Optional(Type.String()),
+    limits: Type.Optional(TenantLimitsSchema),
     roles: Type.Object(
       {
         'Guests.Invite': Type.Optional(RolePolicySchema),
@@ -100,6 +110,7 @@ export const PolicyDocumentSchema = Type.Object(
 )
 
 export type InvitationsPolicy = Static<typeof InvitationsPolicySchema>
+export type TenantLimits = Static<typeof TenantLimitsSchema>
 export type GroupPolicy = Static<typeof GroupPolicySchema>
 export type AppPolicy = Static<typeof AppPolicySchema>
 export type RolePolicy = Static<typeof RolePolicySchema>

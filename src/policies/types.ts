@@ -29,6 +29,8 @@ export type PolicyTarget =
       isAssignableToRole?: boolean
       /** From Graph: dynamic groups have no assignable members. */
       isDynamic?: boolean
+      /** Asked as a part of revoking a guest's whole access (revoke-access), not on its own. */
+      via?: 'revokeAccess'
     }
   | {
       type: 'AppRoleAssignment'
@@ -39,6 +41,8 @@ export type PolicyTarget =
       appDisplayName?: string
       appRoleValue: string
       appRoleDisplayName?: string
+      /** Asked as a part of revoking a guest's whole access (revoke-access), not on its own. */
+      via?: 'revokeAccess'
     }
   | { type: 'AuditLog' }
   | { type: 'Self' }
@@ -47,8 +51,12 @@ export type PolicySubject = PolicyTarget['type']
 
 /** Facts the engine cannot know by itself, supplied by the caller. */
 export interface PolicyContext {
-  /** Invitations this requester started in the last hour (from the audit log). */
+  /** Invitations (and resends) this requester started in the last hour (from the audit log). */
   invitationsInLastHour?: number
+  /** Invitations (and resends) anyone started in the tenant in the last hour. */
+  tenantInvitationsInLastHour?: number
+  /** When a count at its limit falls below it again, for the Retry-After of a refusal. */
+  retryAt?: { requester: Date | null; tenant: Date | null }
 }
 
 export interface PolicyDecision {
@@ -59,6 +67,8 @@ export interface PolicyDecision {
   reason: string
   /** Version of the policy file that decided. */
   policyVersion: string
+  /** A limit refused: when it lets the request through again (seconds). */
+  retryAfterSeconds?: number
 }
 
 /** What the caller may do, for portals to offer only valid choices. */

@@ -1,5 +1,9 @@
 import type { FastifyRequest } from 'fastify'
 import type { RequestIdentity } from '../operations/audited-graph.js'
 
-export const identityOf = (request: FastifyRequest): RequestIdentity =>
-  ({ requestId: String(request.id), principal: request.authenticatedPrincipal() })
+export const identityOf = (request: FastifyRequest): RequestIdentity => {
+  const context = {
+    ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
+  }
+  return { requestId: String(request.id), principal: request.authenticatedPrincipal(), context }
+}

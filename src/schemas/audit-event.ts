@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { AUDIT_STATUSES } from '../audit/types.js'
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -14,7 +15,7 @@ export const AuditEventSchema = Type.Object({
   action: Type.String({ description: 'e.g. invitation.invite, guest.delete, groupMembership.addMember' }),
   target: Type.Object({ type: Type.String(), id: Nullable(Type.String()), displayName: Nullable(Type.String()) }, { additionalProperties: false }),
   decision: Type.Union([Type.Literal('allowed'), Type.Literal('denied')]),
-  status: Type.Union(['intent', 'succeeded', 'failed', 'denied', 'recorded'].map((s) => Type.Literal(s))),
+  status: Type.Union(AUDIT_STATUSES.map((s) => Type.Literal(s))),
   ruleId: Nullable(Type.String()),
   reason: Nullable(Type.String()),
   policyVersion: Type.String(),

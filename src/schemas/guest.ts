@@ -25,7 +25,7 @@ export const InvitationResult = Type.Object({
   displayName: Type.Union([Type.String(), Type.Null()]),
   userType: Type.String(),
   invitationState: Type.Union([InvitationState, Type.String()]),
-  inviteRedeemUrl: Type.String({ description: 'Link the guest opens to accept; send it yourself when sendEmail is false' }),
+  inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'Link the guest opens to accept; send it yourself when sendEmail is false. null when Microsoft Graph\'s answer was lost and the invitation was confirmed by reading the directory instead: resend the invitation for a new link.' }),
   operationId: Type.String({ format: 'uuid', description: 'Audit operation id of the whole request: GET /v1/audit/operations/{operationId}' }),
   outcome: Type.Union([Type.Literal('complete'), Type.Literal('partial')], {
     description: 'partial: the invitation stands but at least one group or app role part failed; parts says which. Retry those with PUT /v1/groups/{groupId}/members/{userId} or POST /v1/apps/{appId}/assignments.' }),
@@ -35,8 +35,11 @@ export const InvitationResult = Type.Object({
 export const OperationPartSchema = Type.Object({
   kind: Type.Union([Type.Literal('invitation'), Type.Literal('group'), Type.Literal('appRole')]),
   target: Type.String({ description: 'email, group id, or appId/appRole' }),
-  status: Type.Union([Type.Literal('succeeded'), Type.Literal('unchanged'), Type.Literal('failed')]),
+  status: Type.Union([Type.Literal('succeeded'), Type.Literal('unchanged'), Type.Literal('kept'), Type.Literal('failed')], {
+    description: 'kept: left in place because a rule refuses to touch it (rule and reason say which), e.g. a dynamic group whose membership follows its rule' }),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
+  rule: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
   error: Type.Optional(Type.Object({ status: Type.Integer(), code: Type.String(), detail: Type.String() }, { additionalProperties: false })),
 }, { $id: 'OperationPart', additionalProperties: false })
 

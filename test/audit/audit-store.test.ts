@@ -97,22 +97,30 @@ t.test('append stores the entry, chains it, and get/byOperation read it back', a
   t.same(minimal.target, { type: 'tenant', id: null, displayName: null })
 })
 
-t.test('countByActorSince counts one actor\'s rows of an action and status in a time window', async (t) => {
+t.test('intentWindow counts intents of some actions in a time window, per actor or all, and says when a limit frees up', async (t) => {
   const fixture = await openAuditFixture(t)
   const { store } = fixture
-  const old = await store.append(auditEntry({ status: 'succeeded' }))
+  const old = await store.append(auditEntry({ status: 'intent' }))
   // Backdate one row (as the superuser, past the append-only trigger) instead of waiting for time to pass.
   await fixture.sql(`BEGIN; SET LOCAL session_replication_role = replica;
     UPDATE audit_events SET occurred_at = now() - interval '2 hours' WHERE id = ${old.id}; COMMIT`)
-  for (let i = 0; i < 3; i++) await store.append(auditEntry({ status: 'succeeded' }))
-  await store.append(auditEntry({ status: 'failed' }))
-  await store.append(auditEntry({ status: 'succeeded', action: 'group.member.add' }))
-  await store.append(auditEntry({ status: 'succeeded', actor: BOB }))
-  const anHourAgo = new Date(Date.now() - 3600_000)
-  t.equal(await store.countByActorSince(ALICE.oid, 'guest.invite', 'succeeded', anHourAgo), 3)
-  t.equal(await store.countByActorSince(ALICE.oid, 'guest.invite', 'succeeded', new Date(0)), 4)
-  t.equal(await store.countByActorSince(BOB.oid, 'guest.invite', 'succeeded', anHourAgo), 1)
-  t.equal(await store.countByActorSince(ALICE.oid, 'guest.invite', 'succeeded', new Date(Date.now() + 60_000)), 0)
+  const recent = []
+  for (let i = 0; i < 3; i++) recent.push(await store.append(auditEntry({ status: 'intent' })))
+  await store.append(auditEntry({ status: 'succeeded' }))
+  await store.append(auditEntry({ status: 'intent', action: 'guest.resend' }))
+  await store.append(auditEntry({ status: 'intent', action: 'group.member.add' }))
+  await store.append(auditEntry({ status: 'intent', actor: BOB }))
+  const hour = 3600_000
+  t.same(await store.intentWindow({ actions: ['guest.invite'], actorOid: ALICE.oid, windowMs: hour }), { count: 3, retryAt: null })
+  t.equal((await store.intentWindow({ actions: ['guest.invite', 'guest.resend'], actorOid: ALICE.oid, windowMs: hour })).count, 4)
+  t.equal((await store.intentWindow({ actions: ['guest.invite'], windowMs: hour })).count, 4, 'every actor')
+  t.equal((await store.intentWindow({ actions: ['guest.invite'], actorOid: BOB.oid, windowMs: hour })).count, 1)
+  t.equal((await store.intentWindow({ actions: ['guest.invite'], actorOid: ALICE.oid, windowMs: 3 * hour })).count, 4)
+  t.same(await store.intentWindow({ actions: ['guest.invite'], actorOid: ALICE.oid, windowMs: hour, limit: 4 }), { count: 3, retryAt: null }, 'under the limit')
+  const full = await store.intentWindow({ actions: ['guest.invite'], actorOid: ALICE.oid, windowMs: hour, limit: 2 })
+  t.equal(full.count, 3)
+  // With 3 in the window and a limit of 2, the second oldest must leave before one more fits.
+  t.equal(full.retryAt?.getTime(), new Date(recent[1]!.occurredAt).getTime() + hour)
 })
 
 t.test('query: every filter and page size returns exactly the matching rows, newest first', async (t) => {

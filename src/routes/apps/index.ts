@@ -59,8 +59,7 @@ export default async function appRoutes(app: FastifyInstance) {
 
   app.delete('/:appId/assignments/:assignmentId', { schema: deleteAssignment, config: { authorization: { action: 'unassign', subject: 'AppRoleAssignment' } } }, async (request) => {
     const { appId, assignmentId } = request.params as { appId: string; assignmentId: string }
-    const assignments = await app.graphOps.read(identityOf(request), (graph, ctx) => graph.listAppRoleAssignedTo(appId, {}, ctx))
-    const assignment = assignments.find((a) => a.id === assignmentId)
+    const assignment = await app.graphOps.read(identityOf(request), (graph, ctx) => graph.getAppRoleAssignment(appId, assignmentId, ctx))
     // Already gone: the end state the caller asked for, nothing to authorize or audit.
     if (!assignment) return { assignmentId, changed: false }
     const { decision, role } = await checkAppRole(app, request, enforcing(request, { auditTarget: { type: 'guest', id: assignment.principalId } }),

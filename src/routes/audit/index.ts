@@ -6,7 +6,7 @@ import { AuditQueryError } from '../../audit/audit-store.js'
 import type { AuditFilter } from '../../audit/types.js'
 import { badRequest, databaseUnavailable, notFound } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
-import { exportAuditEvents, getAuditEvent, getAuditOperation, listAuditEvents, verifyAuditLog, type ExportQuery, type ListQuery } from './schemas.js'
+import { exportAuditEvents, getAuditEvent, getReconciliation, getAuditOperation, listAuditEvents, verifyAuditLog, type ExportQuery, type ListQuery } from './schemas.js'
 
 const read = { action: 'read', subject: 'AuditLog' } as const
 
@@ -20,6 +20,7 @@ function filterOf(query: Partial<ListQuery>): AuditFilter {
     operationId: query.operationId,
     from: query.from ? new Date(query.from) : undefined,
     to: query.to ? new Date(query.to) : undefined,
+    unsettled: query.unsettled,
   }
 }
 
@@ -67,7 +68,7 @@ export default async function auditRoutes(app: FastifyInstance) {
       actor: actorOf(request.authenticatedPrincipal()), action: 'auditLog.export', target: { type: 'auditLog' },
       decision: 'allowed', status: 'recorded', ruleId: decision.rule, reason: decision.reason, policyVersion: decision.policyVersion,
       requestSummary: { format: query.format, filter: { ...query, format: undefined } },
-    }).catch(() => { throw databaseUnavailable() })
+    }).catch((error: unknown) => { throw databaseUnavailable(error) })
 
     const csv = query.format === 'csv'
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
@@ -75,6 +76,12 @@ export default async function auditRoutes(app: FastifyInstance) {
       .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
       .header('content-disposition', `attachment; filename="guestgate-audit-${stamp}.${csv ? 'csv' : 'ndjson'}"`)
       .send(Readable.from(exportChunks(app.audit.stream(filter), query.format)))
+  })
+
+  app.get('/reconciliation', { schema: getReconciliation, config: { authorization: read } }, async (request) => {
+    await request.authorize('read', { type: 'AuditLog' })
+    const [lastRun, unsettled] = await Promise.all([app.reconciler.lastRun(), app.reconciler.unsettledCount()])
+    return { lastRun, unsettled }
   })
 
   app.get('/verify', { schema: verifyAuditLog, config: { authorization: read } }, async (request) => {

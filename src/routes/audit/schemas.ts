@@ -1,16 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { AuditEventRef } from '../../schemas/audit-event.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+import { AUDIT_STATUSES } from '../../audit/types.js'
 
 export const AuditFilterQuery = Type.Object({
   actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Actor object id or name' })),
   action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   targetId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   decision: Type.Optional(Type.Union([Type.Literal('allowed'), Type.Literal('denied')])),
-  status: Type.Optional(Type.Union(['intent', 'succeeded', 'failed', 'denied', 'recorded'].map((s) => Type.Literal(s)))),
+  status: Type.Optional(Type.Union(AUDIT_STATUSES.map((s) => Type.Literal(s)))),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive lower bound' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive upper bound' })),
+  unsettled: Type.Optional(Type.Boolean({ description: 'true: only intents that no outcome row follows yet (in flight, or waiting for the reconciler)' })),
 }, { additionalProperties: false })
 
 const ListQuery = Type.Composite([AuditFilterQuery, Type.Object({
@@ -93,6 +95,34 @@ export const verifyAuditLog = {
       checked: Type.Integer(),
       firstInvalid: Type.Union([Type.String(), Type.Null()]),
       reason: Type.Optional(Type.String()),
+    }, { additionalProperties: false }),
+    ...auditErrors,
+  },
+}
+
+export const ReconcilerRunSchema = Type.Object({
+  replica: Type.String({ description: 'host:pid of the replica that ran it' }),
+  startedAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.String({ format: 'date-time' }),
+  examined: Type.Integer({ description: 'Intents old enough to settle that had no outcome' }),
+  present: Type.Integer({ description: 'Settled: Graph shows the change was made' }),
+  absent: Type.Integer({ description: 'Settled: Graph shows the change was not made' }),
+  unknown: Type.Integer({ description: 'Settled: Graph keeps nothing that shows it (an invitation e-mail)' }),
+  unreadable: Type.Integer({ description: 'Graph could not be read for them: left for the next pass' }),
+  unsettled: Type.Integer({ description: 'Intents without outcome after the pass (too recent, or unreadable)' }),
+  watermark: Type.String({ description: 'Every intent at or below this audit id has an outcome' }),
+  error: Type.Union([Type.String(), Type.Null()]),
+}, { additionalProperties: false })
+
+export const getReconciliation = {
+  operationId: 'getAuditReconciliation',
+  tags: ['audit'],
+  summary: 'The reconciler: its last pass and the intents still without outcome',
+  description: 'A write whose answer from Microsoft Graph was lost (timeout, crash, a 5xx after the write may have happened) is settled by reading Graph, never by sending it again. The reconciler runs at start and on an interval, in one replica at a time, and appends a `reconciled` outcome row per settled intent.',
+  response: {
+    200: Type.Object({
+      lastRun: Type.Union([ReconcilerRunSchema, Type.Null()]),
+      unsettled: Type.Integer({ description: 'Intents without outcome right now' }),
     }, { additionalProperties: false }),
     ...auditErrors,
   },

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { conflict } from '../../errors.js'
-import { removeAppRoleAssignment, removeFromGroup, runPart, type PartOutcome } from '../../operations/guest-access.js'
-import { invitationQuestion, loadApp, loadGuest, loadUser } from '../../operations/policy-targets.js'
+import { conflict, databaseUnavailable } from '../../errors.js'
+import { denialEntry } from '../../operations/denials.js'
+import { accessOf, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
+import { invitationKey, reserveInvitation } from '../../operations/limits.js'
+import { invitationQuestion, loadGuest, loadUser } from '../../operations/policy-targets.js'
 import { toAssignment } from '../../schemas/directory.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
@@ -12,18 +14,6 @@ import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, type
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-
-  /** The guest's direct groups and app role assignments, with each role's value by role id. */
-  async function accessOf(request: FastifyRequest, id: string) {
-    const identity = identityOf(request)
-    const [groups, assignments] = await Promise.all([
-      app.graphOps.read(identity, (graph, ctx) => graph.listUserGroups(id, ctx)),
-      app.graphOps.read(identity, (graph, ctx) => graph.listUserAppRoleAssignments(id, ctx)),
-    ])
-    const apps = await Promise.all([...new Set(assignments.map((a) => a.resourceId))].map((appId) => loadApp(app, request, appId)))
-    const roleValues = new Map(apps.flatMap((sp) => sp.appRoles.map((r) => [r.id, r.value] as const)))
-    return { groups, assignments, roleValues }
-  }
 
   app.get('/', { schema: listGuests, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
     const query = request.query as ListGuestsQuery
@@ -38,11 +28,11 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const { id } = request.params as GuestIdParams
     await request.authorize('read', { type: 'Guest', id })
     const guest = await loadGuest(app, request, id)
-    const { groups, assignments, roleValues } = await accessOf(request, id)
+    const access = await accessOf(app, request, id)
     return {
       ...toGuest(guest),
-      groups: groups.map((g) => ({ id: g.id, displayName: g.displayName })),
-      appRoleAssignments: assignments.map((a) => toAssignment(a, roleValues.get(a.appRoleId) ?? null)),
+      groups: access.groups.map((g) => ({ id: g.id, displayName: g.displayName })),
+      appRoleAssignments: access.assignments.map((a) => toAssignment(a, roleOf(access, a)?.value ?? null)),
     }
   })
 
@@ -52,7 +42,8 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const guest = await loadGuest(app, request, id)
     const target = { type: 'guest', id, displayName: guest.mail ?? guest.displayName }
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
-    const summary = { guestId: id, redirectUrl, messageLength: body.message?.length ?? 0 }
+    const summary = { guestId: id, redirectUrl, message: body.message ?? null }
+    const principal = request.authenticatedPrincipal()
     const decision = await request.authorize('resend', { type: 'Guest', id }, { auditTarget: target, summary })
     if (guest.externalUserState === 'Accepted') {
       throw conflict('invitation_already_accepted', `${guest.mail ?? id} already accepted the invitation; there is nothing to resend.`)
@@ -62,18 +53,16 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const question = await invitationQuestion(app, request, guest.mail, redirectUrl)
     await request.authorize('invite', question.target, { context: question.context, auditTarget: target, summary })
 
-    const outcome = await app.graphOps.write(identityOf(request), { action: 'guest.resend', target, decision, summary }, (graph, ctx) =>
-      graph.invite({
-        invitedUserEmailAddress: guest.mail!,
-        inviteRedirectUrl: redirectUrl,
-        invitedUserDisplayName: guest.displayName ?? undefined,
-        sendInvitationMessage: true,
-        customizedMessageBody: body.message,
-        invitedUserId: id,
-      }, ctx))
+    const outcome = await app.graphOps.write(identityOf(request), {
+      write: 'guest.resend',
+      params: { guestId: id, email: guest.mail, redirectUrl, ...(guest.displayName ? { displayName: guest.displayName } : {}), ...(body.message ? { message: body.message } : {}) },
+      target, decision,
+      // Resends count against the invitation limits and run one at a time per address.
+      exclusive: { key: invitationKey(principal, guest.mail), reserve: reserveInvitation(app, request, question.target) },
+    })
     return {
       id,
-      email: outcome.value.invitedUserEmailAddress,
+      email: outcome.value.email,
       invitationState: outcome.value.status,
       inviteRedeemUrl: outcome.value.inviteRedeemUrl,
       operationId: outcome.operationId,
@@ -85,20 +74,27 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const { id } = request.params as GuestIdParams
     const guest = await loadGuest(app, request, id)
     const ref = { id, label: guest.mail ?? guest.displayName }
-    const decision = await request.authorize('revokeAccess', { type: 'Guest', id }, { auditTarget: { type: 'guest', id, displayName: ref.label } })
+    await request.authorize('revokeAccess', { type: 'Guest', id }, { auditTarget: { type: 'guest', id, displayName: ref.label } })
     const identity = identityOf(request)
-    const { groups, assignments, roleValues } = await accessOf(request, id)
-    const write = { decision, operationId: randomUUID() }
+    const plan = await planRevocation(app, request, id)
+    const operationId = randomUUID()
+    // Kept parts are recorded before anything changes: a refusal that cannot be recorded stops here.
+    await Promise.all(plan.filter((part) => !part.decision.allowed).map((part) =>
+      app.audit.append(denialEntry(identity, part.decision, part.kind === 'group' ? 'groupMembership.removeMember' : 'appRoleAssignment.unassign',
+        { type: 'guest', id, displayName: ref.label }, { part: part.target }, operationId))))
+      .catch((error: unknown) => { throw databaseUnavailable(error) })
     const parts: PartOutcome[] = []
-    for (const group of groups) {
-      parts.push(await runPart('group', group.id, () => removeFromGroup(app, identity, ref, group, write)))
+    for (const part of plan) {
+      if (!part.decision.allowed) {
+        parts.push(keptPart(part))
+      } else if (part.kind === 'group') {
+        parts.push(await runPart('group', part.target, () => removeFromGroup(app, identity, ref, part.group, { decision: part.decision, operationId })))
+      } else {
+        parts.push(await runPart('appRole', part.target,
+          () => removeAppRoleAssignment(app, identity, ref, part.assignment, part.role?.value ?? null, { decision: part.decision, operationId })))
+      }
     }
-    for (const assignment of assignments) {
-      const value = roleValues.get(assignment.appRoleId) ?? null
-      parts.push(await runPart('appRole', `${assignment.resourceId}/${value ?? assignment.appRoleId}`,
-        () => removeAppRoleAssignment(app, identity, ref, assignment, value, write)))
-    }
-    return { guestId: id, operationId: write.operationId, outcome: parts.some((p) => p.status === 'failed') ? 'partial' as const : 'complete' as const, parts }
+    return { guestId: id, operationId, outcome: parts.some((p) => p.status === 'failed') ? 'partial' as const : 'complete' as const, parts }
   })
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {
@@ -107,7 +103,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     if (user.userType !== 'Guest') throw conflict('not_a_guest', `User ${id} is a member of the directory, not a guest; guestgate never deletes members.`)
     const target = { type: 'guest', id, displayName: user.mail ?? user.displayName }
     const decision = await request.authorize('delete', { type: 'Guest', id }, { auditTarget: target })
-    await app.graphOps.write(identityOf(request), { action: 'guest.delete', target, decision }, (graph, ctx) => graph.deleteUser(id, ctx))
+    await app.graphOps.write(identityOf(request), { write: 'guest.delete', params: { guestId: id }, target, decision })
     return reply.code(204).send(null)
   })
 }

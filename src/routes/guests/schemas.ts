@@ -85,7 +85,7 @@ export const resendInvitation = {
       id: Type.String({ format: 'uuid' }),
       email: Type.String(),
       invitationState: Type.String(),
-      inviteRedeemUrl: Type.String(),
+      inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'null when Graph\'s answer was lost and the resend could not be read back' }),
       operationId: Type.String({ format: 'uuid' }),
     }, { additionalProperties: false }),
     ...standardProblemResponses,

@@ -2,12 +2,13 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { ProblemError } from '../../errors.js'
 import { problemResponse } from '../../schemas/problem.js'
+import { ReconcilerRunSchema } from '../audit/schemas.js'
 
 const Status = Type.Object({ status: Type.String() }, { additionalProperties: false })
 
 export default async function healthRoutes(app: FastifyInstance) {
   app.get('/healthz', {
-    config: { public: true },
+    config: { public: true, availableWithoutDatabase: true },
     schema: {
       operationId: 'getHealth', tags: ['health'], summary: 'Liveness: the process is up', security: [],
       response: { 200: Status, 500: problemResponse('Internal error') },
@@ -15,11 +16,20 @@ export default async function healthRoutes(app: FastifyInstance) {
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    config: { public: true },
+    config: { public: true, availableWithoutDatabase: true },
     schema: {
       operationId: 'getReadiness', tags: ['health'], summary: 'Readiness: the database is reachable and migrated', security: [],
       response: {
-        200: Type.Object({ status: Type.String(), checks: Type.Object({ database: Type.String() }) }, { additionalProperties: false }),
+        200: Type.Object({
+          status: Type.String(),
+          checks: Type.Object({
+            database: Type.String(),
+            reconciler: Type.Object({
+              lastRunAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'End of the last pass, any replica' }),
+              lastRun: Type.Union([ReconcilerRunSchema, Type.Null()]),
+            }, { additionalProperties: false, description: 'Writes whose Graph answer was lost are settled by reading Graph' }),
+          }, { additionalProperties: false }),
+        }, { additionalProperties: false }),
         500: problemResponse('Internal error'),
         503: problemResponse('Not ready: the database is unreachable or not migrated'),
       },
@@ -29,6 +39,7 @@ export default async function healthRoutes(app: FastifyInstance) {
     if (!ready) {
       throw new ProblemError(503, 'not_ready', 'Not ready', 'The database is unreachable or its migrations are not applied', {}, { 'retry-after': '5' })
     }
-    return { status: 'ready', checks: { database: 'ok' } }
+    const lastRun = await app.reconciler.lastRun()
+    return { status: 'ready', checks: { database: 'ok', reconciler: { lastRunAt: lastRun?.finishedAt ?? null, lastRun } } }
   })
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { conflict } from '../../errors.js'
-import type { AppRole, DirectoryGroup, Invitation, ServicePrincipal } from '../../graph/graph-gateway.js'
-import { addToGroup, assignAppRole, runPart, type PartOutcome } from '../../operations/guest-access.js'
+import type { AppRole, DirectoryGroup, ServicePrincipal } from '../../graph/graph-gateway.js'
+import { addToGroup, assignAppRole, requireGuest, runPart, type PartOutcome } from '../../operations/guest-access.js'
+import { invitationKey, reserveInvitation } from '../../operations/limits.js'
 import { appRoleTarget, checkAppRole, checkGroupMembership, enforcing, groupMembershipTarget, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision } from '../../policies/types.js'
 import { invitableEmail } from '../../schemas/email-address.js'
@@ -49,29 +50,35 @@ export default async function invitationRoutes(app: FastifyInstance) {
 
     const identity = identityOf(request)
     const operationId = randomUUID()
+    const principal = request.authenticatedPrincipal()
     const invited = await app.graphOps.write(identity, {
-      action: 'invitation.invite', target: { type: 'guest', displayName: email }, decision: allowed.invitation, summary, operationId,
-      targetAfter: (invitation: Invitation) => ({ type: 'guest', id: invitation.invitedUserId, displayName: email }),
-    }, async (graph, ctx) => {
-      const existing = await graph.findUsersByEmail(email, ctx)
-      const user = existing.value[0]
-      if (user) {
-        throw conflict('user_exists', `A ${user.userType === 'Guest' ? 'guest' : 'user'} with ${email} already exists (${user.id}); no second invitation was sent. To send the invitation again use POST /v1/guests/${user.id}/resend-invitation.`,
-          { existingUserId: user.id })
-      }
-      return graph.invite({
-        invitedUserEmailAddress: email,
-        inviteRedirectUrl: redirectUrl,
-        invitedUserDisplayName: body.displayName,
-        sendInvitationMessage: sendEmail,
-        customizedMessageBody: body.message,
-      }, ctx)
+      write: 'invitation.invite',
+      params: { email, redirectUrl, sendEmail, ...(body.displayName ? { displayName: body.displayName } : {}), ...(body.message ? { message: body.message } : {}) },
+      target: { type: 'guest', displayName: email }, decision: allowed.invitation, operationId,
+      summary: { groups: summary.groups, appRoles: summary.appRoles },
+      targetAfter: (invitation) => ({ type: 'guest', id: invitation.invitedUserId, displayName: email }),
+      // One invitation per address at a time, anywhere: a second request waits, then finds the user.
+      exclusive: {
+        key: invitationKey(principal, email),
+        precheck: async (graph, ctx) => {
+          const user = (await graph.findUsersByEmail(email, ctx)).value[0]
+          if (user) {
+            throw conflict('user_exists', `A ${user.userType === 'Guest' ? 'guest' : 'user'} with ${email} already exists (${user.id}); no second invitation was sent. To send the invitation again use POST /v1/guests/${user.id}/resend-invitation.`,
+              { existingUserId: user.id })
+          }
+        },
+        reserve: reserveInvitation(app, request, { type: 'Invitation', email, redirectUrl }),
+      },
     })
     const invitation = invited.value
     const guest = { id: invitation.invitedUserId, label: email }
     const write = { operationId, newlyInvited: true }
 
     const parts: PartOutcome[] = [{ kind: 'invitation', target: email, status: 'succeeded', operationId }]
+    if (allowed.groups.length + allowed.appRoles.length > 0) {
+      // Graph re-invites whoever holds the address by then: grant nothing to a member account.
+      await requireGuest(app, request, guest, operationId, allowed.invitation)
+    }
     for (const { group, decision } of allowed.groups) {
       parts.push(await runPart('group', group.id, () => addToGroup(app, identity, guest, group, { ...write, decision })))
     }
@@ -80,9 +87,9 @@ export default async function invitationRoutes(app: FastifyInstance) {
     }
     return reply.code(201).header('location', `/v1/guests/${invitation.invitedUserId}`).send({
       id: invitation.invitedUserId,
-      email: invitation.invitedUserEmailAddress,
-      displayName: invitation.invitedUserDisplayName,
-      userType: invitation.invitedUserType ?? 'Guest',
+      email: invitation.email,
+      displayName: invitation.displayName,
+      userType: invitation.userType,
       invitationState: invitation.status,
       inviteRedeemUrl: invitation.inviteRedeemUrl,
       operationId,

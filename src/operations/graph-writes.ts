@@ -1,0 +1,204 @@
+// Every Graph write guestgate makes, as data: its audit action, how it is sent, and how to read
+// Graph to learn whether it happened. The audited runner (audited-graph.ts) sends a write only
+// through this table, and settles an ambiguous failure (timeout, dropped connection, 5xx) or a
+// crash with `verify`, never by sending the write again. The parameters are kept in the audit
+// intent row, so the reconciler can settle a write whose process died.
+import {
+  GraphRequestError,
+  type AppRoleAssignment,
+  type Change,
+  type GraphCallContext,
+  type GraphGateway,
+  type GraphReader,
+  type GraphResult,
+} from '../graph/graph-gateway.js'
+
+/** What reading Graph showed about a write. */
+export type Effect<T> =
+  | { effect: 'present'; value: T }
+  | { effect: 'absent' }
+  /** Graph keeps nothing that shows it (an invitation e-mail). */
+  | { effect: 'unknown'; reason: string }
+
+/** An invitation as the API reports it; the redeem URL is unknown when it was settled by reading. */
+export interface InvitationOutcome {
+  invitedUserId: string
+  inviteRedeemUrl: string | null
+  email: string
+  displayName: string | null
+  userType: string
+  status: string
+}
+
+export interface InviteParams {
+  email: string
+  redirectUrl: string
+  displayName?: string
+  sendEmail: boolean
+  message?: string
+}
+
+export interface ResendParams {
+  guestId: string
+  email: string
+  redirectUrl: string
+  displayName?: string
+  message?: string
+}
+
+export interface GuestParams {
+  guestId: string
+}
+
+export interface MembershipParams {
+  groupId: string
+  userId: string
+}
+
+export interface AssignParams {
+  appId: string
+  principalId: string
+  appRoleId: string
+}
+
+export interface UnassignParams {
+  appId: string
+  assignmentId: string
+  principalId: string
+}
+
+export interface WriteKind<P, T> {
+  /** The audit action of its rows. */
+  action: string
+  send(graph: GraphGateway, params: P, ctx: GraphCallContext): Promise<GraphResult<T>>
+  /** Reads only. Throws when Graph cannot be read now (the reconciler tries again later). */
+  verify(graph: GraphReader, params: P, ctx: GraphCallContext): Promise<Effect<T>>
+}
+
+const changed = <T = undefined>(value: T): Change<T> => ({ changed: true, value })
+
+const isNotFound = (error: unknown) => error instanceof GraphRequestError && error.status === 404
+
+const outcomeOf = (invitation: { invitedUserId: string; inviteRedeemUrl: string; invitedUserEmailAddress: string; invitedUserDisplayName: string | null; invitedUserType: string | null; status: string }): InvitationOutcome => ({
+  invitedUserId: invitation.invitedUserId,
+  inviteRedeemUrl: invitation.inviteRedeemUrl,
+  email: invitation.invitedUserEmailAddress,
+  displayName: invitation.invitedUserDisplayName,
+  userType: invitation.invitedUserType ?? 'Guest',
+  status: invitation.status,
+})
+
+const invite: WriteKind<InviteParams, InvitationOutcome> = {
+  action: 'invitation.invite',
+  async send(graph, p, ctx) {
+    const result = await graph.invite({
+      invitedUserEmailAddress: p.email,
+      inviteRedirectUrl: p.redirectUrl,
+      invitedUserDisplayName: p.displayName,
+      sendInvitationMessage: p.sendEmail,
+      customizedMessageBody: p.message,
+    }, ctx)
+    return { ...result, value: outcomeOf(result.value) }
+  },
+  // The address had no user before (checked under the address's lock): a user now is ours.
+  async verify(graph, p, ctx) {
+    const { value: users } = await graph.findUsersByEmail(p.email, ctx)
+    const user = users[0]
+    if (!user) return { effect: 'absent' }
+    return {
+      effect: 'present',
+      value: {
+        invitedUserId: user.id, inviteRedeemUrl: null, email: p.email, displayName: user.displayName,
+        userType: user.userType, status: user.externalUserState ?? 'PendingAcceptance',
+      },
+    }
+  },
+}
+
+const resend: WriteKind<ResendParams, InvitationOutcome> = {
+  action: 'guest.resend',
+  async send(graph, p, ctx) {
+    const result = await graph.invite({
+      invitedUserEmailAddress: p.email,
+      inviteRedirectUrl: p.redirectUrl,
+      invitedUserDisplayName: p.displayName,
+      sendInvitationMessage: true,
+      customizedMessageBody: p.message,
+    }, ctx)
+    return { ...result, value: outcomeOf(result.value) }
+  },
+  async verify() {
+    return { effect: 'unknown', reason: 'Graph keeps no record of a sent invitation e-mail that could be read back' }
+  },
+}
+
+const deleteGuest: WriteKind<GuestParams, Change> = {
+  action: 'guest.delete',
+  send: (graph, p, ctx) => graph.deleteUser(p.guestId, ctx),
+  async verify(graph, p, ctx) {
+    try {
+      await graph.getUser(p.guestId, ctx)
+      return { effect: 'absent' }
+    } catch (error) {
+      if (isNotFound(error)) return { effect: 'present', value: changed(undefined) }
+      throw error
+    }
+  },
+}
+
+const addMember: WriteKind<MembershipParams, Change> = {
+  action: 'groupMembership.addMember',
+  send: (graph, p, ctx) => graph.addGroupMember(p.groupId, p.userId, ctx),
+  async verify(graph, p, ctx) {
+    const { value: member } = await graph.isGroupMember(p.groupId, p.userId, ctx)
+    return member ? { effect: 'present', value: changed(undefined) } : { effect: 'absent' }
+  },
+}
+
+const removeMember: WriteKind<MembershipParams, Change> = {
+  action: 'groupMembership.removeMember',
+  send: (graph, p, ctx) => graph.removeGroupMember(p.groupId, p.userId, ctx),
+  async verify(graph, p, ctx) {
+    const { value: member } = await graph.isGroupMember(p.groupId, p.userId, ctx)
+    return member ? { effect: 'absent' } : { effect: 'present', value: changed(undefined) }
+  },
+}
+
+const assign: WriteKind<AssignParams, Change<AppRoleAssignment>> = {
+  action: 'appRoleAssignment.assign',
+  send: (graph, p, ctx) => graph.assignAppRole(p.appId, { principalId: p.principalId, appRoleId: p.appRoleId }, ctx),
+  async verify(graph, p, ctx) {
+    const { value: assignments } = await graph.listUserAppRoleAssignmentsOn(p.principalId, p.appId, ctx)
+    const assignment = assignments.find((a) => a.appRoleId.toLowerCase() === p.appRoleId.toLowerCase())
+    return assignment ? { effect: 'present', value: changed(assignment) } : { effect: 'absent' }
+  },
+}
+
+const unassign: WriteKind<UnassignParams, Change> = {
+  action: 'appRoleAssignment.unassign',
+  send: (graph, p, ctx) => graph.removeAppRoleAssignment(p.appId, p.assignmentId, ctx),
+  async verify(graph, p, ctx) {
+    const { value: assignment } = await graph.getAppRoleAssignment(p.appId, p.assignmentId, ctx)
+    return assignment ? { effect: 'absent' } : { effect: 'present', value: changed(undefined) }
+  },
+}
+
+/** The writes, by name; the name is also the audit action. */
+export const GRAPH_WRITES = {
+  'invitation.invite': invite,
+  'guest.resend': resend,
+  'guest.delete': deleteGuest,
+  'groupMembership.addMember': addMember,
+  'groupMembership.removeMember': removeMember,
+  'appRoleAssignment.assign': assign,
+  'appRoleAssignment.unassign': unassign,
+} as const
+
+export type GraphWrites = typeof GRAPH_WRITES
+export type WriteName = keyof GraphWrites
+export type ParamsOf<K extends WriteName> = GraphWrites[K] extends WriteKind<infer P, unknown> ? P : never
+export type ResultOf<K extends WriteName> = GraphWrites[K] extends WriteKind<never, infer T> ? T : never
+
+export function writeKind(name: string): WriteKind<unknown, unknown> | undefined {
+  return Object.hasOwn(GRAPH_WRITES, name) ? (GRAPH_WRITES[name as WriteName] as WriteKind<unknown, unknown>) : undefined
+}

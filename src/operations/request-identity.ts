@@ -1,0 +1,14 @@
+// Who asked, as every audit row records it.
+import type { AuditActor } from '../audit/types.js'
+import type { Principal } from '../auth/principal.js'
+
+export interface RequestIdentity {
+  /** The server's own id of the request. */
+  requestId: string
+  principal: Principal
+  /** Recorded in every row's request summary: the caller's x-request-id, its Idempotency-Key. */
+  context?: { clientRequestId?: string; idempotencyKey?: string }
+}
+
+export const actorOf = (principal: Principal): AuditActor =>
+  ({ oid: principal.oid, name: principal.name, tenantId: principal.tenantId, roles: principal.roles })

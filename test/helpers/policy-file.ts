@@ -1,0 +1,20 @@
+// A policy file for one test: the sandbox policy with changes, written to a temporary folder.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parse, stringify } from 'yaml'
+import type { PolicyDocument } from '../../src/policies/policy-file.js'
+import type { Teardown } from '../helper.js'
+
+type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> }
+
+export async function sandboxPolicyWith(t: Teardown, change: (policy: Mutable<PolicyDocument>) => void): Promise<string> {
+  const policy = parse(await readFile(new URL('../../config/policy.sandbox.yaml', import.meta.url), 'utf8')) as Mutable<PolicyDocument>
+  change(policy)
+  policy.version = `${policy.version}+test`
+  const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-policy-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'policy.yaml')
+  await writeFile(file, stringify(policy))
+  return file
+}

@@ -1,0 +1,72 @@
+// Child processes of the real entry points (guestgate's server, the Graph simulator), started the
+// way `npm start` and `npm run simulator` start them, with their output readable by the test.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import type { Teardown } from '../helper.js'
+
+export interface RunningProcess {
+  child: ChildProcessWithoutNullStreams
+  /** Everything it wrote so far, stdout and stderr. */
+  readonly output: string
+  /** Resolves with the first capture group of the first output line matching; rejects if the process exits first. */
+  waitFor(pattern: RegExp): Promise<string>
+  /** SIGKILL: no chance to clean up. */
+  kill9(): Promise<void>
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export function startTypeScript(t: Teardown, entry: string, env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', entry], {
+    env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const waiters = new Set<() => void>()
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString()
+    for (const wake of waiters) wake()
+  }
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  let exited = false
+  child.once('exit', () => {
+    exited = true
+    for (const wake of waiters) wake()
+  })
+  t.teardown(() => { if (!exited) child.kill('SIGKILL') })
+
+  return {
+    child,
+    get output() { return output },
+    waitFor(pattern) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(output)
+          if (match) {
+            waiters.delete(check)
+            resolve(match[1] ?? match[0])
+          } else if (exited) {
+            waiters.delete(check)
+            reject(new Error(`${entry} exited before printing ${pattern}:\n${output.slice(-4000)}`))
+          }
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+    async kill9() {
+      if (exited) return
+      const done = once(child, 'exit')
+      child.kill('SIGKILL')
+      await done
+    },
+    async stop(signal = 'SIGTERM') {
+      if (exited) return child.exitCode
+      const done = once(child, 'exit')
+      child.kill(signal)
+      const [code] = await done
+      return code as number | null
+    },
+  }
+}
