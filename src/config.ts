@@ -138,6 +138,10 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     }
     if (problems.length > 0) throw new ConfigError(problems)
   }
+  // The reconciler must not settle a write whose Graph call may still be running.
+  if (env.GUESTGATE_RECONCILE_AFTER_SECONDS * 1000 <= env.GRAPH_TIMEOUT_MS) {
+    throw new ConfigError([`GUESTGATE_RECONCILE_AFTER_SECONDS: must be longer than GRAPH_TIMEOUT_MS (${env.GRAPH_TIMEOUT_MS} ms), so that no write still waiting for Graph is settled (got ${env.GUESTGATE_RECONCILE_AFTER_SECONDS})`])
+  }
   const tenantId = mode === 'tenant' ? (env.GUESTGATE_TENANT_ID ?? env.AZURE_TENANT_ID)! : SANDBOX_TENANT_ID
   return {
     mode,

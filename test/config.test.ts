@@ -39,3 +39,9 @@ t.test('bad values stop the start naming every bad variable, never echoing secre
   t.notMatch(error.message, /hunter2/, 'secret values are not shown')
   t.match(error.message, /eighty/, 'non-secret values are shown to help')
 })
+
+t.test('the reconciler must wait longer than a Graph call may take', async (t) => {
+  const error = t.throws(() => loadConfig({ GRAPH_TIMEOUT_MS: '60000', GUESTGATE_RECONCILE_AFTER_SECONDS: '60' })) as ConfigError
+  t.match(error.message, /GUESTGATE_RECONCILE_AFTER_SECONDS: must be longer than GRAPH_TIMEOUT_MS/)
+  t.equal(loadConfig({ GRAPH_TIMEOUT_MS: '3000', GUESTGATE_RECONCILE_AFTER_SECONDS: '4' }).reconcile.afterSeconds, 4)
+})

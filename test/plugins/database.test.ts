@@ -8,7 +8,8 @@ import { API_ROLES } from '../../src/auth/principal.js'
 import { build, type Teardown } from '../helper.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
-const DB_TIMEOUTS = { DATABASE_HEALTH_INTERVAL_MS: '100', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '1500' }
+// Timeouts long enough for any statement on a busy machine, short enough for the test to wait them out.
+const DB_TIMEOUTS = { DATABASE_HEALTH_INTERVAL_MS: '100', DATABASE_CONNECT_TIMEOUT_MS: '5000', DATABASE_QUERY_TIMEOUT_MS: '5000' }
 const SOME_ID = '0b7f2a8e-3c1d-4e5f-9a6b-7c8d9e0f1a2b'
 
 const invitation = (email: string) => ({ method: 'POST', url: '/v1/invitations', payload: { email, sendEmail: false } })

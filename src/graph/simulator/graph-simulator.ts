@@ -218,6 +218,9 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
     genReqId: () => randomUUID(),
     // A misspelt fault property must fail, not be dropped silently.
     ajv: { customOptions: { removeAdditional: false } },
+    // Closing drops every connection, kept-alive or held open by a hang fault: a test's teardown
+    // must not wait for its clients' keep-alive timers.
+    forceCloseConnections: true,
   })
   const control = new GraphSimulatorControl(new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN))
   app.decorate('simulator', control)
