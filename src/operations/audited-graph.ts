@@ -195,6 +195,9 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
   async function writeExclusive<T>(identity: RequestIdentity, kind: WriteKind<unknown, T>, request: WriteRequest<WriteName>, row: WriteRow): Promise<WriteOutcome<T>> {
     const exclusive = request.exclusive!
     const client = await deps.pool.connect().catch((error: unknown) => { throw databaseUnavailable(error) })
+    // A held connection's errors (the server went away) arrive as events: its next query fails.
+    const onError = (err: Error) => deps.log?.warn({ err }, 'database connection of an exclusive write failed')
+    client.on('error', onError)
     let healthy = true
     let locked = false
     try {
@@ -231,6 +234,7 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
         healthy = await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [exclusive.key]).then(() => true, () => false)
       }
       // A connection that may still hold the lock is closed, which releases it.
+      client.off('error', onError)
       client.release(!healthy)
     }
   }

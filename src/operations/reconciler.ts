@@ -119,6 +119,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   async #locked(): Promise<ReconcilerRunSummary | null> {
     if (this.options.singleConnection) return this.#pass()
     const client = await this.options.pool.connect()
+    const onError = (err: Error) => this.options.log?.warn({ err }, 'reconciler: its database connection failed')
+    client.on('error', onError)
     let healthy = true
     try {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [LOCK_KEY])
@@ -132,6 +134,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       healthy = false
       throw error
     } finally {
+      client.off('error', onError)
       client.release(!healthy)
     }
   }

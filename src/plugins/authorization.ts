@@ -2,13 +2,12 @@
 // action on which kind of target it performs, or the app refuses to start. Before validation
 // the caller must hold some grant for that action (coarse check); the handler then asks about
 // the concrete target with request.authorize(). Every denial is audited and answered 403.
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditTarget } from '../audit/types.js'
 import type { Principal } from '../auth/principal.js'
-import { ProblemError } from '../errors.js'
-import { actorOf } from '../operations/audited-graph.js'
+import { denialEntry, policyProblem } from '../operations/denials.js'
+import { identityOf } from '../routes/request-identity.js'
 import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicySubject, PolicyTarget } from '../policies/types.js'
 
@@ -71,27 +70,13 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
   })
 
   async function deny(request: FastifyRequest, decision: PolicyDecision, action: string, target: AuditTarget, summary?: Record<string, unknown>): Promise<never> {
-    const operationId = randomUUID()
+    const entry = denialEntry(identityOf(request), decision, action, target, summary)
     try {
-      await app.audit.append({
-        operationId,
-        requestId: String(request.id),
-        correlationId: randomUUID(),
-        actor: actorOf(request.authenticatedPrincipal()),
-        action,
-        target,
-        decision: 'denied',
-        status: 'denied',
-        ruleId: decision.rule,
-        reason: decision.reason,
-        policyVersion: decision.policyVersion,
-        requestSummary: summary ?? {},
-      })
+      await app.audit.append(entry)
     } catch (err) {
       request.log.error({ err }, 'denial could not be audited')
     }
-    throw new ProblemError(403, 'policy_denied', 'Not allowed by policy', decision.reason,
-      { rule: decision.rule, reason: decision.reason, policyVersion: decision.policyVersion, operationId })
+    throw policyProblem(decision, entry.operationId)
   }
 
   app.decorateRequest('authenticatedPrincipal', function (this: FastifyRequest) {

@@ -91,7 +91,7 @@ const badFiles: { name: string; text: string; errors: Record<string, RegExp> }[]
   {
     name: 'missing roles and an unknown top-level key',
     text: 'version: v1\nrole: {}',
-    errors: { '/roles': /is required/, '/role': /not a known key; expected one of version, description, roles/ },
+    errors: { '/roles': /is required/, '/role': /not a known key; expected one of version, description, limits, roles/ },
   },
   {
     name: 'wrong types',
