@@ -12,6 +12,7 @@ import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
 import idempotencyPlugin from './plugins/idempotency.js'
 import metricsPlugin from './plugins/metrics.js'
+import queuePlugin from './plugins/queue.js'
 import reconcilerPlugin from './plugins/reconciler.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
@@ -38,6 +39,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(errorsPlugin)
   await app.register(databasePlugin)
   await app.register(auditPlugin)
+  await app.register(queuePlugin)
   await app.register(graphPlugin, { graph: opts.graph })
   await app.register(authenticationPlugin)
   await app.register(swaggerPlugin)
