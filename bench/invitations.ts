@@ -91,6 +91,8 @@ async function main() {
     const base = await start('src/server.ts', {
       GUESTGATE_MODE: 'sandbox', PORT: '0', DATABASE_URL: databaseUrl, GRAPH_BASE_URL: graphUrl,
       GUESTGATE_POLICY_FILE: path.join(dir, 'policy.yaml'), LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '20',
+      // Measures guestgate, not its pacing: budgets out of the way.
+      GUESTGATE_INVITATIONS_PER_MINUTE: '6000000', GUESTGATE_INVITATION_BURST: '100000', GRAPH_WRITES_PER_SECOND: '1000', GRAPH_WRITE_BURST: '100000',
     }, /Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
     const mint = await fetch(`${base}/v1/sandbox/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roles: ['Guests.Invite'] }) })
     const { accessToken } = await mint.json() as { accessToken: string }

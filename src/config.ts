@@ -25,6 +25,11 @@ export const ConfigSchema = Type.Object({
   DATABASE_HEALTH_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000, description: 'milliseconds 100..60000: how often the database is probed; while it does not answer every route but /healthz answers 503' }),
   GUESTGATE_RECONCILE_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'seconds 1..86400: an audit intent without outcome this old is settled by reading Graph; must exceed the Graph deadline' }),
   GUESTGATE_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'seconds 1..86400: how often the reconciler runs (one replica at a time)' }),
+  GRAPH_WRITES_PER_SECOND: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 16, description: 'writes per second 0..1000: guestgate\'s Graph write budget per tenant, shared by every replica, single requests and bulk jobs (Graph allows 3,000 per 150 s = 20/s per app and tenant)' }),
+  GRAPH_WRITE_BURST: Type.Integer({ minimum: 1, maximum: 10_000, default: 40, description: 'writes 1..10000: how many Graph writes may go at once after a quiet spell' }),
+  GUESTGATE_INVITATIONS_PER_MINUTE: Type.Number({ exclusiveMinimum: 0, maximum: 60_000, default: 20, description: 'invitations per minute per tenant (resends too), within the write budget: conservative, since bursts of invitations have got directories blocked by Microsoft' }),
+  GUESTGATE_INVITATION_BURST: Type.Integer({ minimum: 1, maximum: 10_000, default: 5, description: 'invitations 1..10000 that may go at once after a quiet spell' }),
+  GRAPH_BUDGET_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'milliseconds 0..600000: how long a single request waits for the write budget before answering 503 with Retry-After (bulk jobs wait as long as needed)' }),
   GUESTGATE_IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'hours 1..720: how long an Idempotency-Key and its response are kept' }),
   GUESTGATE_DATA_DIR: Type.String({ default: '.data', minLength: 1, description: 'sandbox: where embedded Postgres keeps its files' }),
   GUESTGATE_POLICY_FILE: Type.Optional(Type.String({ minLength: 1 })),
@@ -73,6 +78,8 @@ export interface AppConfig {
   databaseHealthIntervalMs: number
   reconcile: { afterSeconds: number; intervalSeconds: number }
   idempotencyTtlHours: number
+  /** Graph write pacing: token buckets per tenant (operations/graph-budget.ts). */
+  budget: { writesPerSecond: number; writeBurst: number; invitationsPerMinute: number; invitationBurst: number; maxWaitMs: number }
   /** Apply migrations at start (off when a separate step does it with a more privileged role). */
   applyMigrations: boolean
   dataDir: string
@@ -155,6 +162,13 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     databaseHealthIntervalMs: env.DATABASE_HEALTH_INTERVAL_MS,
     reconcile: { afterSeconds: env.GUESTGATE_RECONCILE_AFTER_SECONDS, intervalSeconds: env.GUESTGATE_RECONCILE_INTERVAL_SECONDS },
     idempotencyTtlHours: env.GUESTGATE_IDEMPOTENCY_TTL_HOURS,
+    budget: {
+      writesPerSecond: env.GRAPH_WRITES_PER_SECOND,
+      writeBurst: env.GRAPH_WRITE_BURST,
+      invitationsPerMinute: env.GUESTGATE_INVITATIONS_PER_MINUTE,
+      invitationBurst: env.GUESTGATE_INVITATION_BURST,
+      maxWaitMs: env.GRAPH_BUDGET_MAX_WAIT_MS,
+    },
     applyMigrations: env.GUESTGATE_APPLY_MIGRATIONS,
     dataDir: path.resolve(root, env.GUESTGATE_DATA_DIR),
     policyFile: path.resolve(root, env.GUESTGATE_POLICY_FILE ?? 'config/policy.sandbox.yaml'),

@@ -46,6 +46,11 @@ export async function build(t: Teardown, env: Record<string, string> = {}, optio
     GRAPH_RETRY_BASE_DELAY_MS: '5',
     GRAPH_MAX_RETRY_DELAY_MS: '1000',
     GRAPH_REPLICATION_BASE_DELAY_MS: '5',
+    // Tests of other things send bursts; the budget has its own tests.
+    GUESTGATE_INVITATIONS_PER_MINUTE: '60000',
+    GUESTGATE_INVITATION_BURST: '10000',
+    GRAPH_WRITES_PER_SECOND: '1000',
+    GRAPH_WRITE_BURST: '10000',
     LOG_LEVEL: 'silent',
     ...env,
   })

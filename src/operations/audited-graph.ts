@@ -16,6 +16,7 @@ import { GraphRequestError, isAmbiguousFailure, isNotYetReplicated, type GraphCa
 import { problemFromGraphError } from '../graph/graph-problems.js'
 import type { PolicyDecision } from '../policies/types.js'
 import { denialEntry, policyProblem } from './denials.js'
+import { BudgetExhaustedError, type BudgetKind } from './graph-budget.js'
 import { GRAPH_WRITES, type Effect, type ParamsOf, type ResultOf, type WriteKind, type WriteName } from './graph-writes.js'
 import { actorOf, type RequestIdentity } from './request-identity.js'
 import { KeyedMutex } from './keyed-mutex.js'
@@ -46,6 +47,8 @@ export interface WriteRequest<K extends WriteName> {
   /** The target as known after Graph answered (e.g. the new guest's id), for the outcome row. */
   targetAfter?: (value: ResultOf<K>) => AuditTarget
   exclusive?: ExclusiveWrite
+  /** How long to wait for the Graph write budget (default: the single-request wait). */
+  budgetWaitMs?: number
   /** Right after an invitation: Graph may not know the new user yet (eventual consistency).
    *  Its "not found" answers are retried with backoff: the write surely was not applied. */
   replication?: { retries: number; baseDelayMs: number }
@@ -96,6 +99,8 @@ export interface AuditedGraphDeps {
   log?: Logger
   /** How long an exclusive write may wait for another one with its key (more than a Graph call lasts). */
   lockWaitMs: number
+  /** Paces writes below Graph's limits; absent: unpaced (unit tests of one piece). */
+  budget?: { take(tenantId: string, kinds: BudgetKind[], maxWaitMs: number): Promise<void>; defaultWaitMs: number }
 }
 
 /** Intent and outcome rows of one write share everything but status and Graph's answer. */
@@ -264,6 +269,8 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
         requestSummary: { ...identity.context, ...request.summary, params: request.params },
       }
       trace.getActiveSpan()?.setAttributes({ 'guestgate.operation_id': row.operationId, 'guestgate.correlation_id': row.correlationId, 'guestgate.action': row.action })
+      // Within the budget before anything is recorded: a write that cannot go now leaves no intent.
+      if (deps.budget) await takeBudget(deps.budget, identity.principal.tenantId, kind.budget, request.budgetWaitMs ?? deps.budget.defaultWaitMs)
       if (request.exclusive) {
         const key = request.exclusive.key
         return localLocks.run(key, () => writeExclusive(identity, kind, request as WriteRequest<WriteName>, row))
@@ -282,6 +289,18 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
     async drain() {
       while (background.size > 0) await Promise.allSettled([...background])
     },
+  }
+}
+
+async function takeBudget(budget: NonNullable<AuditedGraphDeps['budget']>, tenantId: string, kinds: BudgetKind[], maxWaitMs: number) {
+  try {
+    await budget.take(tenantId, kinds, maxWaitMs)
+  } catch (error) {
+    if (!(error instanceof BudgetExhaustedError)) throw databaseUnavailable(error)
+    const what = error.kind === 'invitations' ? 'invitations' : 'Graph writes'
+    throw new ProblemError(503, 'graph_budget_exhausted', 'Busy: pacing Graph writes',
+      `guestgate paces ${what} below Microsoft Graph's limits, and the budget has no room now. Retry after ${error.retryAfterSeconds} s, or send many invitations as one bulk job (POST /v1/bulk/invitations), which waits for the budget itself.`,
+      { retryAfterSeconds: error.retryAfterSeconds }, { 'retry-after': String(error.retryAfterSeconds) })
   }
 }
 

@@ -3,6 +3,7 @@
 // through this table, and settles an ambiguous failure (timeout, dropped connection, 5xx) or a
 // crash with `verify`, never by sending the write again. The parameters are kept in the audit
 // intent row, so the reconciler can settle a write whose process died.
+import type { BudgetKind } from './graph-budget.js'
 import {
   GraphRequestError,
   type AppRoleAssignment,
@@ -70,6 +71,8 @@ export interface UnassignParams {
 export interface WriteKind<P, T> {
   /** The audit action of its rows. */
   action: string
+  /** The Graph budgets it draws on (graph-budget.ts): every write; invitations also their own. */
+  budget: BudgetKind[]
   send(graph: GraphGateway, params: P, ctx: GraphCallContext): Promise<GraphResult<T>>
   /** Reads only. Throws when Graph cannot be read now (the reconciler tries again later). */
   verify(graph: GraphReader, params: P, ctx: GraphCallContext): Promise<Effect<T>>
@@ -90,6 +93,7 @@ const outcomeOf = (invitation: { invitedUserId: string; inviteRedeemUrl: string;
 
 const invite: WriteKind<InviteParams, InvitationOutcome> = {
   action: 'invitation.invite',
+  budget: ['invitations', 'writes'],
   async send(graph, p, ctx) {
     const result = await graph.invite({
       invitedUserEmailAddress: p.email,
@@ -117,6 +121,7 @@ const invite: WriteKind<InviteParams, InvitationOutcome> = {
 
 const resend: WriteKind<ResendParams, InvitationOutcome> = {
   action: 'guest.resend',
+  budget: ['invitations', 'writes'],
   async send(graph, p, ctx) {
     const result = await graph.invite({
       invitedUserEmailAddress: p.email,
@@ -134,6 +139,7 @@ const resend: WriteKind<ResendParams, InvitationOutcome> = {
 
 const deleteGuest: WriteKind<GuestParams, Change> = {
   action: 'guest.delete',
+  budget: ['writes'],
   send: (graph, p, ctx) => graph.deleteUser(p.guestId, ctx),
   async verify(graph, p, ctx) {
     try {
@@ -148,6 +154,7 @@ const deleteGuest: WriteKind<GuestParams, Change> = {
 
 const addMember: WriteKind<MembershipParams, Change> = {
   action: 'groupMembership.addMember',
+  budget: ['writes'],
   send: (graph, p, ctx) => graph.addGroupMember(p.groupId, p.userId, ctx),
   async verify(graph, p, ctx) {
     const { value: member } = await graph.isGroupMember(p.groupId, p.userId, ctx)
@@ -157,6 +164,7 @@ const addMember: WriteKind<MembershipParams, Change> = {
 
 const removeMember: WriteKind<MembershipParams, Change> = {
   action: 'groupMembership.removeMember',
+  budget: ['writes'],
   send: (graph, p, ctx) => graph.removeGroupMember(p.groupId, p.userId, ctx),
   async verify(graph, p, ctx) {
     const { value: member } = await graph.isGroupMember(p.groupId, p.userId, ctx)
@@ -166,6 +174,7 @@ const removeMember: WriteKind<MembershipParams, Change> = {
 
 const assign: WriteKind<AssignParams, Change<AppRoleAssignment>> = {
   action: 'appRoleAssignment.assign',
+  budget: ['writes'],
   send: (graph, p, ctx) => graph.assignAppRole(p.appId, { principalId: p.principalId, appRoleId: p.appRoleId }, ctx),
   async verify(graph, p, ctx) {
     const { value: assignments } = await graph.listUserAppRoleAssignmentsOn(p.principalId, p.appId, ctx)
@@ -176,6 +185,7 @@ const assign: WriteKind<AssignParams, Change<AppRoleAssignment>> = {
 
 const unassign: WriteKind<UnassignParams, Change> = {
   action: 'appRoleAssignment.unassign',
+  budget: ['writes'],
   send: (graph, p, ctx) => graph.removeAppRoleAssignment(p.appId, p.assignmentId, ctx),
   async verify(graph, p, ctx) {
     const { value: assignment } = await graph.getAppRoleAssignment(p.appId, p.assignmentId, ctx)

@@ -8,9 +8,11 @@ import { createMsGraphGateway } from '../graph/ms-graph-gateway.js'
 import { buildGraphSimulator } from '../graph/simulator/graph-simulator.js'
 import { poolOf } from '../db/prisma-client.js'
 import { createAuditedGraph, type AuditedGraph } from '../operations/audited-graph.js'
+import { GraphBudget } from '../operations/graph-budget.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    graphBudget: GraphBudget
     graphOps: AuditedGraph
   }
 }
@@ -22,6 +24,19 @@ export interface GraphPluginOptions {
 
 export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOptions) {
   const { config } = app
+  // Every Graph write of this tenant, single or bulk, in any replica, draws on one budget.
+  const budget = new GraphBudget({
+    prisma: app.prisma,
+    buckets: {
+      writes: { ratePerSecond: config.budget.writesPerSecond, burst: config.budget.writeBurst },
+      invitations: { ratePerSecond: config.budget.invitationsPerMinute / 60, burst: config.budget.invitationBurst },
+    },
+  })
+  app.decorate('graphBudget', budget)
+  const onThrottled = (retryAfterMs: number) => {
+    budget.throttled(config.tenantId, retryAfterMs / 1000).catch((err: unknown) => app.log.warn({ err }, 'the Graph write budget could not be slowed down'))
+  }
+
   let gateway = opts.graph
   if (!gateway) {
     let baseUrl = config.graphBaseUrl
@@ -43,7 +58,11 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
       credential: createGraphCredential(settings),
       retry: { maxRetries: config.graphMaxRetries, maxDelayMs: config.graphMaxRetryDelayMs, baseDelayMs: config.graphRetryBaseDelayMs },
       timeoutMs: config.graphTimeoutMs,
-      onRetry: (info) => app.log.warn(info, 'Graph asked us to wait; retrying'),
+      onRetry: (info) => {
+        app.log.warn(info, 'Graph asked us to wait; retrying')
+        // Graph is throttling this app in this tenant: every write here slows down, not just this one.
+        if (info.status === 429) onThrottled(info.delayMs)
+      },
     })
   }
   const graphOps = createAuditedGraph({
@@ -53,6 +72,7 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
     log: app.log,
     // An exclusive write waits at most for another one's Graph call and its settling read.
     lockWaitMs: 2 * config.graphTimeoutMs + config.databaseQueryTimeoutMs,
+    budget: { take: (tenantId, kinds, maxWaitMs) => budget.take(tenantId, kinds, maxWaitMs), defaultWaitMs: config.budget.maxWaitMs },
   })
   app.decorate('graphOps', graphOps)
   // Writes that timed out are being settled by reading Graph: let them finish.

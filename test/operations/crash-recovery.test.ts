@@ -30,6 +30,7 @@ t.test('kill -9 during 50 concurrent invitations: after restart and one reconcil
     GUESTGATE_RECONCILE_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info',
     // Every invitation gets its connection at once: all 50 are under way when the kill comes.
     DATABASE_POOL_SIZE: '60',
+    GUESTGATE_INVITATIONS_PER_MINUTE: '60000', GUESTGATE_INVITATION_BURST: '1000',
   }
   const first = startTypeScript(t, SERVER, env)
   const base = await first.waitFor(/Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
