@@ -36,7 +36,7 @@ function toProblemError(error: FastifyError): ProblemError {
   if (error instanceof ProblemError) return error
   if (error instanceof GraphRequestError) return problemFromGraphError(error)
   if (error.validation) {
-    const context = error.validationContext === 'querystring' ? 'query' : error.validationContext ?? 'body'
+    const context = error.validationContext === 'querystring' ? 'query' : error.validationContext === 'headers' ? 'header' : error.validationContext ?? 'body'
     const errors = error.validation.map((v): FieldError => fieldError(context, v))
     return new ProblemError(400, 'validation_failed', 'Request is not valid',
       errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors })

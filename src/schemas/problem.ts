@@ -37,7 +37,7 @@ export const problemResponse = (description: string) => ({
 })
 
 export const standardProblemResponses = {
-  400: problemResponse('The request is not valid: each bad field is listed in errors'),
+  400: problemResponse('The request is not valid: each bad field is listed in errors. No text field may hold control characters (an invitation message may hold tabs and line breaks) or unpaired surrogates.'),
   401: problemResponse('Missing or invalid bearer token'),
   403: problemResponse('The policy does not allow this: rule and reason say why'),
   500: problemResponse('Internal error (no internals shown)'),
