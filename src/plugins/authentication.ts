@@ -59,6 +59,9 @@ async function authenticate(verifier: TokenVerifier, header: string | undefined)
     return await verifier.verify(match[1]!)
   } catch (error) {
     const description = error instanceof TokenRejectedError ? error.message : 'The token could not be validated'
-    throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${description}"`)
+    throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${quotedStringContent(description)}"`)
   }
 }
+
+/** Text inside an HTTP quoted-string (RFC 9110 5.6.4): quotes and backslashes escaped. */
+const quotedStringContent = (text: string) => text.replace(/["\\]/g, (c) => `\\${c}`)
