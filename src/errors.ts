@@ -53,3 +53,9 @@ export const unprocessable = (code: string, detail: string, extras: ProblemExtra
 export const databaseUnavailable = () =>
   new ProblemError(503, 'database_unavailable', 'Service unavailable',
     'The audit database cannot be reached, so nothing was done. Retry later.', { retryAfterSeconds: 5 }, { 'retry-after': '5' })
+
+/** A refusal or a check that could not be written to the audit log: nothing is answered
+ *  without its row, so the caller gets this instead (fail closed). */
+export const auditUnavailable = () =>
+  new ProblemError(503, 'audit_unavailable', 'Service unavailable',
+    'The audit log could not record this request, so it was not answered. Retry later.', { retryAfterSeconds: 5 }, { 'retry-after': '5' })

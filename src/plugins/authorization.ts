@@ -1,13 +1,14 @@
 // Authorization is structural: a route must say in its config either `public: true` or which
 // action on which kind of target it performs, or the app refuses to start. Before validation
 // the caller must hold some grant for that action (coarse check); the handler then asks about
-// the concrete target with request.authorize(). Every denial is audited and answered 403.
+// the concrete target with request.authorize(). Every denial is audited and answered 403; a
+// denial the audit log cannot take is answered 503 instead.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditTarget } from '../audit/types.js'
 import type { Principal } from '../auth/principal.js'
-import { ProblemError } from '../errors.js'
+import { auditUnavailable, ProblemError } from '../errors.js'
 import { actorOf } from '../operations/audited-graph.js'
 import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicySubject, PolicyTarget } from '../policies/types.js'
@@ -88,7 +89,9 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
         requestSummary: summary ?? {},
       })
     } catch (err) {
-      request.log.error({ err }, 'denial could not be audited')
+      // Fail closed: a 403 the audit log does not show would be a refusal nobody can find.
+      request.log.error({ err, operationId }, 'denial could not be audited; answering 503')
+      throw auditUnavailable()
     }
     throw new ProblemError(403, 'policy_denied', 'Not allowed by policy', decision.reason,
       { rule: decision.rule, reason: decision.reason, policyVersion: decision.policyVersion, operationId })
