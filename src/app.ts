@@ -11,6 +11,7 @@ import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
 import metricsPlugin from './plugins/metrics.js'
+import requestIdPlugin from './plugins/request-id.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
@@ -34,6 +35,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(configPlugin, { config: opts.config })
   await app.register(metricsPlugin)
   await app.register(errorsPlugin)
+  await app.register(requestIdPlugin)
   await app.register(databasePlugin)
   await app.register(auditPlugin)
   await app.register(graphPlugin, { graph: opts.graph })

@@ -4,8 +4,6 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyServerOptions } from 'fastify'
 import type { AppConfig } from './config.js'
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
 /** `log`: false for silence, or a stream to write the JSON lines to (stdout when absent). */
 export function serverOptions(config: AppConfig, log: false | { write(line: string): void } = process.stdout): FastifyServerOptions {
   return {
@@ -16,11 +14,10 @@ export function serverOptions(config: AppConfig, log: false | { write(line: stri
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.accessToken', '*.clientSecret', '*.password', '*.token'], censor: '[redacted]' },
     },
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    // Our own id for every request, never the caller's: it names audit rows. A caller's
+    // x-request-id is kept as request.clientRequestId (plugins/request-id.ts).
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }

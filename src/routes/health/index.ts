@@ -10,7 +10,7 @@ export default async function healthRoutes(app: FastifyInstance) {
     config: { public: true },
     schema: {
       operationId: 'getHealth', tags: ['health'], summary: 'Liveness: the process is up', security: [],
-      response: { 200: Status, 500: problemResponse('Internal error') },
+      response: { 200: Status, 400: problemResponse('The x-request-id header is not valid'), 500: problemResponse('Internal error') },
     },
   }, async () => ({ status: 'ok' }))
 
@@ -20,6 +20,7 @@ export default async function healthRoutes(app: FastifyInstance) {
       operationId: 'getReadiness', tags: ['health'], summary: 'Readiness: the database is reachable and migrated', security: [],
       response: {
         200: Type.Object({ status: Type.String(), checks: Type.Object({ database: Type.String() }) }, { additionalProperties: false }),
+        400: problemResponse('The x-request-id header is not valid'),
         500: problemResponse('Internal error'),
         503: problemResponse('Not ready: the database is unreachable or not migrated'),
       },
