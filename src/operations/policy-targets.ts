@@ -90,7 +90,7 @@ export const evaluating = (request: FastifyRequest): PolicyAsk =>
 /** First from the request alone (a group the role may not manage costs no Graph call), then
  *  with the group's kind from Graph (role-assignable and dynamic groups are refused). */
 export async function checkGroupMembership(app: FastifyInstance, request: FastifyRequest, ask: PolicyAsk,
-  action: 'addMember' | 'removeMember', groupId: string): Promise<{ decision: PolicyDecision; group?: DirectoryGroup }> {
+  action: 'addMember' | 'removeMember' | 'read', groupId: string): Promise<{ decision: PolicyDecision; group?: DirectoryGroup }> {
   const first = await ask(action, groupMembershipTarget(groupId))
   if (!first.allowed) return { decision: first }
   const group = await loadGroup(app, request, groupId)
