@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DirectoryUser } from '../../graph/graph-gateway.js'
 import { conflict } from '../../errors.js'
 import { removeAppRoleAssignment, removeFromGroup, runPart, type PartOutcome } from '../../operations/guest-access.js'
-import { invitationQuestion, loadApp, loadGuest, loadUser } from '../../operations/policy-targets.js'
+import { checkGuestAction, enforcing, invitationQuestion, loadApp, loadGuest } from '../../operations/policy-targets.js'
 import { toAssignment } from '../../schemas/directory.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
@@ -36,8 +37,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.get('/:id', { schema: getGuest, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params as GuestIdParams
-    await request.authorize('read', { type: 'Guest', id })
-    const guest = await loadGuest(app, request, id)
+    const { user: guest } = await checkGuestAction(app, request, () => enforcing(request), 'read', id)
     const { groups, assignments, roleValues } = await accessOf(request, id)
     return {
       ...toGuest(guest),
@@ -103,10 +103,10 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {
     const { id } = request.params as GuestIdParams
-    const user = await loadUser(app, request, id)
-    if (user.userType !== 'Guest') throw conflict('not_a_guest', `User ${id} is a member of the directory, not a guest; guestgate never deletes members.`)
-    const target = { type: 'guest', id, displayName: user.mail ?? user.displayName }
-    const decision = await request.authorize('delete', { type: 'Guest', id }, { auditTarget: target })
+    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
+    // The same question as the what-if: unknown id 404, a member 409 not_a_guest, then the policy.
+    const { decision, user } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u) }), 'delete', id)
+    const target = auditTargetOf(user)
     await app.graphOps.write(identityOf(request), { action: 'guest.delete', target, decision }, (graph, ctx) => graph.deleteUser(id, ctx))
     return reply.code(204).send(null)
   })

@@ -62,4 +62,6 @@ t.test('which groups: a reader of guests may list any group\'s guests; a manager
   t.equal(none.statusCode, 403)
   t.equal(none.json().rule, 'role.missing')
 
+  const whatIf = await as(manager, { method: 'POST', url: '/v1/authorization/check', payload: { action: 'read', subject: 'GroupMembership', target: { groupId: MARKETING } } })
+  t.match(whatIf.json(), { allowed: false, rule: 'groups.not-managed' }, 'the what-if asks the same question')
 })
