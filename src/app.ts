@@ -11,6 +11,7 @@ import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
 import metricsPlugin from './plugins/metrics.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import requestIdPlugin from './plugins/request-id.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
@@ -40,6 +41,8 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(auditPlugin)
   await app.register(graphPlugin, { graph: opts.graph })
   await app.register(authenticationPlugin)
+  // Before any route (docs included): it adds its hook to each route as the route is added.
+  await app.register(rateLimitPlugin)
   await app.register(swaggerPlugin)
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
 

@@ -105,7 +105,10 @@ export default async function authorizationRoutes(app: FastifyInstance) {
     })
   }
 
-  app.post('/authorization/check', { schema: checkAuthorization, config: { authorization: self } }, async (request) => {
+  app.post('/authorization/check', {
+    schema: checkAuthorization,
+    config: { authorization: self, rateLimit: { max: app.config.rateLimit.whatIfMax, timeWindow: app.config.rateLimit.windowMs } },
+  }, async (request) => {
     const body = request.body as CheckBody
     let answer: PolicyDecision
     try {

@@ -22,7 +22,7 @@ export const checkAuthorization = {
   operationId: 'checkAuthorization',
   tags: ['authorization'],
   summary: 'What-if: would this request be allowed?',
-  description: 'Answers with the rule and reason the real request would get, without doing anything. The caller first needs the grant the real route needs for this action (e.g. some Apps.AssignRoles grant to ask about assign); without it the answer is "not allowed" with that rule, and the target is not looked up. Then the same question as the real route is asked, so the answers agree: a target the route would refuse before the policy (unknown: 404; a member of the directory for delete: 409; an app role that cannot be assigned: 422) gets that same answer here. Every answer is audited (action authorization.check).',
+  description: 'Answers with the rule and reason the real request would get, without doing anything. The caller first needs the grant the real route needs for this action (e.g. some Apps.AssignRoles grant to ask about assign); without it the answer is "not allowed" with that rule, and the target is not looked up. Then the same question as the real route is asked, so the answers agree: a target the route would refuse before the policy (unknown: 404; a member of the directory for delete: 409; an app role that cannot be assigned: 422) gets that same answer here. Every answer is audited (action authorization.check). Rate limited per caller more tightly than other routes.',
   body: CheckBody,
   response: {
     200: Type.Object({

@@ -5,9 +5,10 @@ import { problemResponse } from '../../schemas/problem.js'
 
 const Status = Type.Object({ status: Type.String() }, { additionalProperties: false })
 
+// Probes are never rate limited: a load balancer's probes share one address with its traffic.
 export default async function healthRoutes(app: FastifyInstance) {
   app.get('/healthz', {
-    config: { public: true },
+    config: { public: true, rateLimit: false },
     schema: {
       operationId: 'getHealth', tags: ['health'], summary: 'Liveness: the process is up', security: [],
       response: { 200: Status, 400: problemResponse('The x-request-id header is not valid'), 500: problemResponse('Internal error') },
@@ -15,7 +16,7 @@ export default async function healthRoutes(app: FastifyInstance) {
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    config: { public: true },
+    config: { public: true, rateLimit: false },
     schema: {
       operationId: 'getReadiness', tags: ['health'], summary: 'Readiness: the database is reachable and migrated', security: [],
       response: {

@@ -1,5 +1,5 @@
 // The what-if (POST /v1/authorization/check): the real route's coarse grant first, then the real
-// route's own question function, every answer audited.
+// route's own question function, every answer audited, its own (tighter) rate limit.
 import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import { build } from '../../helper.js'
@@ -80,3 +80,22 @@ t.test('issue 9 #10: the what-if answers what the guest routes answer for member
   t.match(allowed.json(), { allowed: true, rule: 'guests.delete:Guests.Manage' }, 'a guest: allowed, as the route would')
 })
 
+t.test('the what-if has its own, tighter rate limit; refused checks write no rows', async (t) => {
+  const { as, token, databaseUrl } = await build(t, { GUESTGATE_RATE_LIMIT_WHAT_IF_MAX: '3', GUESTGATE_RATE_LIMIT_MAX: '100' })
+  const caller = await token(['Guests.Invite'])
+  for (let i = 0; i < 3; i++) {
+    const res = await as(caller, check({ action: 'invite', target: { email: `p${i}@partner.example` } }))
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['ratelimit-limit'], '3')
+    t.equal(res.headers['ratelimit-remaining'], String(2 - i))
+  }
+  const limited = await as(caller, check({ action: 'invite', target: { email: 'p9@partner.example' } }))
+  t.equal(limited.statusCode, 429)
+  t.match(limited.headers['content-type'], /application\/problem\+json/)
+  t.match(limited.json(), { status: 429, code: 'rate_limited', retryAfterSeconds: Number })
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After')
+  t.equal((await as(caller, { method: 'GET', url: '/v1/me/permissions' })).statusCode, 200, 'other routes keep the general limit')
+  t.equal((await as(await token(['Guests.Invite']), check({ action: 'invite', target: { email: 'x@partner.example' } }))).statusCode, 200,
+    'another caller has its own count')
+  t.equal((await auditRows(databaseUrl, `action = 'authorization.check'`)).length, 4, 'three checks of the first caller and one of the second')
+})
