@@ -10,6 +10,7 @@ import configPlugin from './plugins/config.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
+import helmetPlugin from './plugins/helmet.js'
 import metricsPlugin from './plugins/metrics.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import requestIdPlugin from './plugins/request-id.js'
@@ -36,6 +37,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(configPlugin, { config: opts.config })
   await app.register(metricsPlugin)
   await app.register(errorsPlugin)
+  await app.register(helmetPlugin)
   await app.register(requestIdPlugin)
   await app.register(databasePlugin)
   await app.register(auditPlugin)
