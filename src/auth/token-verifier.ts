@@ -10,6 +10,10 @@ export interface TokenVerifierOptions {
   audiences: string[]
   keys: JWTVerifyGetKey
   clockSkewSeconds: number
+  /** The tenant the tokens must be issued in (tid). Entra's issuer names it too; a token whose
+   *  tid disagrees is refused here. Unset for the sandbox issuer, which mints other tenants'
+   *  tokens on purpose (to show the policy's tenant.mismatch). */
+  tenantId?: string
   /** Verified tokens kept until they expire: RS256 verification is the hot path. */
   cacheSize?: number
 }
@@ -59,6 +63,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         throw new TokenRejectedError(describeJoseError(error))
       }
       const principal = principalFrom(payload)
+      if (options.tenantId !== undefined && principal.tenantId !== options.tenantId.toLowerCase()) {
+        throw new TokenRejectedError('The token was issued for another tenant')
+      }
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
       cache.set(cacheKey, { principal, exp: payload.exp! })
       return principal

@@ -40,6 +40,7 @@ export default fp(async function authentication(app: FastifyInstance) {
       audiences: config.audiences,
       keys: entraKeys(config.authAuthority, config.tenantId),
       clockSkewSeconds: config.clockSkewSeconds,
+      tenantId: config.tenantId,
     })
   }
   app.decorate('sandboxIssuer', sandboxIssuer)
