@@ -8,28 +8,17 @@ import type { AddressInfo } from 'node:net'
 import { exportPKCS8, generateKeyPair, importPKCS8, SignJWT, type JWTHeaderParameters } from 'jose'
 import t from 'tap'
 import { build } from '../helper.js'
-import { newSigningKey, startTestIssuer, type SigningKey } from '../helpers/test-issuer.js'
+import { newSigningKey, startTestIssuer, tenantModeEnv, type SigningKey } from '../helpers/test-issuer.js'
 
 const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
 const OTHER_TENANT = '11111111-2222-4333-8444-555555555555'
 const AUDIENCE = 'api://guestgate-test'
-const APP_ID = 'b0000000-0000-4000-8000-000000000004'
 const OID = '7d2a5e4c-1f0b-4a51-9a0e-3c1b2d4e5f60'
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 t.test('token corpus: 0 accepted, 0 5xx', async (t) => {
   const issuer = await startTestIssuer(t, TENANT, AUDIENCE)
-  const { app } = await build(t, {
-    GUESTGATE_TENANT_ID: TENANT,
-    AZURE_TENANT_ID: TENANT,
-    GUESTGATE_API_AUDIENCE: AUDIENCE,
-    GUESTGATE_APP_ID: APP_ID,
-    GUESTGATE_POLICY_FILE: 'config/policy.sandbox.yaml',
-    GUESTGATE_AUTH_AUTHORITY: issuer.authority,
-    GUESTGATE_CLOCK_SKEW_SECONDS: '30',
-    AZURE_CLIENT_ID: APP_ID,
-    AZURE_CLIENT_SECRET: 'not-used-in-this-test',
-  })
+  const { app } = await build(t, tenantModeEnv(issuer, AUDIENCE))
 
   // The attacker's own key set, for the tokens that point at it (jku, x5u): it must never be read.
   const attacker = await newSigningKey('attacker-key')
