@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyServerOptions } from 'fastify'
 import type { AppConfig } from './config.js'
+import { frameworkErrors } from './plugins/errors.js'
 
 /** `log`: false for silence, or a stream to write the JSON lines to (stdout when absent). */
 export function serverOptions(config: AppConfig, log: false | { write(line: string): void } = process.stdout): FastifyServerOptions {
@@ -18,6 +19,8 @@ export function serverOptions(config: AppConfig, log: false | { write(line: stri
     // x-request-id is kept as request.clientRequestId (plugins/request-id.ts).
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // A malformed or over-long path is refused by the router itself: as a problem document too.
+    frameworkErrors,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }
