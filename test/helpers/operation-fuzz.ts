@@ -95,7 +95,9 @@ export function valueOf(spec: Spec, raw: Schema): fc.Arbitrary<unknown> {
 function stringOf(schema: Schema): fc.Arbitrary<string> {
   const max = schema.maxLength ?? 300
   const min = schema.minLength ?? 0
-  const fits = (s: string) => s.length >= min && s.length <= max
+  const pattern = schema.pattern ? new RegExp(schema.pattern) : undefined
+  // A format and a pattern together (an https:// uri): values must match both to be valid.
+  const fits = (s: string) => s.length >= min && s.length <= max && (!pattern || pattern.test(s))
   switch (schema.format) {
     case 'uuid':
       return fc.oneof(
@@ -104,10 +106,10 @@ function stringOf(schema: Schema): fc.Arbitrary<string> {
         { weight: 1, arbitrary: fc.uuid() },
       ).chain((id) => fc.constantFrom(id, id.toUpperCase()))
     case 'email': return fc.oneof(fc.constantFrom(...EMAILS), fc.emailAddress()).filter(fits)
-    case 'uri': return fc.oneof(fc.constantFrom(...URLS), fc.webUrl()).filter(fits)
+    case 'uri': return fc.oneof(fc.constantFrom(...URLS), fc.webUrl({ validSchemes: ['https'] })).filter(fits)
     case 'date-time': return fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString())
   }
-  if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter(fits)
+  if (pattern) return fc.stringMatching(pattern).filter(fits)
   return fc.oneof(fc.string({ minLength: min, maxLength: Math.min(max, 40) }), fc.constantFrom('DocuSign.Sender', 'Developers', 'partner.example').filter(fits))
 }
 
