@@ -14,17 +14,31 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201)
 const ONLY = process.env.FUZZ_ONLY?.split(',').filter(Boolean)
 
-const cleanups: (() => unknown)[] = []
+/** A fresh app (own database, own simulator) per operation: one operation's rows do not slow
+ *  the next one's exports and verifications, and each line stands on its own. */
+async function freshApp(cleanups: (() => unknown)[]) {
+  const { app, token } = await build({ teardown: (fn) => cleanups.push(fn) }, FUZZ_ENV)
+  return { app, operations: operationsOf(app, await token(ALL_ROLES, { name: 'Fuzz Bench' })) }
+}
+
+async function closeAll(cleanups: (() => unknown)[]) {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+}
+
 const started = Date.now()
 let violations = 0
-try {
-  const { app, token } = await build({ teardown: (fn) => cleanups.push(fn) }, FUZZ_ENV)
-  const operations = operationsOf(app, await token(ALL_ROLES, { name: 'Fuzz Bench' }))
-    .filter((operation) => !ONLY || ONLY.includes(operation.operationId))
-  console.log(`${operations.length} operations, ${RUNS} requests each, seed ${SEED}`)
-  console.log('| operation | requests | valid / mutated / arbitrary | answers by status | 5xx | violations | s |')
-  console.log('|---|---|---|---|---|---|---|')
-  for (const operation of operations) {
+const listing: (() => unknown)[] = []
+const names = (await freshApp(listing)).operations.map((operation) => operation.operationId)
+  .filter((name) => !ONLY || ONLY.includes(name))
+await closeAll(listing)
+console.log(`${names.length} operations, ${RUNS} requests each, seed ${SEED}, a fresh app and database per operation`)
+console.log('| operation | requests | valid / mutated / arbitrary | answers by status | 5xx | violations | s |')
+console.log('|---|---|---|---|---|---|---|')
+for (const name of names) {
+  const cleanups: (() => unknown)[] = []
+  try {
+    const { app, operations } = await freshApp(cleanups)
+    const operation = operations.find((candidate) => candidate.operationId === name)!
     const tally = newTally()
     const operationStarted = Date.now()
     // Deterministic per operation: the same seed gives the same requests, run after run.
@@ -35,9 +49,9 @@ try {
     const kinds = ['valid', 'mutated', 'arbitrary'].map((kind) => tally.byKind[kind] ?? 0).join(' / ')
     console.log(`| ${operation.operationId} | ${tally.runs} | ${kinds} | ${statuses} | ${serverErrors} | ${tally.violations.length} | ${((Date.now() - operationStarted) / 1000).toFixed(1)} |`)
     for (const violation of tally.violations.slice(0, 5)) console.log(`  violation: ${violation}`)
+  } finally {
+    await closeAll(cleanups)
   }
-} finally {
-  for (const cleanup of cleanups.reverse()) await cleanup()
 }
 console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s, ${violations} violations`)
 process.exitCode = violations > 0 ? 1 : 0
