@@ -10,10 +10,13 @@ import configPlugin from './plugins/config.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
+import helmetPlugin from './plugins/helmet.js'
 import idempotencyPlugin from './plugins/idempotency.js'
 import metricsPlugin from './plugins/metrics.js'
 import queuePlugin from './plugins/queue.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import reconcilerPlugin from './plugins/reconciler.js'
+import requestIdPlugin from './plugins/request-id.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
@@ -37,11 +40,15 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(configPlugin, { config: opts.config })
   await app.register(metricsPlugin)
   await app.register(errorsPlugin)
+  await app.register(helmetPlugin)
+  await app.register(requestIdPlugin)
   await app.register(databasePlugin)
   await app.register(auditPlugin)
   await app.register(queuePlugin)
   await app.register(graphPlugin, { graph: opts.graph })
   await app.register(authenticationPlugin)
+  // Before any route (docs included): it adds its hook to each route as the route is added.
+  await app.register(rateLimitPlugin)
   await app.register(swaggerPlugin)
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
   await app.register(idempotencyPlugin)

@@ -55,11 +55,21 @@ export const ConfigSchema = Type.Object({
   AZURE_CLIENT_CERTIFICATE_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   AZURE_FEDERATED_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1 })),
   AZURE_AUTHORITY_HOST: Type.Optional(HttpsUrl),
+  GUESTGATE_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600,
+    description: 'an integer 1..1000000: requests one caller (tenant + object id) may make per window on authenticated routes' }),
+  GUESTGATE_RATE_LIMIT_WHAT_IF_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60,
+    description: 'an integer 1..1000000: what-if checks (POST /v1/authorization/check) one caller may make per window' }),
+  GUESTGATE_RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 300,
+    description: 'an integer 1..1000000: requests per window from one address without a valid token (docs, sandbox tokens, refused tokens)' }),
+  GUESTGATE_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'an integer 1..86400: the rate limit window' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'a redis:// or rediss:// URL: rate limits shared by all replicas (in memory per process when unset)' })),
+  GUESTGATE_RATE_LIMIT_REDIS_PREFIX: Type.String({ minLength: 1, maxLength: 100, default: 'guestgate:rate-limit:',
+    description: 'prefix of the rate limit keys in Redis (to share one Redis between deployments)' }),
 })
 export type RawConfig = Static<typeof ConfigSchema>
 
 /** Variables whose values never appear in logs or errors. */
-export const SECRET_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'DATABASE_URL'] as const
+export const SECRET_VARIABLES = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'DATABASE_URL', 'REDIS_URL'] as const
 
 export const SANDBOX_TENANT_ID = 'c0ffee00-0000-4000-8000-000000000001'
 export const SANDBOX_APP_ID = 'b0000000-0000-4000-8000-000000000004'
@@ -102,6 +112,16 @@ export interface AppConfig {
   graphSimulatorPort: number
   /** Entra is eventually consistent: a guest invited a moment ago may not be found yet. */
   replication: { retries: number; baseDelayMs: number }
+  /** Per-caller request limits (plugins/rate-limit.ts). */
+  rateLimit: {
+    max: number
+    whatIfMax: number
+    anonymousMax: number
+    windowMs: number
+    /** Unset: counters in memory, per process. */
+    redisUrl?: string
+    redisPrefix: string
+  }
   /** The raw environment, for the Graph credential (read from the standard AZURE_* variables). */
   env: RawConfig
 }
@@ -186,6 +206,14 @@ export function loadConfig(environment: Record<string, string | undefined>): App
     graphTimeoutMs: env.GRAPH_TIMEOUT_MS,
     graphSimulatorPort: env.GRAPH_SIMULATOR_PORT ?? 0,
     replication: { retries: env.GRAPH_REPLICATION_RETRIES, baseDelayMs: env.GRAPH_REPLICATION_BASE_DELAY_MS },
+    rateLimit: {
+      max: env.GUESTGATE_RATE_LIMIT_MAX,
+      whatIfMax: env.GUESTGATE_RATE_LIMIT_WHAT_IF_MAX,
+      anonymousMax: env.GUESTGATE_RATE_LIMIT_ANONYMOUS_MAX,
+      windowMs: env.GUESTGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
+      redisUrl: env.REDIS_URL,
+      redisPrefix: env.GUESTGATE_RATE_LIMIT_REDIS_PREFIX,
+    },
     env,
   }
 }

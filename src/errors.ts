@@ -57,3 +57,12 @@ export const databaseUnavailable = (cause?: unknown) => {
   if (cause !== undefined) problem.cause = cause
   return problem
 }
+
+/** A refusal or a check that could not be written to the audit log: nothing is answered
+ *  without its row, so the caller gets this instead (fail closed). */
+export const auditUnavailable = (cause?: unknown) => {
+  const problem = new ProblemError(503, 'audit_unavailable', 'Service unavailable',
+    'The audit log could not record this request, so it was not answered. Retry later.', { retryAfterSeconds: 5 }, { 'retry-after': '5' })
+  if (cause !== undefined) problem.cause = cause
+  return problem
+}

@@ -3,8 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyServerOptions } from 'fastify'
 import type { AppConfig } from './config.js'
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+import { frameworkErrors } from './plugins/errors.js'
 
 /** `log`: false for silence, or a stream to write the JSON lines to (stdout when absent). */
 export function serverOptions(config: AppConfig, log: false | { write(line: string): void } = process.stdout): FastifyServerOptions {
@@ -16,11 +15,12 @@ export function serverOptions(config: AppConfig, log: false | { write(line: stri
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.accessToken', '*.clientSecret', '*.password', '*.token'], censor: '[redacted]' },
     },
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    // Our own id for every request, never the caller's: it names audit rows. A caller's
+    // x-request-id is kept as request.clientRequestId (plugins/request-id.ts).
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    // A malformed or over-long path is refused by the router itself: as a problem document too.
+    frameworkErrors,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }

@@ -2,6 +2,7 @@
 // issuer, audience, exp/nbf with a small skew, keys from a JWKS. Only the key source differs.
 import { createHash } from 'node:crypto'
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { GUID, isCleanText } from '../schemas/text.js'
 import type { Principal } from './principal.js'
 
 export interface TokenVerifierOptions {
@@ -9,6 +10,10 @@ export interface TokenVerifierOptions {
   audiences: string[]
   keys: JWTVerifyGetKey
   clockSkewSeconds: number
+  /** The tenant the tokens must be issued in (tid). Entra's issuer names it too; a token whose
+   *  tid disagrees is refused here. Unset for the sandbox issuer, which mints other tenants'
+   *  tokens on purpose (to show the policy's tenant.mismatch). */
+  tenantId?: string
   /** Verified tokens kept until they expire: RS256 verification is the hot path. */
   cacheSize?: number
 }
@@ -58,6 +63,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         throw new TokenRejectedError(describeJoseError(error))
       }
       const principal = principalFrom(payload)
+      if (options.tenantId !== undefined && principal.tenantId !== options.tenantId.toLowerCase()) {
+        throw new TokenRejectedError('The token was issued for another tenant')
+      }
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
       cache.set(cacheKey, { principal, exp: payload.exp! })
       return principal
@@ -65,11 +73,34 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   }
 }
 
+/** Claims that reach audit rows and policy decisions: checked here, so a token whose claims
+ *  could not be recorded faithfully is refused (401) instead of failing later. */
+const MAX_NAME_LENGTH = 256
+const MAX_ROLES = 200
+const MAX_ROLE_LENGTH = 256
+
 function principalFrom(payload: JWTPayload): Principal {
-  const claim = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined)
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : []
-  const oid = claim('oid')!
-  return { oid, name: claim('name') ?? claim('preferred_username') ?? oid, tenantId: claim('tid')!, roles }
+  const objectId = (claim: 'oid' | 'tid') => {
+    const value = payload[claim]
+    if (typeof value !== 'string' || !GUID.test(value)) throw new TokenRejectedError(`The token claim ${claim} is missing or not an object id (GUID)`)
+    return value.toLowerCase()
+  }
+  const text = (claim: 'name' | 'preferred_username') => {
+    const value = payload[claim]
+    if (value === undefined) return undefined
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH || !isCleanText(value)) {
+      throw new TokenRejectedError(`The token claim ${claim} must be text of 1 to ${MAX_NAME_LENGTH} characters without control characters`)
+    }
+    return value
+  }
+  const oid = objectId('oid')
+  const tenantId = objectId('tid')
+  const roles = payload.roles ?? []
+  if (!Array.isArray(roles) || roles.length > MAX_ROLES ||
+    !roles.every((r) => typeof r === 'string' && r.length > 0 && r.length <= MAX_ROLE_LENGTH && isCleanText(r))) {
+    throw new TokenRejectedError(`The token claim roles must be a list of at most ${MAX_ROLES} role names`)
+  }
+  return { oid, name: text('name') ?? text('preferred_username') ?? oid, tenantId, roles: [...new Set(roles as string[])] }
 }
 
 function describeJoseError(error: unknown): string {
@@ -78,7 +109,7 @@ function describeJoseError(error: unknown): string {
     if (error.claim === 'nbf') return 'The token is not yet valid'
     if (error.claim === 'iss') return 'The token issuer is not accepted'
     if (error.claim === 'aud') return 'The token audience is not accepted'
-    return `The token claim "${error.claim}" is missing or invalid`
+    return `The token claim ${error.claim} is missing or invalid`
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The token signing algorithm is not accepted (RS256 only)'
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is invalid'

@@ -2,7 +2,7 @@
 // no Graph call) and then with what Graph knows about the target (second pass). The real routes
 // and the what-if check use these same functions, so the what-if answer is what the route does.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { notFound, ProblemError } from '../errors.js'
+import { conflict, notFound, ProblemError } from '../errors.js'
 import { GraphRequestError, type AppRole, type DirectoryGroup, type DirectoryUser, type ServicePrincipal } from '../graph/graph-gateway.js'
 import type { AuthorizeOptions } from '../plugins/authorization.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicyTarget } from '../policies/types.js'
@@ -29,6 +29,24 @@ const notFoundAs = (detail: string) => (error: unknown) => {
 
 export function loadUser(app: FastifyInstance, request: FastifyRequest, id: string): Promise<DirectoryUser> {
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getUser(id, ctx)).catch(notFoundAs(`No guest with id ${id}`))
+}
+
+export type GuestAction = 'read' | 'resend' | 'delete' | 'revokeAccess'
+
+/**
+ * The question of every action on one guest, asked the same way by its route and by the what-if:
+ * the user must exist (404) and be a guest (a member is 409 not_a_guest for delete, 404 for the
+ * others, which never show members), then the policy decides. `askFor` gets the user, so an
+ * enforcing ask can name it in the audit row of a denial.
+ */
+export async function checkGuestAction(app: FastifyInstance, request: FastifyRequest, askFor: (user: DirectoryUser) => PolicyAsk,
+  action: GuestAction, id: string): Promise<{ decision: PolicyDecision; user: DirectoryUser }> {
+  const user = await loadUser(app, request, id)
+  if (user.userType !== 'Guest') {
+    if (action === 'delete') throw conflict('not_a_guest', `User ${id} is a member of the directory, not a guest; guestgate never deletes members.`)
+    throw notFound(`No guest with id ${id}`)
+  }
+  return { decision: await askFor(user)(action, { type: 'Guest', id }), user }
 }
 
 /** The guest, or 404: members of the directory are not guests and are not shown or changed here. */
@@ -88,7 +106,7 @@ export const evaluating = (request: FastifyRequest): PolicyAsk =>
 /** First from the request alone (a group the role may not manage costs no Graph call), then
  *  with the group's kind from Graph (role-assignable and dynamic groups are refused). */
 export async function checkGroupMembership(app: FastifyInstance, request: FastifyRequest, ask: PolicyAsk,
-  action: 'addMember' | 'removeMember', groupId: string): Promise<{ decision: PolicyDecision; group?: DirectoryGroup }> {
+  action: 'addMember' | 'removeMember' | 'read', groupId: string): Promise<{ decision: PolicyDecision; group?: DirectoryGroup }> {
   const first = await ask(action, groupMembershipTarget(groupId))
   if (!first.allowed) return { decision: first }
   const group = await loadGroup(app, request, groupId)

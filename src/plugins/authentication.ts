@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { Principal } from '../auth/principal.js'
 import { createSandboxIssuer, type SandboxIssuer } from '../auth/sandbox-issuer.js'
 import { createTokenVerifier, entraIssuer, entraKeys, TokenRejectedError, type TokenVerifier } from '../auth/token-verifier.js'
-import { unauthorized } from '../errors.js'
+import { ProblemError, unauthorized } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +14,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null
+    /** Why authentication failed; answered (401) once the anonymous rate limit has counted it. */
+    authenticationFailure: ProblemError | null
   }
   interface FastifyContextConfig {
     /** No token needed (health, docs, sandbox token minting). */
@@ -38,14 +40,26 @@ export default fp(async function authentication(app: FastifyInstance) {
       audiences: config.audiences,
       keys: entraKeys(config.authAuthority, config.tenantId),
       clockSkewSeconds: config.clockSkewSeconds,
+      tenantId: config.tenantId,
     })
   }
   app.decorate('sandboxIssuer', sandboxIssuer)
   app.decorateRequest('principal', null)
+  app.decorateRequest('authenticationFailure', null)
 
+  // The refusal waits one step: the route's rate limit (an onRequest hook of the route, so after
+  // this one) counts failed attempts per address before the 401 is sent, and no body is parsed.
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.public || request.is404) return
-    request.principal = await authenticate(verifier, request.headers.authorization)
+    try {
+      request.principal = await authenticate(verifier, request.headers.authorization)
+    } catch (error) {
+      if (!(error instanceof ProblemError)) throw error
+      request.authenticationFailure = error
+    }
+  })
+  app.addHook('preParsing', async (request: FastifyRequest) => {
+    if (request.authenticationFailure) throw request.authenticationFailure
   })
 }, { name: 'authentication', dependencies: ['config'] })
 
@@ -59,6 +73,9 @@ async function authenticate(verifier: TokenVerifier, header: string | undefined)
     return await verifier.verify(match[1]!)
   } catch (error) {
     const description = error instanceof TokenRejectedError ? error.message : 'The token could not be validated'
-    throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${description}"`)
+    throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${quotedStringContent(description)}"`)
   }
 }
+
+/** Text inside an HTTP quoted-string (RFC 9110 5.6.4): quotes and backslashes escaped. */
+const quotedStringContent = (text: string) => text.replace(/["\\]/g, (c) => `\\${c}`)

@@ -1,11 +1,13 @@
 // Authorization is structural: a route must say in its config either `public: true` or which
 // action on which kind of target it performs, or the app refuses to start. Before validation
 // the caller must hold some grant for that action (coarse check); the handler then asks about
-// the concrete target with request.authorize(). Every denial is audited and answered 403.
+// the concrete target with request.authorize(). Every denial is audited and answered 403 (429 for
+// a limit); a denial the audit log cannot take is answered 503 instead.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditTarget } from '../audit/types.js'
 import type { Principal } from '../auth/principal.js'
+import { auditUnavailable } from '../errors.js'
 import { denialEntry, policyProblem } from '../operations/denials.js'
 import { identityOf } from '../routes/request-identity.js'
 import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
@@ -74,7 +76,9 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
     try {
       await app.audit.append(entry)
     } catch (err) {
-      request.log.error({ err }, 'denial could not be audited')
+      // Fail closed: a 403 the audit log does not show would be a refusal nobody can find.
+      request.log.error({ err, operationId: entry.operationId }, 'denial could not be audited; answering 503')
+      throw auditUnavailable(err)
     }
     throw policyProblem(decision, entry.operationId)
   }

@@ -19,6 +19,12 @@ export default fp(async function errors(app: FastifyInstance) {
   })
 }, { name: 'errors' })
 
+/** Errors the router raises before any route or hook runs (Fastify's frameworkErrors server
+ *  option, see server-options.ts): the same problem documents as everything else. */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  return sendProblem(request, reply, toProblemError(error))
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError) {
   const body: Problem = {
     type: problemTypeUri(problem.code),
@@ -39,12 +45,18 @@ function toProblemError(error: FastifyError): ProblemError {
   if (isDatabaseUnreachable(error) || isStatementTimeout(error)) return databaseUnavailable(error)
   if (error instanceof GraphRequestError) return problemFromGraphError(error)
   if (error.validation) {
-    const context = error.validationContext === 'querystring' ? 'query' : error.validationContext ?? 'body'
+    const context = error.validationContext === 'querystring' ? 'query' : error.validationContext === 'headers' ? 'header' : error.validationContext ?? 'body'
     const errors = error.validation.map((v): FieldError => fieldError(context, v))
     return new ProblemError(400, 'validation_failed', 'Request is not valid',
       errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors })
   }
   switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ProblemError(400, 'validation_failed', 'Request is not valid', 'The path is not valid: malformed percent-encoding',
+        { errors: [{ field: 'params', message: 'is not a valid URL component (malformed percent-encoding)' }] })
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ProblemError(414, 'uri_too_long', 'URI too long', 'A path parameter is longer than this API accepts',
+        { errors: [{ field: 'params', message: 'is too long' }] })
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ProblemError(413, 'body_too_large', 'Request body too large', 'The request body is larger than this API accepts',
         { errors: [{ field: 'body', message: 'is too large' }] })

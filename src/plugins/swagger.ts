@@ -45,7 +45,12 @@ export default fp(async function openapi(app: FastifyInstance) {
     docs.addHook('onRoute', (route) => {
       route.config = { ...(route.config as object), public: true }
     })
-    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true })
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true,
+      // swagger-ui's policy asks browsers to fetch its assets over https: over plain http on any
+      // host but localhost they never load and the page stays blank.
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+    })
   })
   app.get('/openapi.json', {
     config: { public: true },

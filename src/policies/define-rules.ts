@@ -62,6 +62,10 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
     }
 
     if (groups.length > 0) grant('read', 'Group', 'groups.read')
+    // Listing a group's members shows guests only. Who may read guests already sees each
+    // guest's groups, so may list any group's guests; a group manager may list its own groups.
+    if (guests?.read) grant('read', 'GroupMembership', 'guests.read')
+    if (groups.length > 0) grant('read', 'GroupMembership', 'groups.members-listed', { groupId: { $in: groups.map((g) => g.id) } })
     const addable = groups.filter((g) => g.add).map((g) => g.id)
     const removable = groups.filter((g) => g.remove).map((g) => g.id)
     if (addable.length > 0) grant('addMember', 'GroupMembership', 'groups.managed', { groupId: { $in: addable } })

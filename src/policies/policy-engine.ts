@@ -36,7 +36,7 @@ type TargetOf<T extends PolicySubject> = Extract<PolicyTarget, { type: T }>
 const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   invite: ['Invitation'],
   resend: ['Guest'],
-  read: ['Guest', 'Group', 'App', 'AuditLog'],
+  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'],
   delete: ['Guest'],
   revokeAccess: ['Guest'],
   addMember: ['GroupMembership'],
@@ -54,6 +54,7 @@ const ACTION_PHRASES: Record<string, string> = {
   'read Group': 'list groups',
   'read App': 'list applications',
   'read AuditLog': 'read the audit log',
+  'read GroupMembership': 'list the guests of groups',
   'delete Guest': 'remove guests',
   'revokeAccess Guest': "revoke guests' access",
   'addMember GroupMembership': 'add guests to groups',
@@ -110,9 +111,11 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     return null
   }
 
-  function hardRefusal(target: PolicyTarget): PolicyDecision | null {
+  function hardRefusal(action: PolicyAction, target: PolicyTarget): PolicyDecision | null {
     switch (target.type) {
       case 'GroupMembership':
+        // Looking is not changing: a role-assignable group's guests may be listed.
+        if (action === 'read') return null
         if (target.isAssignableToRole) {
           return deny(
             'groups.role-assignable',
@@ -210,10 +213,9 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   }
 
   function groupNotManaged(principal: Principal, action: PolicyAction, target: TargetOf<'GroupMembership'>) {
-    const flag = action === 'addMember' ? 'add' : 'remove'
-    const verb = action === 'addMember' ? 'add guests to' : 'remove guests from'
+    const verb = membershipVerb(action)
     const managing = rolePolicies(principal).flatMap(([role, p]) => {
-      const groups = (p.groups ?? []).filter((g) => g[flag])
+      const groups = (p.groups ?? []).filter((g) => action === 'read' || g[action === 'addMember' ? 'add' : 'remove'])
       return groups.length > 0 ? [[role, groups] as const] : []
     })
     const managed = clauses(managing, (role, groups) => `${role} may ${verb} ${list(groups.map((g) => names.group({ groupId: g.id })))}`)
@@ -245,7 +247,7 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
       case 'Self':
         return SELF_CHECK_REASON
       case 'GroupMembership':
-        return `${rule.role} may ${action === 'addMember' ? 'add guests to' : 'remove guests from'} ${names.group(target)}.`
+        return `${rule.role} may ${membershipVerb(action)} ${names.group(target)}.`
       case 'AppRoleAssignment': {
         const appId = target.appId.toLowerCase()
         const role = names.appRole(appId, target.appRoleValue, target)
@@ -257,7 +259,7 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   }
 
   function decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext = {}): PolicyDecision {
-    const refusal = requestRefusal(principal, action, target.type) ?? hardRefusal(target)
+    const refusal = requestRefusal(principal, action, target.type) ?? hardRefusal(action, target)
     if (refusal) return refusal
     // A part of revoke-access: the hard refusals above hold for it as for the single route; what
     // grants it is the right to revoke the guest's access.
@@ -334,6 +336,9 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     permissionsOf,
   }
 }
+
+const membershipVerb = (action: PolicyAction) =>
+  action === 'addMember' ? 'add guests to' : action === 'removeMember' ? 'remove guests from' : 'list the guests of'
 
 /** What several inviting roles allow together: a grant from any role allows. */
 function mergeInvitations(all: InvitationsPolicy[]): PermissionSummary['invitations'] {

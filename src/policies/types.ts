@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.js'
 export type PolicyAction =
   | 'invite' // Invitation
   | 'resend' // Guest
-  | 'read' // Guest, Group, App, AuditLog
+  | 'read' // Guest, Group, App, AuditLog; GroupMembership: list a group's guests
   | 'delete' // Guest
   | 'revokeAccess' // Guest
   | 'addMember' // GroupMembership

@@ -3,6 +3,7 @@ import type { RequestIdentity } from '../operations/audited-graph.js'
 
 export const identityOf = (request: FastifyRequest): RequestIdentity => {
   const context = {
+    ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
     ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
   }
   return { requestId: String(request.id), principal: request.authenticatedPrincipal(), context }

@@ -36,10 +36,10 @@ export const OperationPartSchema = Type.Object({
   kind: Type.Union([Type.Literal('invitation'), Type.Literal('group'), Type.Literal('appRole')]),
   target: Type.String({ description: 'email, group id, or appId/appRole' }),
   status: Type.Union([Type.Literal('succeeded'), Type.Literal('unchanged'), Type.Literal('kept'), Type.Literal('failed')], {
-    description: 'kept: left in place because a rule refuses to touch it (rule and reason say which), e.g. a dynamic group whose membership follows its rule' }),
+    description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule)' }),
+  rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application' })),
+  reason: Type.Optional(Type.String({ description: 'kept: why, in a sentence' })),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
-  rule: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.String()),
   error: Type.Optional(Type.Object({ status: Type.Integer(), code: Type.String(), detail: Type.String() }, { additionalProperties: false })),
 }, { $id: 'OperationPart', additionalProperties: false })
 

@@ -37,9 +37,10 @@ export const problemResponse = (description: string) => ({
 })
 
 export const standardProblemResponses = {
-  400: problemResponse('The request is not valid: each bad field is listed in errors'),
+  400: problemResponse('The request is not valid: each bad field is listed in errors. No text field may hold control characters (an invitation message may hold tabs and line breaks) or unpaired surrogates.'),
   401: problemResponse('Missing or invalid bearer token'),
-  403: problemResponse('The policy does not allow this: rule and reason say why'),
+  403: problemResponse('The policy does not allow this: rule and reason say why (the refusal is in the audit log under operationId)'),
+  429: problemResponse('The caller sent too many requests: retry after Retry-After seconds (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset say more)'),
   500: problemResponse('Internal error (no internals shown)'),
-  503: problemResponse('A dependency (database or Graph) is unavailable: retry after Retry-After'),
+  503: problemResponse('A dependency (database, audit log or Graph) is unavailable, so nothing was done: retry after Retry-After'),
 }

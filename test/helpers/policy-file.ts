@@ -1,4 +1,5 @@
-// A policy file for one test: the sandbox policy with changes, written to a temporary folder.
+// Policy files for one test, written to fresh temporary folders: the sandbox policy with changes,
+// or YAML lines of the test's own.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,6 +8,13 @@ import type { PolicyDocument } from '../../src/policies/policy-file.js'
 import type { Teardown } from '../helper.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> }
+
+export async function writePolicyFile(lines: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-policy-'))
+  const file = path.join(dir, 'policy.yaml')
+  await writeFile(file, lines.join('\n'))
+  return file
+}
 
 export async function sandboxPolicyWith(t: Teardown, change: (policy: Mutable<PolicyDocument>) => void): Promise<string> {
   const policy = parse(await readFile(new URL('../../config/policy.sandbox.yaml', import.meta.url), 'utf8')) as Mutable<PolicyDocument>

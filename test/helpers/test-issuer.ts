@@ -58,3 +58,19 @@ export async function startTestIssuer(t: Teardown, tenantId: string, audience: s
     },
   }
 }
+
+/** The environment of a tenant-mode app whose tokens come from `issuer` (its JWKS over HTTP). */
+export function tenantModeEnv(issuer: TestIssuer, audience: string): Record<string, string> {
+  const appId = 'b0000000-0000-4000-8000-000000000004'
+  return {
+    GUESTGATE_TENANT_ID: issuer.tenantId,
+    AZURE_TENANT_ID: issuer.tenantId,
+    GUESTGATE_API_AUDIENCE: audience,
+    GUESTGATE_APP_ID: appId,
+    GUESTGATE_POLICY_FILE: 'config/policy.sandbox.yaml',
+    GUESTGATE_AUTH_AUTHORITY: issuer.authority,
+    GUESTGATE_CLOCK_SKEW_SECONDS: '30',
+    AZURE_CLIENT_ID: appId,
+    AZURE_CLIENT_SECRET: 'not-used-in-this-test',
+  }
+}

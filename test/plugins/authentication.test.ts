@@ -1,24 +1,14 @@
 // Tenant mode: tokens verified against the tenant's JWKS fetched over HTTP from the authority.
 import t from 'tap'
 import { build } from '../helper.js'
-import { newSigningKey, startTestIssuer } from '../helpers/test-issuer.js'
+import { newSigningKey, startTestIssuer, tenantModeEnv } from '../helpers/test-issuer.js'
 
 const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
 const AUDIENCE = 'api://guestgate-test'
 
 t.test('tokens: every kind of bad token is 401 problem+json with WWW-Authenticate', async (t) => {
   const issuer = await startTestIssuer(t, TENANT, AUDIENCE)
-  const { app } = await build(t, {
-    GUESTGATE_TENANT_ID: TENANT,
-    AZURE_TENANT_ID: TENANT,
-    GUESTGATE_API_AUDIENCE: AUDIENCE,
-    GUESTGATE_APP_ID: 'b0000000-0000-4000-8000-000000000004',
-    GUESTGATE_POLICY_FILE: 'config/policy.sandbox.yaml',
-    GUESTGATE_AUTH_AUTHORITY: issuer.authority,
-    GUESTGATE_CLOCK_SKEW_SECONDS: '30',
-    AZURE_CLIENT_ID: 'b0000000-0000-4000-8000-000000000004',
-    AZURE_CLIENT_SECRET: 'not-used-in-this-test',
-  })
+  const { app } = await build(t, tenantModeEnv(issuer, AUDIENCE))
   const now = Math.floor(Date.now() / 1000)
   const stranger = await newSigningKey('key-1') // same kid, other key: a forged signature
   const unknown = await newSigningKey('never-published')

@@ -20,6 +20,7 @@ t.test('Guests.Invite: invitations and guest actions, nothing else', async (t) =
       { action: 'invite', subject: 'Invitation' },
       { action: 'resend', subject: 'Guest' },
       { action: 'read', subject: 'Guest' },
+      { action: 'read', subject: 'GroupMembership' },
       { action: 'check', subject: 'Self' },
     ],
     invitations: {
@@ -47,7 +48,7 @@ t.test('Groups.ManageMembers and Apps.AssignRoles: the groups and app roles they
   ])
   t.same(
     summary.actions.map((a) => `${a.action} ${a.subject}`).sort(),
-    ['addMember GroupMembership', 'assign AppRoleAssignment', 'check Self', 'read App', 'read Group', 'read Guest', 'removeMember GroupMembership', 'unassign AppRoleAssignment'],
+    ['addMember GroupMembership', 'assign AppRoleAssignment', 'check Self', 'read App', 'read Group', 'read GroupMembership', 'read Guest', 'removeMember GroupMembership', 'unassign AppRoleAssignment'],
   )
 })
 

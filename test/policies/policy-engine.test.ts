@@ -184,6 +184,18 @@ const cases: Case[] = [
   { roles: [], tenantId: OTHER_TENANT, action: 'check', target: self, allowed: false, rule: 'tenant.mismatch' },
   { roles: [AR], tenantId: TENANT.toUpperCase(), action: 'read', target: auditLog, allowed: true, rule: 'audit.read:Audit.Read' },
 
+  // Listing a group's members (guests only): who may read guests, or who manages the group.
+  // Looking is not changing: role-assignable and dynamic groups may be listed.
+  { roles: [GMM], action: 'read', target: membership(DEVELOPERS), allowed: true, rule: 'groups.members-listed:Groups.ManageMembers' },
+  { roles: [GMM], action: 'read', target: membership(NOT_LISTED_GROUP), allowed: true, rule: 'guests.read:Groups.ManageMembers' },
+  { roles: [GI], action: 'read', target: membership(FINANCE_ADMINS, { isAssignableToRole: true }), allowed: true, rule: 'guests.read:Guests.Invite' },
+  { roles: [AR], action: 'read', target: membership(ALL_PARTNERS, { isDynamic: true }), allowed: true, rule: 'guests.read:Audit.Read' },
+  { roles: [], action: 'read', target: membership(DEVELOPERS), allowed: false, rule: 'role.missing' },
+  { roles: ALL, tenantId: OTHER_TENANT, action: 'read', target: membership(DEVELOPERS), allowed: false, rule: 'tenant.mismatch' },
+  { policy: 'denyList', roles: [GMM], action: 'read', target: membership(DEVELOPERS), allowed: true, rule: 'groups.members-listed:Groups.ManageMembers' },
+  { policy: 'denyList', roles: [GMM], action: 'read', target: membership(MARKETING), allowed: false, rule: 'groups.not-managed' },
+  { policy: 'denyList', roles: [GMM], action: 'read', target: membership(FINANCE_ADMINS, { isAssignableToRole: true }), allowed: false, rule: 'groups.not-managed' },
+
   // Action and subject that do not go together
   { roles: ALL, action: 'invite', target: guest, allowed: false, rule: 'action.not-applicable', engineOnly: true },
   { roles: ALL, action: 'check', target: auditLog, allowed: false, rule: 'action.not-applicable', engineOnly: true },
@@ -263,6 +275,11 @@ t.test('reasons name what was asked and what the role may do, with display names
     engine.decide(p(GMM), 'addMember', { ...membership(NOT_LISTED_GROUP), groupName: 'Sales' } as PolicyTarget).reason,
     'Groups.ManageMembers may add guests to Developers and Marketing, not Sales.',
   )
+  t.equal(
+    engines.denyList.decide(p(GMM), 'read', { ...membership(NOT_LISTED_GROUP), groupName: 'Sales' } as PolicyTarget).reason,
+    'Groups.ManageMembers may list the guests of Developers, not Sales.',
+  )
+  t.equal(engine.decide(p(GMM), 'read', membership(DEVELOPERS)).reason, 'Groups.ManageMembers may list the guests of Developers.')
   t.match(engine.decide(p(GMM), 'addMember', { ...membership(FINANCE_ADMINS, { isAssignableToRole: true }), groupName: 'Finance Admins' } as PolicyTarget).reason, /^Finance Admins is a role-assignable group/)
   t.match(engine.decide(p(AAR), 'assign', assignment(GRAPH, 'Directory.Read.All')).reason, /Microsoft Graph/)
   t.equal(engine.decide(p(GI), 'read', auditLog).reason, 'None of your roles (Guests.Invite) may read the audit log. This needs Audit.Read.')

@@ -2,11 +2,14 @@ import { Type, type Static } from '@sinclair/typebox'
 import { AuditEventRef } from '../../schemas/audit-event.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { AUDIT_STATUSES } from '../../audit/types.js'
+import { CANONICAL_KEYWORD } from '../../schemas/text.js'
 
 export const AuditFilterQuery = Type.Object({
   actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Actor object id or name' })),
   action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-  targetId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  // Target ids are object ids, stored in lower case (ids are canonical from the edge on).
+  targetId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, [CANONICAL_KEYWORD]: 'lowercase',
+    description: 'Object id of the target (a guest\'s id), in any case' })),
   decision: Type.Optional(Type.Union([Type.Literal('allowed'), Type.Literal('denied')])),
   status: Type.Optional(Type.Union(AUDIT_STATUSES.map((s) => Type.Literal(s)))),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),

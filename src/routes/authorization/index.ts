@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { badRequest, databaseUnavailable } from '../../errors.js'
+import { auditUnavailable, badRequest, ProblemError } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
-import { checkAppRole, checkGroupMembership, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
-import type { PolicyDecision, PolicyTarget } from '../../policies/types.js'
+import { checkAppRole, checkGroupMembership, checkGuestAction, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
+import type { PolicyDecision, PolicySubject } from '../../policies/types.js'
 import { invitableEmail } from '../../schemas/email-address.js'
 import { checkAuthorization, getMyPermissions, type CheckBody } from './schemas.js'
+
+/** The kind of target the real route's coarse check names for this action. */
+function subjectOf(body: CheckBody): PolicySubject {
+  switch (body.action) {
+    case 'invite': return 'Invitation'
+    case 'read': return body.subject ?? 'Guest'
+    case 'export': return 'AuditLog'
+    case 'addMember': case 'removeMember': return 'GroupMembership'
+    case 'assign': case 'unassign': return 'AppRoleAssignment'
+    default: return 'Guest'
+  }
+}
 
 export default async function authorizationRoutes(app: FastifyInstance) {
   const self = { action: 'check', subject: 'Self' } as const
@@ -16,8 +28,14 @@ export default async function authorizationRoutes(app: FastifyInstance) {
     return value!
   }
 
-  /** The same questions, in the same order, as the route that would do it. */
+  /**
+   * The same questions, in the same order, as the route that would do it: first the route's
+   * coarse grant (a caller without it learns nothing about the target: no Graph lookup), then
+   * the shared question function of that route.
+   */
   async function whatIf(request: FastifyRequest, body: CheckBody): Promise<PolicyDecision> {
+    const coarse = app.policies.current().decideAny(request.authenticatedPrincipal(), body.action, subjectOf(body))
+    if (!coarse.allowed) return coarse
     const ask = evaluating(request)
     switch (body.action) {
       case 'invite': {
@@ -28,14 +46,20 @@ export default async function authorizationRoutes(app: FastifyInstance) {
       case 'resend':
       case 'delete':
       case 'revokeAccess':
-        return ask(body.action, { type: 'Guest', id: required(body, 'guestId') })
+        return (await checkGuestAction(app, request, () => ask, body.action, required(body, 'guestId'))).decision
       case 'read':
-      case 'export': {
-        const subject = body.action === 'export' ? 'AuditLog' : body.subject ?? 'Guest'
-        const target: PolicyTarget = subject === 'Guest' ? { type: 'Guest', id: body.target.guestId }
-          : subject === 'Group' ? { type: 'Group' } : subject === 'App' ? { type: 'App' } : { type: 'AuditLog' }
-        return ask(body.action, target)
-      }
+        switch (subjectOf(body)) {
+          case 'Guest':
+            return body.target.guestId === undefined ? ask('read', { type: 'Guest' })
+              : (await checkGuestAction(app, request, () => ask, 'read', body.target.guestId)).decision
+          case 'GroupMembership':
+            return (await checkGroupMembership(app, request, ask, 'read', required(body, 'groupId'))).decision
+          case 'Group': return ask('read', { type: 'Group' })
+          case 'App': return ask('read', { type: 'App' })
+          default: return ask('read', { type: 'AuditLog' })
+        }
+      case 'export':
+        return ask('export', { type: 'AuditLog' })
       case 'addMember':
       case 'removeMember':
         return (await checkGroupMembership(app, request, ask, body.action, required(body, 'groupId'))).decision
@@ -49,9 +73,13 @@ export default async function authorizationRoutes(app: FastifyInstance) {
     throw badRequest(`body/action: unknown action`, [{ field: 'body/action', message: 'is not a known action' }])
   }
 
-  app.post('/authorization/check', { schema: checkAuthorization, config: { authorization: self } }, async (request) => {
-    const body = request.body as CheckBody
-    const answer = await whatIf(request, body)
+  /** Every answer of the what-if is audited, refusals of the question included (404, 409, 422):
+   *  what a caller looked up is part of the record. No row, no answer (503). */
+  async function record(request: FastifyRequest, body: CheckBody, outcome: { answer: PolicyDecision } | { error: unknown }) {
+    const problem = 'error' in outcome
+      ? (outcome.error instanceof ProblemError ? outcome.error : new ProblemError(500, 'internal_error', 'Internal error', 'internal error'))
+      : undefined
+    const answer = 'answer' in outcome ? outcome.answer : undefined
     await app.audit.append({
       operationId: randomUUID(),
       requestId: String(request.id),
@@ -61,11 +89,35 @@ export default async function authorizationRoutes(app: FastifyInstance) {
       target: { type: 'self' },
       decision: 'allowed',
       status: 'recorded',
-      ruleId: answer.rule,
-      reason: answer.reason,
-      policyVersion: answer.policyVersion,
-      requestSummary: { askedAction: body.action, subject: body.subject ?? null, target: body.target, allowed: answer.allowed },
-    }).catch(() => { throw databaseUnavailable() })
+      ruleId: answer?.rule ?? null,
+      reason: answer?.reason ?? null,
+      policyVersion: answer?.policyVersion ?? app.policies.current().version,
+      requestSummary: {
+        askedAction: body.action, subject: body.subject ?? null, target: body.target,
+        ...(answer ? { allowed: answer.allowed } : { answer: { status: problem!.status, code: problem!.code } }),
+      },
+      graphStatus: problem?.extras.graphStatus ?? null,
+      graphErrorCode: problem?.extras.graphErrorCode ?? null,
+      message: problem?.detail ?? null,
+    }).catch((err: unknown) => {
+      request.log.error({ err }, 'what-if could not be audited; answering 503')
+      throw auditUnavailable()
+    })
+  }
+
+  app.post('/authorization/check', {
+    schema: checkAuthorization,
+    config: { authorization: self, rateLimit: { max: app.config.rateLimit.whatIfMax, timeWindow: app.config.rateLimit.windowMs } },
+  }, async (request) => {
+    const body = request.body as CheckBody
+    let answer: PolicyDecision
+    try {
+      answer = await whatIf(request, body)
+    } catch (error) {
+      await record(request, body, { error })
+      throw error
+    }
+    await record(request, body, { answer })
     return { allowed: answer.allowed, rule: answer.rule, reason: answer.reason, policyVersion: answer.policyVersion }
   })
 

@@ -2,15 +2,15 @@ import { Type, type Static } from '@sinclair/typebox'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 
 export const CheckBody = Type.Object({
-  action: Type.Union(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export']
+  action: Type.Union((['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export'] as const)
     .map((a) => Type.Literal(a)), { description: 'The action to ask about' }),
-  subject: Type.Optional(Type.Union(['Guest', 'Group', 'App', 'AuditLog'].map((s) => Type.Literal(s)), {
-    description: 'For read: what to read (default Guest)' })),
+  subject: Type.Optional(Type.Union((['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'] as const).map((s) => Type.Literal(s)), {
+    description: 'For read: what to read (default Guest; GroupMembership: the guests of the group in target.groupId)' })),
   target: Type.Object({
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
     redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite (default: the configured redirect URL)' })),
     guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, read' })),
-    groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember' })),
+    groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember, read GroupMembership' })),
     appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
     appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),
     appRoleId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: role id (instead of appRole)' })),
@@ -22,7 +22,7 @@ export const checkAuthorization = {
   operationId: 'checkAuthorization',
   tags: ['authorization'],
   summary: 'What-if: would this request be allowed?',
-  description: 'Answers with the rule and reason the real request would get, without doing anything. The check itself is audited.',
+  description: 'Answers with the rule and reason the real request would get, without doing anything. The caller first needs the grant the real route needs for this action (e.g. some Apps.AssignRoles grant to ask about assign); without it the answer is "not allowed" with that rule, and the target is not looked up. Then the same question as the real route is asked, so the answers agree: a target the route would refuse before the policy (unknown: 404; a member of the directory for delete: 409; an app role that cannot be assigned: 422) gets that same answer here. Every answer is audited (action authorization.check). Rate limited per caller more tightly than other routes.',
   body: CheckBody,
   response: {
     200: Type.Object({
@@ -32,7 +32,8 @@ export const checkAuthorization = {
       policyVersion: Type.String(),
     }, { additionalProperties: false }),
     ...standardProblemResponses,
-    404: problemResponse('The group or application named in the target does not exist'),
+    404: problemResponse('The guest, group or application named in the target does not exist'),
+    409: problemResponse('The real request would be refused before the policy: the user is a member of the directory, not a guest'),
     422: problemResponse('The app role named in the target cannot be assigned'),
     502: problemResponse('Microsoft Graph failed while looking up the target'),
   },

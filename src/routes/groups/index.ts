@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { addToGroup, removeFromGroup } from '../../operations/guest-access.js'
-import { checkGroupMembership, enforcing, groupMembershipTarget, loadGroup, loadGuest } from '../../operations/policy-targets.js'
+import { checkGroupMembership, enforcing, groupMembershipTarget, loadGuest } from '../../operations/policy-targets.js'
 import { toGroup } from '../../schemas/directory.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
@@ -18,14 +18,14 @@ export default async function groupRoutes(app: FastifyInstance) {
     return { ...page, items: page.items.map((g) => ({ ...toGroup(g), canAddGuests: request.evaluate('addMember', groupMembershipTarget(g.id, g)).allowed })) }
   })
 
-  app.get('/:groupId/members', { schema: listGroupMembers, config: { authorization: read } }, async (request) => {
+  // Guests only, never members of the directory: see listGroupMembers' description for the rule.
+  app.get('/:groupId/members', { schema: listGroupMembers, config: { authorization: { action: 'read', subject: 'GroupMembership' } } }, async (request) => {
     const { groupId } = request.params as { groupId: string }
     const query = request.query as ListMembersQuery
-    await request.authorize('read', { type: 'Group' })
-    await loadGroup(app, request, groupId)
-    const page = await readPage(query.cursor, { guestsOnly: query.guestsOnly, limit: query.limit }, (pageToken) =>
-      app.graphOps.read(identityOf(request), (graph, ctx) => graph.listGroupMembers(groupId, { guestsOnly: query.guestsOnly, top: query.limit, pageToken }, ctx)))
-    return { ...page, items: page.items.map(toGuest) }
+    await checkGroupMembership(app, request, enforcing(request, { auditTarget: { type: 'group', id: groupId } }), 'read', groupId)
+    const page = await readPage(query.cursor, { guestsOnly: true, limit: query.limit }, (pageToken) =>
+      app.graphOps.read(identityOf(request), (graph, ctx) => graph.listGroupMembers(groupId, { guestsOnly: true, top: query.limit, pageToken }, ctx)))
+    return { ...page, items: page.items.filter((user) => user.userType === 'Guest').map(toGuest) }
   })
 
   /** Policy first (the group may not be manageable at all), then the guest, then Graph. */

@@ -28,7 +28,7 @@ export const listGroups = {
 }
 
 export const ListMembersQuery = Type.Object({
-  guestsOnly: Type.Boolean({ default: true }),
+  guestsOnly: Type.Optional(Type.Literal(true, { deprecated: true, description: 'Always true: only guests are listed. false is refused.' })),
   ...pageFields,
 }, { additionalProperties: false })
 export type ListMembersQuery = Static<typeof ListMembersQuery>
@@ -36,7 +36,8 @@ export type ListMembersQuery = Static<typeof ListMembersQuery>
 export const listGroupMembers = {
   operationId: 'listGroupMembers',
   tags: ['groups'],
-  summary: 'Members of a group (guests by default)',
+  summary: 'Guests in a group',
+  description: 'Lists the guests among the group\'s direct members; members of the directory (employees) are never listed, whoever asks. Allowed to a role that may read guests (it sees each guest\'s groups anyway) and to a role that manages the group in the policy file; anyone else gets 403 with the rule.',
   params: GroupParams,
   querystring: ListMembersQuery,
   response: {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DirectoryUser } from '../../graph/graph-gateway.js'
 import { conflict, databaseUnavailable } from '../../errors.js'
 import { denialEntry } from '../../operations/denials.js'
 import { accessOf, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
-import { invitationQuestion, loadGuest, loadUser } from '../../operations/policy-targets.js'
+import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
 import { toAssignment } from '../../schemas/directory.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
@@ -26,8 +27,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.get('/:id', { schema: getGuest, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params as GuestIdParams
-    await request.authorize('read', { type: 'Guest', id })
-    const guest = await loadGuest(app, request, id)
+    const { user: guest } = await checkGuestAction(app, request, () => enforcing(request), 'read', id)
     const access = await accessOf(app, request, id)
     return {
       ...toGuest(guest),
@@ -39,12 +39,12 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   app.post('/:id/resend-invitation', { schema: resendInvitation, config: { authorization: { action: 'resend', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params as GuestIdParams
     const body = (request.body ?? {}) as ResendInvitationBody
-    const guest = await loadGuest(app, request, id)
-    const target = { type: 'guest', id, displayName: guest.mail ?? guest.displayName }
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
     const summary = { guestId: id, redirectUrl, message: body.message ?? null }
+    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
+    const { decision, user: guest } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u), summary }), 'resend', id)
+    const target = auditTargetOf(guest)
     const principal = request.authenticatedPrincipal()
-    const decision = await request.authorize('resend', { type: 'Guest', id }, { auditTarget: target, summary })
     if (guest.externalUserState === 'Accepted') {
       throw conflict('invitation_already_accepted', `${guest.mail ?? id} already accepted the invitation; there is nothing to resend.`)
     }
@@ -72,9 +72,9 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.post('/:id/revoke-access', { schema: revokeAccess, config: { authorization: { action: 'revokeAccess', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params as GuestIdParams
-    const guest = await loadGuest(app, request, id)
+    const { user: guest } = await checkGuestAction(app, request,
+      (u) => enforcing(request, { auditTarget: { type: 'guest', id, displayName: u.mail ?? u.displayName } }), 'revokeAccess', id)
     const ref = { id, label: guest.mail ?? guest.displayName }
-    await request.authorize('revokeAccess', { type: 'Guest', id }, { auditTarget: { type: 'guest', id, displayName: ref.label } })
     const identity = identityOf(request)
     const plan = await planRevocation(app, request, id)
     const operationId = randomUUID()
@@ -99,11 +99,10 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {
     const { id } = request.params as GuestIdParams
-    const user = await loadUser(app, request, id)
-    if (user.userType !== 'Guest') throw conflict('not_a_guest', `User ${id} is a member of the directory, not a guest; guestgate never deletes members.`)
-    const target = { type: 'guest', id, displayName: user.mail ?? user.displayName }
-    const decision = await request.authorize('delete', { type: 'Guest', id }, { auditTarget: target })
-    await app.graphOps.write(identityOf(request), { write: 'guest.delete', params: { guestId: id }, target, decision })
+    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
+    // The same question as the what-if: unknown id 404, a member 409 not_a_guest, then the policy.
+    const { decision, user } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u) }), 'delete', id)
+    await app.graphOps.write(identityOf(request), { write: 'guest.delete', params: { guestId: id }, target: auditTargetOf(user), decision })
     return reply.code(204).send(null)
   })
 }

@@ -3,6 +3,7 @@ import { AppRoleAssignmentRef } from '../../schemas/directory.js'
 import { GuestRef, GuestSchema, InvitationState } from '../../schemas/guest.js'
 import { pageFields, SearchText } from '../../schemas/paging.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+import { MultilineText } from '../../schemas/text.js'
 
 const GuestIdParams = Type.Object({
   id: Type.String({ format: 'uuid', description: 'Object id of the guest user' }),
@@ -69,7 +70,7 @@ export const revokeAccess = {
 
 export const ResendInvitationBody = Type.Object({
   redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048 })),
-  message: Type.Optional(Type.String({ maxLength: 2000 })),
+  message: Type.Optional(MultilineText({ maxLength: 2000, description: 'Text added to the invitation email (line breaks allowed)' })),
 }, { additionalProperties: false })
 export type ResendInvitationBody = Static<typeof ResendInvitationBody>
 

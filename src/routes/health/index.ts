@@ -6,17 +6,18 @@ import { ReconcilerRunSchema } from '../audit/schemas.js'
 
 const Status = Type.Object({ status: Type.String() }, { additionalProperties: false })
 
+// Probes are never rate limited: a load balancer's probes share one address with its traffic.
 export default async function healthRoutes(app: FastifyInstance) {
   app.get('/healthz', {
-    config: { public: true, availableWithoutDatabase: true },
+    config: { public: true, rateLimit: false, availableWithoutDatabase: true },
     schema: {
       operationId: 'getHealth', tags: ['health'], summary: 'Liveness: the process is up', security: [],
-      response: { 200: Status, 500: problemResponse('Internal error') },
+      response: { 200: Status, 400: problemResponse('The x-request-id header is not valid'), 500: problemResponse('Internal error') },
     },
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    config: { public: true, availableWithoutDatabase: true },
+    config: { public: true, rateLimit: false, availableWithoutDatabase: true },
     schema: {
       operationId: 'getReadiness', tags: ['health'], summary: 'Readiness: the database is reachable and migrated', security: [],
       response: {
@@ -30,6 +31,7 @@ export default async function healthRoutes(app: FastifyInstance) {
             }, { additionalProperties: false, description: 'Writes whose Graph answer was lost are settled by reading Graph' }),
           }, { additionalProperties: false }),
         }, { additionalProperties: false }),
+        400: problemResponse('The x-request-id header is not valid'),
         500: problemResponse('Internal error'),
         503: problemResponse('Not ready: the database is unreachable or not migrated'),
       },

@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
+import { MultilineText } from '../../schemas/text.js'
 
 export const CreateInvitationBody = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254, description: 'The external user\'s email address (no plus-addressing)' }),
   displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048,
     description: 'Where the guest lands after redeeming; must be allowed by policy. Defaults to the configured URL (My Apps).' })),
-  message: Type.Optional(Type.String({ maxLength: 2000, description: 'Text added to the invitation email' })),
+  message: Type.Optional(MultilineText({ maxLength: 2000, description: 'Text added to the invitation email (line breaks allowed)' })),
   sendEmail: Type.Optional(Type.Boolean({ default: true, description: 'Let Microsoft send the invitation email' })),
   groups: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 20, uniqueItems: true,
     description: 'Groups to add the guest to, in order, after the invitation' })),

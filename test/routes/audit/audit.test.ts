@@ -3,8 +3,9 @@ import { build } from '../../helper.js'
 
 t.test('audit endpoints: Audit.Read only; search, operations, export and verify over HTTP', async (t) => {
   const { as, token } = await build(t)
-  // A name with a comma, quotes and a newline: the CSV must keep it in one field.
-  const inviter = await token(['Guests.Invite'], { name: 'Doe, "JJ"\nJunior' })
+  // A name with a comma and quotes: the CSV must keep it in one field. (A newline in a token's name
+  // is refused at authentication; newlines inside CSV fields are covered in test/audit/audit-export.test.ts.)
+  const inviter = await token(['Guests.Invite'], { name: 'Doe, "JJ" Junior' })
   const auditor = await token(['Audit.Read'])
   const created: string[] = []
   for (const name of ['First', 'Plain Name', 'Third']) {
@@ -34,7 +35,7 @@ t.test('audit endpoints: Audit.Read only; search, operations, export and verify 
   t.equal(denied.items.length, 6, 'the evil invitation and the five refused audit reads')
   const evil = (await as(auditor, { method: 'GET', url: '/v1/audit/events?decision=denied&action=invitation.invite' })).json()
   t.equal(evil.items.length, 1)
-  t.match(evil.items[0], { actor: { name: 'Doe, "JJ"\nJunior' }, decision: 'denied', ruleId: String, reason: /evil/ })
+  t.match(evil.items[0], { actor: { name: 'Doe, "JJ" Junior' }, decision: 'denied', ruleId: String, reason: /evil/ })
 
   const operation = (await as(auditor, { method: 'GET', url: `/v1/audit/operations/${created[0]}` })).json()
   t.same(operation.events.map((e: { status: string }) => e.status), ['intent', 'succeeded'])
@@ -55,7 +56,7 @@ t.test('audit endpoints: Audit.Read only; search, operations, export and verify 
   t.match(csv.headers['content-type'], /text\/csv/)
   const lines = csv.body.split('\r\n')
   t.match(lines[0], /^id,occurredAt,/, 'a header row')
-  t.ok(csv.body.includes(',"Doe, ""JJ""\nJunior",'), 'comma, quotes (doubled) and newline kept inside one quoted field')
+  t.ok(csv.body.includes(',"Doe, ""JJ"" Junior",'), 'comma and quotes (doubled) kept inside one quoted field')
   t.equal(csv.body.split('\r\n').filter(Boolean).length, 1 + 7, 'header plus one record per row, whatever the newlines inside fields')
 
   const verify = await as(auditor, { method: 'GET', url: '/v1/audit/verify' })

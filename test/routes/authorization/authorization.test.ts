@@ -7,6 +7,7 @@ import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
+import { writePolicyFile } from '../../helpers/policy-file.js'
 
 const GUEST = SEED.users.existingGuest.id
 const { developers: DEVELOPERS, marketing: MARKETING, financeAdmins: FINANCE_ADMINS, allPartners: ALL_PARTNERS } = SEED.groups
@@ -136,28 +137,24 @@ t.test('policy file: SIGHUP reloads it; a bad new file keeps the old policy serv
 })
 
 t.test('a bad policy file stops the start and names each error path', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-policy-'))
-  const file = path.join(dir, 'policy.yaml')
-  await writeFile(file, [
+  const file = await writePolicyFile([
     'version: "bad-1"',
     'roles:',
     '  Guests.Invite:',
     '    invitations: { allowDomains: [partner.example], redirectUrlPrefixes: ["http://insecure.example/"], maxPerHour: "many" }',
-  ].join('\n'))
+  ])
   await t.rejects(build(t, { GUESTGATE_POLICY_FILE: file }), /\/roles\/Guests\.Invite\/invitations\/redirectUrlPrefixes\/0[\s\S]*\/roles\/Guests\.Invite\/invitations\/maxPerHour|\/roles\/Guests\.Invite\/invitations\/maxPerHour[\s\S]*\/roles\/Guests\.Invite\/invitations\/redirectUrlPrefixes\/0/)
 })
 
 t.test('hard refusals over HTTP: listed in the file, still refused', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-policy-'))
-  const file = path.join(dir, 'policy.yaml')
-  await writeFile(file, [
+  const file = await writePolicyFile([
     'version: "too-generous-1"',
     'roles:',
     '  Groups.ManageMembers:',
     `    groups: [ { id: ${FINANCE_ADMINS}, name: Finance Admins, add: true, remove: true }, { id: ${ALL_PARTNERS}, name: All Partners, add: true } ]`,
     '  Apps.AssignRoles:',
     `    apps: [ { id: ${GRAPH_SP}, name: Microsoft Graph, grant: [Directory.Read.All] }, { id: ${SEED.apps.guestgate.id}, name: guestgate, grant: [Audit.Read] } ]`,
-  ].join('\n'))
+  ])
   const { as, token, simulator } = await build(t, { GUESTGATE_POLICY_FILE: file })
   const admin = await token(['Groups.ManageMembers', 'Apps.AssignRoles'])
   const cases = [
