@@ -56,9 +56,10 @@ export async function build(t: Teardown, env: Record<string, string> = {}, optio
   })
   const app = Fastify(serverOptions(config, options.log ?? false))
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
+  // A start that fails (a bad policy file, say) must still release what already started.
+  t.teardown(() => app.close())
   await app.register(buildApp, { config, reloadPolicyOnSighup: options.reloadPolicyOnSighup })
   await app.ready()
-  t.teardown(() => app.close())
 
   return {
     app,

@@ -151,6 +151,7 @@ const TABLE: Record<string, Row> = {
   },
   'GET /v1/audit/export': { targets: false, request: () => ({ method: 'GET', url: '/v1/audit/export' }), expect: gate([AR], () => 200) },
   'GET /v1/audit/verify': { targets: false, request: () => ({ method: 'GET', url: '/v1/audit/verify' }), expect: gate([AR], () => 200) },
+  'GET /v1/audit/reconciliation': { targets: false, request: () => ({ method: 'GET', url: '/v1/audit/reconciliation' }), expect: gate([AR], () => 200) },
 }
 
 async function generousPolicy(): Promise<string> {

@@ -59,6 +59,8 @@ export default async function appRoutes(app: FastifyInstance) {
 
   app.delete('/:appId/assignments/:assignmentId', { schema: deleteAssignment, config: { authorization: { action: 'unassign', subject: 'AppRoleAssignment' } } }, async (request) => {
     const { appId, assignmentId } = request.params as { appId: string; assignmentId: string }
+    // The app first: an id that is no enterprise application is a 404, not an assignment "already gone".
+    await loadApp(app, request, appId)
     const assignment = await app.graphOps.read(identityOf(request), (graph, ctx) => graph.getAppRoleAssignment(appId, assignmentId, ctx))
     // Already gone: the end state the caller asked for, nothing to authorize or audit.
     if (!assignment) return { assignmentId, changed: false }
