@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppConfig } from './config.js'
+import type { EmbeddedPostgres } from './db/embedded-postgres.js'
 import type { GraphGateway } from './graph/graph-gateway.js'
 import auditPlugin from './plugins/audit.js'
 import authenticationPlugin from './plugins/authentication.js'
@@ -27,6 +28,8 @@ export interface AppOptions {
   /** Replace the SDK gateway (unit tests of one piece only). */
   graph?: GraphGateway
   reloadPolicyOnSighup?: boolean
+  /** Sandbox: embedded Postgres the server already started and migrated (under its own timeout). */
+  embeddedDatabase?: EmbeddedPostgres
 }
 
 async function guestgate(app: FastifyInstance, opts: AppOptions) {
@@ -34,7 +37,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(configPlugin, { config: opts.config })
   await app.register(metricsPlugin)
   await app.register(errorsPlugin)
-  await app.register(databasePlugin)
+  await app.register(databasePlugin, { embedded: opts.embeddedDatabase })
   await app.register(auditPlugin)
   await app.register(graphPlugin, { graph: opts.graph })
   await app.register(authenticationPlugin)

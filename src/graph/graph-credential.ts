@@ -81,9 +81,9 @@ export type AzureEnvironment = Readonly<Record<string, unknown>>
  * Reads the standard AZURE_* variables in the order DefaultAzureCredential tries them:
  * EnvironmentCredential (client secret, then certificate), WorkloadIdentityCredential
  * (AZURE_FEDERATED_TOKEN_FILE), then ManagedIdentityCredential (user-assigned when
- * AZURE_CLIENT_ID is set). Unlike DefaultAzureCredential, a secret, certificate or token file
- * without AZURE_TENANT_ID and AZURE_CLIENT_ID is a configuration error, not a silent fall
- * through to managed identity.
+ * AZURE_CLIENT_ID is set). The tenant is AZURE_TENANT_ID, else GUESTGATE_TENANT_ID. Unlike
+ * DefaultAzureCredential, a secret, certificate or token file without AZURE_TENANT_ID and
+ * AZURE_CLIENT_ID is a configuration error, not a silent fall through to managed identity.
  */
 export function graphCredentialSettingsFromEnv(env: AzureEnvironment): GraphCredentialSettings {
   const value = (name: string) => {
@@ -93,7 +93,8 @@ export function graphCredentialSettingsFromEnv(env: AzureEnvironment): GraphCred
   const authorityHost = value('AZURE_AUTHORITY_HOST')
   const authority = authorityHost ? { authorityHost } : {}
   const appIdentity = (material: string) => {
-    const tenantId = value('AZURE_TENANT_ID')
+    // The README documents GUESTGATE_TENANT_ID (or AZURE_TENANT_ID): both name the one tenant.
+    const tenantId = value('AZURE_TENANT_ID') ?? value('GUESTGATE_TENANT_ID')
     const clientId = value('AZURE_CLIENT_ID')
     if (tenantId && clientId) return { tenantId, clientId }
     const missing = [!tenantId && 'AZURE_TENANT_ID', !clientId && 'AZURE_CLIENT_ID'].filter(Boolean).join(' and ')
