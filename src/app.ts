@@ -8,10 +8,12 @@ import auditPlugin from './plugins/audit.js'
 import authenticationPlugin from './plugins/authentication.js'
 import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
+import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
 import metricsPlugin from './plugins/metrics.js'
+import requestIdPlugin from './plugins/request-id.js'
 import swaggerPlugin from './plugins/swagger.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
@@ -21,6 +23,7 @@ import groupRoutes from './routes/groups/index.js'
 import guestRoutes from './routes/guests/index.js'
 import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
+import metricsRoutes from './routes/metrics/index.js'
 import sandboxRoutes from './routes/sandbox/index.js'
 
 export interface AppOptions {
@@ -30,12 +33,17 @@ export interface AppOptions {
   reloadPolicyOnSighup?: boolean
   /** Sandbox: embedded Postgres the server already started and migrated (under its own timeout). */
   embeddedDatabase?: EmbeddedPostgres
+  /** Export the process's CPU, memory, event loop and GC metrics too (the server does). */
+  processMetrics?: boolean
 }
 
 async function guestgate(app: FastifyInstance, opts: AppOptions) {
   app.setValidatorCompiler(createValidatorCompiler())
   await app.register(configPlugin, { config: opts.config })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { processMetrics: opts.processMetrics })
+  await app.register(requestIdPlugin)
+  // Before authentication: preflights carry no token.
+  await app.register(corsPlugin)
   await app.register(errorsPlugin)
   await app.register(databasePlugin, { embedded: opts.embeddedDatabase })
   await app.register(auditPlugin)
@@ -45,6 +53,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(invitationRoutes, { prefix: '/v1/invitations' })
   await app.register(guestRoutes, { prefix: '/v1/guests' })
   await app.register(groupRoutes, { prefix: '/v1/groups' })

@@ -14,7 +14,9 @@ export function serverOptions(config: AppConfig, log: LogDestination | Logger = 
   return {
     loggerInstance,
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
+    // Fastify would take the header verbatim (any length, any characters) before genReqId is
+    // asked: genReqId reads it instead and keeps it only when it is a sane id.
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()

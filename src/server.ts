@@ -58,7 +58,7 @@ try {
   if (embedded) cleanups.push(() => embedded.stop())
   const app = Fastify(serverOptions(config, log))
   closing = () => app.close()
-  await app.register(buildApp, { config, reloadPolicyOnSighup: true, embeddedDatabase: embedded })
+  await app.register(buildApp, { config, reloadPolicyOnSighup: true, embeddedDatabase: embedded, processMetrics: true })
   address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     exitOnStartupFailure(error, { listen: { host: config.host, port: config.port }, verbose })
   })
