@@ -26,7 +26,12 @@ export function serverOptions(config: AppConfig, log: LogDestination | Logger = 
     // connection idle for connectionTimeout is closed. Node checks both every few seconds.
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.connectionTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(5_000, config.requestTimeoutMs) },
+    // Node applies requestTimeout only when given at construction with headersTimeout not above it.
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(5_000, config.requestTimeoutMs),
+    },
     routerOptions: { ignoreTrailingSlash: true },
   } as FastifyServerOptions
 }

@@ -57,7 +57,13 @@ try {
   const embedded = config.mode === 'sandbox' && !config.databaseUrl ? await openEmbeddedDatabase(config, log) : undefined
   if (embedded) cleanups.push(() => embedded.stop())
   const app = Fastify(serverOptions(config, log))
-  closing = () => app.close()
+  closing = () => {
+    // Fastify closes the idle keep-alive connections once; a connection whose request finishes
+    // later would stay open until Node's keep-alive timeout (72 s) and hold the exit: from now
+    // on a finished response leaves its connection idle for 1 ms only.
+    app.server.keepAliveTimeout = 1
+    return app.close()
+  }
   await app.register(buildApp, { config, reloadPolicyOnSighup: true, embeddedDatabase: embedded, processMetrics: true })
   address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     exitOnStartupFailure(error, { listen: { host: config.host, port: config.port }, verbose })
