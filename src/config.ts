@@ -338,7 +338,7 @@ export function configurationTable(): string {
   const rows = Object.entries(ConfigSchema.properties).map(([name, schema]: [string, TSchema]) => {
     const fallback = schema.default === undefined ? '' : `\`${String(schema.default)}\``
     const kind = expected(schema)
-    const secret = isSecret(name) ? ' **Secret**: never logged.' : ''
+    const secret = isSecret(name) ? ' **Secret**: its secret part never reaches a log line or an error.' : ''
     return `| \`${name}\` | ${kind} | ${fallback} | ${String(schema.description).replace(/\|/g, '\\|')}${secret} |`
   })
   return ['| variable | value | default | meaning |', '|---|---|---|---|', ...rows].join('\n')

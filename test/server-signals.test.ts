@@ -12,6 +12,9 @@ import { buildGraphSimulator } from '../src/graph/simulator/graph-simulator.js'
 import { createTestDatabase } from './helpers/database.js'
 import { startServer } from './helpers/server-process.js'
 
+// Real server processes on a busy machine: a safety net, not a speed requirement.
+t.setTimeout(15 * 60_000)
+
 async function mintToken(base: string, roles: string[]): Promise<string> {
   const response = await fetch(`${base}/v1/sandbox/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roles }) })
   return ((await response.json()) as { accessToken: string }).accessToken

@@ -8,6 +8,9 @@ import t, { type Test } from 'tap'
 import { createTestDatabase } from './helpers/database.js'
 import { startServer } from './helpers/server-process.js'
 
+// Real server processes on a busy machine: a safety net, not a speed requirement.
+t.setTimeout(15 * 60_000)
+
 async function failsWith(t: Test, env: Record<string, string>, pattern: RegExp) {
   const server = startServer(t, env)
   const { code } = await server.exited
