@@ -47,18 +47,24 @@ export function createStaticCredential(token: string): TokenCredential {
   return { getToken: async () => accessToken }
 }
 
+/**
+ * An authority host named explicitly (AZURE_AUTHORITY_HOST) is used as given: MSAL's instance
+ * discovery asks login.microsoftonline.com about it, which fails for a private authority (and
+ * for a local stand-in in tests) and tells nothing for a national cloud MSAL already knows.
+ */
+const authorityOptions = (authorityHost: string | undefined) =>
+  authorityHost ? { authorityHost, disableInstanceDiscovery: true } : {}
+
 export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
   switch (settings.kind) {
     case 'clientSecret':
-      return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, {
-        authorityHost: settings.authorityHost,
-      })
+      return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, authorityOptions(settings.authorityHost))
     case 'clientCertificate':
       return new ClientCertificateCredential(
         settings.tenantId,
         settings.clientId,
         { certificatePath: settings.certificatePath, certificatePassword: settings.certificatePassword },
-        { sendCertificateChain: settings.sendCertificateChain, authorityHost: settings.authorityHost },
+        { sendCertificateChain: settings.sendCertificateChain, ...authorityOptions(settings.authorityHost) },
       )
     case 'managedIdentity':
       return settings.clientId ? new ManagedIdentityCredential({ clientId: settings.clientId }) : new ManagedIdentityCredential()
@@ -67,7 +73,7 @@ export function createGraphCredential(settings: GraphCredentialSettings): TokenC
         tenantId: settings.tenantId,
         clientId: settings.clientId,
         tokenFilePath: settings.tokenFilePath,
-        authorityHost: settings.authorityHost,
+        ...authorityOptions(settings.authorityHost),
       })
     case 'static':
       return createStaticCredential(settings.token)
