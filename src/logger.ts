@@ -22,7 +22,7 @@ export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, 
   const stream: DestinationStream = usePrettyLogs(config)
     // In-process and synchronous: a terminal reader wants lines in order, and this is not the
     // production path (JSON is).
-    ? pretty({ destination: destination === process.stdout ? 1 : (destination as DestinationStream), sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
-    : (destination as DestinationStream)
+    ? pretty({ destination: destination === process.stdout ? 1 : destination, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : destination
   return pino(options, stream)
 }

@@ -4,7 +4,7 @@
 import { once } from 'node:events'
 import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import http from 'node:http'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
@@ -83,8 +83,8 @@ t.test('SIGTERM with 50 in-flight keep-alive requests: all answered, idle connec
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT })
   t.teardown(() => agent.destroy())
-  const sockets: import('node:net').Socket[] = []
-  agent.on('free', (socket) => { if (!sockets.includes(socket)) sockets.push(socket) })
+  const sockets: Socket[] = []
+  agent.on('free', (socket: Socket) => { if (!sockets.includes(socket)) sockets.push(socket) })
   const answers = Array.from({ length: IN_FLIGHT }, () => new Promise<{ status: number; body: string; at: number }>((resolve, reject) => {
     const request = http.get({ host: '127.0.0.1', port, path: '/v1/groups', agent, headers: { authorization: `Bearer ${token}` } }, (response) => {
       let body = ''
@@ -114,13 +114,13 @@ t.test('SIGTERM with 50 in-flight keep-alive requests: all answered, idle connec
   const results = await Promise.all(answers)
   const lastAnswer = Math.max(...results.map((r) => r.at))
   t.same(results.map((r) => r.status), Array(IN_FLIGHT).fill(200), 'every in-flight request was answered 200')
-  t.ok(results.every((r) => JSON.parse(r.body).items.length > 0), 'with its groups')
+  t.ok(results.every((r) => (JSON.parse(r.body) as { items: unknown[] }).items.length > 0), 'with its groups')
   const { code, signal } = await server.exited
   const exitedAfter = Date.now() - lastAnswer
   t.same({ code, signal }, { code: 0, signal: null }, 'exit code 0')
   t.comment(`exited ${exitedAfter} ms after the last answer`)
   t.ok(exitedAfter < 60_000, 'well before the grace ran out: idle keep-alive connections did not hold the exit')
-  await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, 'close'))))
+  await Promise.all(sockets.filter((socket) => !socket.destroyed).map((socket) => once(socket, 'close')))
   t.ok(sockets.every((socket) => socket.destroyed), 'the server closed every kept-alive connection')
 })
 

@@ -5,10 +5,11 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import pg from 'pg'
 import type { AppConfig } from '../config.js'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.js'
+import type { EmbeddedPostgres } from '../db/embedded-postgres.js'
 import { applyMigrations, pendingMigrations } from '../db/migrate.js'
 import { createPrismaClient, type PrismaClient } from '../db/prisma-client.js'
 import { StartupError } from '../startup/startup-error.js'
+import { errorCode } from '../startup/startup-failure.js'
 import { embeddedDataDir, openEmbeddedDatabase } from '../startup/embedded-database.js'
 
 declare module 'fastify' {
@@ -93,7 +94,7 @@ const CONNECT_HINTS: Record<string, string> = {
 
 export function databaseStartupError(error: unknown, where: string): Error {
   if (error instanceof StartupError) return error
-  const code = String((error as { code?: unknown }).code ?? '')
+  const code = errorCode(error)
   const message = (error as Error).message ?? String(error)
   const timedOut = /timeout/i.test(message)
   const hint = CONNECT_HINTS[code] ?? (timedOut ? CONNECT_HINTS.ETIMEDOUT : `${message}: check DATABASE_URL`)

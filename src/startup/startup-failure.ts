@@ -4,6 +4,12 @@ import { ConfigError } from '../config.js'
 import { PolicyFileError } from '../policies/policy-file.js'
 import { StartupError } from './startup-error.js'
 
+/** The `code` of a Node or pg error ('' when it has none). */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : ''
+}
+
 export interface ListenSettings { host: string; port: number }
 
 export function describeStartupFailure(error: unknown, listen?: ListenSettings): string[] {
@@ -13,7 +19,7 @@ export function describeStartupFailure(error: unknown, listen?: ListenSettings):
     const issues = error.errors.map((e) => (e.path === '/' ? e.message : `${e.path}: ${e.message}`)).join('; ')
     return [`GUESTGATE_POLICY_FILE: ${error.source}: ${issues}: fix the file, or point GUESTGATE_POLICY_FILE at another`]
   }
-  const code = String((error as { code?: unknown } | null)?.code ?? '')
+  const code = errorCode(error)
   if (listen && code === 'EADDRINUSE') return [`PORT: ${listen.host}:${listen.port} is already in use: stop the other server, or choose another PORT`]
   if (listen && code === 'EACCES') return [`PORT: not allowed to listen on ${listen.host}:${listen.port}: use a port above 1023, or run with the needed privilege`]
   if (listen && (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')) return [`HOST: ${listen.host} is not an address of this machine: correct HOST`]

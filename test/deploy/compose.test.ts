@@ -19,7 +19,8 @@ const composeText = await readFile(path.join(REPO, 'docker-compose.yml'), 'utf8'
 /** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?message}, from the .env values. */
 function interpolate(value: string, env: Record<string, string>): string {
   return value.replace(/\$\{([A-Z_]+)(?::([-?])([^}]*))?\}/g, (_all, name: string, kind?: string, rest?: string) => {
-    if (env[name] !== undefined && env[name] !== '') return env[name]!
+    const given = env[name]
+    if (given !== undefined && given !== '') return given
     if (kind === '-') return rest ?? ''
     throw new Error(`${name} is required: ${rest}`)
   })

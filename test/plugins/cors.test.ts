@@ -29,9 +29,9 @@ t.test('a preflight from a refused origin gets no CORS permission', async (t) =>
 })
 
 t.test('actual requests from an allowed origin expose the headers portals read', async (t) => {
-  const { app, token, as } = await build(t, { GUESTGATE_CORS_ORIGINS: PORTAL })
-  const reader = await token(['Guests.Invite'])
-  const response = await as(reader, { method: 'GET', url: '/v1/me/permissions', headers: { origin: PORTAL } })
+  const gg = await build(t, { GUESTGATE_CORS_ORIGINS: PORTAL })
+  const reader = await gg.token(['Guests.Invite'])
+  const response = await gg.as(reader, { method: 'GET', url: '/v1/me/permissions', headers: { origin: PORTAL } })
   t.equal(response.statusCode, 200)
   t.equal(response.headers['access-control-allow-origin'], PORTAL)
   const exposed = String(response.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/)
@@ -51,7 +51,7 @@ t.test('x-request-id: returned on every answer; the caller\'s own id is kept whe
   t.equal(given.headers['x-request-id'], 'portal-abc-123')
   const fresh = await app.inject({ method: 'GET', url: '/v1/guests' })
   t.match(fresh.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a new id on errors too')
-  t.equal(fresh.json().requestId, fresh.headers['x-request-id'], 'the same id as in the problem body')
+  t.equal(fresh.json<{ requestId: string }>().requestId, fresh.headers['x-request-id'], 'the same id as in the problem body')
   const unusable = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id with spaces' } })
   t.not(unusable.headers['x-request-id'], 'bad id with spaces')
 })

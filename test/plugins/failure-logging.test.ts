@@ -42,7 +42,7 @@ t.test('a signing-key fetch failure is logged at error with its cause; the calle
   const token = await issuer.sign({ roles: ['Guests.Invite'] })
   const response = await app.inject({ method: 'GET', url: '/v1/guests', headers: { authorization: `Bearer ${token}` } })
   t.equal(response.statusCode, 401)
-  t.match(response.json().detail, /signing keys could not be fetched|could not be validated/)
+  t.match(response.json<{ detail: string }>().detail, /signing keys could not be fetched|could not be validated/)
   const line = lines.find((l) => l.msg === 'the signing keys could not be fetched: tokens cannot be verified')
   t.ok(line, 'logged')
   t.equal(line?.level, 50, 'at error')

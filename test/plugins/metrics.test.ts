@@ -12,15 +12,17 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
     if (!match || match[1] !== name) continue
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]))
+    const found: Record<string, string> = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]))
     if (wanted.every(([k, v]) => found[k] === v) && Object.keys(found).length === wanted.length) return Number(match[3])
   }
   return undefined
 }
 
 t.test('HTTP requests are counted by method, route template and status', async (t) => {
-  const { app, token, as } = await build(t)
-  const reader = await token(['Apps.AssignRoles'])   // POST /v1/sandbox/tokens 201
+  const gg = await build(t)
+  const { app } = gg
+  const as = gg.as.bind(gg)
+  const reader = await gg.token(['Apps.AssignRoles'])   // POST /v1/sandbox/tokens 201
   await app.inject({ method: 'GET', url: '/healthz' })
   await app.inject({ method: 'GET', url: '/healthz' })
   await as(reader, { method: 'GET', url: '/v1/me/permissions' })
