@@ -4,7 +4,7 @@ import { API_ROLES, type ApiRole, type Principal } from '../auth/principal.js'
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/graph-gateway.js'
 import { createAbilityCache, emailDomain, subjectOf, type AppAbility } from './ability.js'
 import { policyRolesOf, protectedApplicationIds, sameTenant, type PolicyEnv, type PolicyRule } from './define-rules.js'
-import type { InvitationsPolicy, PolicyDocument } from './policy-file.js'
+import { deepFreeze, type InvitationsPolicy, type PolicyDocument } from './policy-file.js'
 import { isUnderPrefix, redirectUrlProblem } from './redirect-url.js'
 import type {
   PermissionSummary,
@@ -264,7 +264,22 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     return allow(grant, grant.role ? `${grant.role} may ${ACTION_PHRASES[`${action} ${type}`]}.` : SELF_CHECK_REASON)
   }
 
+  // What a principal may do depends only on what its ability depends on (roles the policy
+  // knows, tenant; this engine is one policy version): computed once per such key.
+  const permissions = new Map<string, PermissionSummary>()
   function permissionsOf(principal: Principal): PermissionSummary {
+    const key = abilities.keyOf(principal)
+    let summary = permissions.get(key)
+    if (!summary) {
+      // Shared by every caller with the same roles: frozen, so that no one can change it for the others.
+      summary = deepFreeze(computePermissions(principal))
+      if (permissions.size >= 256) permissions.delete(permissions.keys().next().value!)
+      permissions.set(key, summary)
+    }
+    return summary
+  }
+
+  function computePermissions(principal: Principal): PermissionSummary {
     const ability = abilities.get(principal)
     const roles = sameTenant(principal.tenantId, env.tenantId) ? rolePolicies(principal) : []
     const actions = Object.entries(ACTION_SUBJECTS).flatMap(([action, subjects]) =>
