@@ -239,7 +239,35 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     }
   }
 
+  // A decision about a bare subject type (no target fields, no context) depends only on the
+  // principal's roles and tenant and on this policy: decided once per such question. The roles
+  // as the token has them, not only those the policy knows: a denial names them all.
+  const bareDecisions = new Map<string, PolicyDecision>()
+  const questionKeys = new WeakMap<Principal, string>()
+  function rememberedDecision(principal: Principal, question: string, decideNow: () => PolicyDecision): PolicyDecision {
+    let base = questionKeys.get(principal)
+    if (base === undefined) {
+      base = JSON.stringify([principal.tenantId, principal.roles])
+      questionKeys.set(principal, base)
+    }
+    const key = `${base}${question}`
+    let decision = bareDecisions.get(key)
+    if (!decision) {
+      decision = Object.freeze(decideNow())
+      if (bareDecisions.size >= 1024) bareDecisions.delete(bareDecisions.keys().next().value!)
+      bareDecisions.set(key, decision)
+    }
+    return decision
+  }
+
   function decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext = {}): PolicyDecision {
+    if (Object.keys(target).length === 1 && Object.keys(context).length === 0) {
+      return rememberedDecision(principal, ` ${action} ${target.type}`, () => decideNow(principal, action, target, context))
+    }
+    return decideNow(principal, action, target, context)
+  }
+
+  function decideNow(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext): PolicyDecision {
     const refusal = requestRefusal(principal, action, target.type) ?? hardRefusal(target)
     if (refusal) return refusal
 
@@ -256,6 +284,10 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   }
 
   function decideAny(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
+    return rememberedDecision(principal, ` any ${action} ${type}`, () => decideAnyNow(principal, action, type))
+  }
+
+  function decideAnyNow(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
     const refusal = requestRefusal(principal, action, type)
     if (refusal) return refusal
     const ability = abilities.get(principal)
