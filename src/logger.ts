@@ -1,6 +1,7 @@
 // The process's one logger: JSON lines for machines, readable lines (pino-pretty) for people at
 // a terminal. Which one is an explicit setting (LOG_FORMAT), `auto` looking only at whether
 // standard output is a terminal.
+import { Writable } from 'node:stream'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import pretty from 'pino-pretty'
 import type { AppConfig } from './config.js'
@@ -22,7 +23,18 @@ export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, 
   const stream: DestinationStream = usePrettyLogs(config)
     // In-process and synchronous: a terminal reader wants lines in order, and this is not the
     // production path (JSON is).
-    ? pretty({ destination: destination === process.stdout ? 1 : destination, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    ? pretty({ destination: destination === process.stdout ? 1 : asStream(destination), sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
     : destination
   return pino(options, stream)
+}
+
+/** pino-pretty writes to streams only: a `{ write }` destination (tests) gets wrapped in one. */
+function asStream(destination: { write(line: string): void }): Writable {
+  if (destination instanceof Writable) return destination
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      destination.write(chunk.toString())
+      callback()
+    },
+  })
 }
