@@ -10,8 +10,10 @@ import { lockOwner } from '../db/folder-lock.js'
 import { EMBEDDED_LOCK_FILE } from '../db/embedded-postgres.js'
 import { SANDBOX_LOCK_FILE } from '../startup/sandbox-folder.js'
 
-/** What a sandbox folder holds; anything else in it means it is not one. */
-const SANDBOX_ENTRIES = new Set(['pglite', 'graph-simulator.json', 'graph-simulator.json.tmp', SANDBOX_LOCK_FILE])
+/** What a sandbox folder holds (the simulator's state file writes through `<name>.<pid>.<random>.tmp`);
+ *  anything else in it means it is not one. */
+const isSandboxEntry = (entry: string) =>
+  entry === 'pglite' || entry === SANDBOX_LOCK_FILE || /^graph-simulator\.json(\.\d+\.[0-9a-f]+\.tmp)?$/.test(entry)
 
 export async function resetSandbox(dataDirSetting: string | undefined, cwd = process.cwd()): Promise<string> {
   const dataDir = path.resolve(cwd, dataDirSetting || String(ConfigSchema.properties.GUESTGATE_DATA_DIR.default))
@@ -23,7 +25,7 @@ export async function resetSandbox(dataDirSetting: string | undefined, cwd = pro
     const owner = await lockOwner(folder, lock)
     if (owner !== null) throw new Error(`GUESTGATE_DATA_DIR: ${dataDir} is in use by a running guestgate (process ${owner}): stop it first`)
   }
-  const foreign = (await readdir(dataDir)).filter((entry) => !SANDBOX_ENTRIES.has(entry))
+  const foreign = (await readdir(dataDir)).filter((entry) => !isSandboxEntry(entry))
   if (foreign.length > 0) {
     throw new Error(`GUESTGATE_DATA_DIR: ${dataDir} does not look like a sandbox folder (it holds ${foreign.slice(0, 3).join(', ')}): not removed`)
   }

@@ -11,6 +11,8 @@ async function sandboxFolder(): Promise<string> {
   const dir = path.join(await mkdtemp(path.join(tmpdir(), 'guestgate-reset-')), '.data')
   await mkdir(path.join(dir, 'pglite', 'pgdata'), { recursive: true })
   await writeFile(path.join(dir, 'graph-simulator.json'), '{}')
+  // A write of the simulator's state interrupted by a crash.
+  await writeFile(path.join(dir, 'graph-simulator.json.4242.0a1b2c3d.tmp'), '{')
   return dir
 }
 
