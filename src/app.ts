@@ -2,11 +2,13 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppConfig } from './config.js'
+import type { EmbeddedPostgres } from './db/embedded-postgres.js'
 import type { GraphGateway } from './graph/graph-gateway.js'
 import auditPlugin from './plugins/audit.js'
 import authenticationPlugin from './plugins/authentication.js'
 import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
+import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import graphPlugin from './plugins/graph.js'
@@ -26,6 +28,7 @@ import groupRoutes from './routes/groups/index.js'
 import guestRoutes from './routes/guests/index.js'
 import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
+import metricsRoutes from './routes/metrics/index.js'
 import sandboxRoutes from './routes/sandbox/index.js'
 
 export interface AppOptions {
@@ -33,16 +36,22 @@ export interface AppOptions {
   /** Replace the SDK gateway (unit tests of one piece only). */
   graph?: GraphGateway
   reloadPolicyOnSighup?: boolean
+  /** Sandbox: embedded Postgres the server already started and migrated (under its own timeout). */
+  embeddedDatabase?: EmbeddedPostgres
+  /** Export the process's CPU, memory, event loop and GC metrics too (the server does). */
+  processMetrics?: boolean
 }
 
 async function guestgate(app: FastifyInstance, opts: AppOptions) {
   app.setValidatorCompiler(createValidatorCompiler())
   await app.register(configPlugin, { config: opts.config })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { processMetrics: opts.processMetrics })
+  await app.register(requestIdPlugin)
+  // Before authentication: preflights carry no token.
+  await app.register(corsPlugin)
   await app.register(errorsPlugin)
   await app.register(helmetPlugin)
-  await app.register(requestIdPlugin)
-  await app.register(databasePlugin)
+  await app.register(databasePlugin, { embedded: opts.embeddedDatabase })
   await app.register(auditPlugin)
   await app.register(queuePlugin)
   await app.register(graphPlugin, { graph: opts.graph })
@@ -55,6 +64,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(reconcilerPlugin)
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(invitationRoutes, { prefix: '/v1/invitations' })
   await app.register(guestRoutes, { prefix: '/v1/guests' })
   await app.register(groupRoutes, { prefix: '/v1/groups' })

@@ -1,19 +1,17 @@
-// Fastify server options shared by the server and the tests: request ids, logging without
-// secrets, body limit.
+// Fastify server options shared by the server and the tests: request ids, the logger, body
+// limit, and the timeouts that cut slow clients.
 import { randomUUID } from 'node:crypto'
 import type { FastifyServerOptions } from 'fastify'
+import type { Logger } from 'pino'
 import type { AppConfig } from './config.js'
+import { createLogger, type LogDestination } from './logger.js'
 import { frameworkErrors } from './plugins/errors.js'
 
-/** `log`: false for silence, or a stream to write the JSON lines to (stdout when absent). */
-export function serverOptions(config: AppConfig, log: false | { write(line: string): void } = process.stdout): FastifyServerOptions {
+/** `log`: a logger, false for silence, or a stream to write the JSON lines to (stdout when absent). */
+export function serverOptions(config: AppConfig, log: LogDestination | Logger = process.stdout): FastifyServerOptions {
+  const loggerInstance = log !== false && 'child' in log ? log : createLogger(config, log)
   return {
-    logger: log && {
-      level: config.logLevel,
-      stream: log,
-      // Belt and braces: nothing we log carries these, but a future log line must not either.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.accessToken', '*.clientSecret', '*.password', '*.token'], censor: '[redacted]' },
-    },
+    loggerInstance,
     bodyLimit: config.bodyLimitBytes,
     // Our own id for every request, never the caller's: it names audit rows. A caller's
     // x-request-id is kept as request.clientRequestId (plugins/request-id.ts).
@@ -22,6 +20,16 @@ export function serverOptions(config: AppConfig, log: false | { write(line: stri
     // A malformed or over-long path is refused by the router itself: as a problem document too.
     frameworkErrors,
     return503OnClosing: true,
+    // Slow clients: the whole request (headers and body) must arrive within requestTimeout; a
+    // connection idle for connectionTimeout is closed. Node checks both every few seconds.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    // Node applies requestTimeout only when given at construction with headersTimeout not above it.
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(5_000, config.requestTimeoutMs),
+    },
     routerOptions: { ignoreTrailingSlash: true },
-  }
+  } as FastifyServerOptions
 }

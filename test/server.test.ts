@@ -32,7 +32,7 @@ t.test('sandbox mode with no configuration: listens, says it is a sandbox, is re
   t.equal(mint.status, 201)
   const exited = once(server, 'exit')
   server.kill('SIGTERM')
-  const [code] = await exited
+  const [code] = (await exited) as [number | null]
   t.equal(code, 0, 'clean exit')
   t.notMatch(output, /accessToken|eyJ/, 'no token in the output')
 })

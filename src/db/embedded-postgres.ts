@@ -8,80 +8,88 @@
 // (createPrismaClient(..., { maxConnections: 1 })) and clients do not overlap in time (migrate,
 // then serve). A few connections are accepted only so that a closing client and the next one
 // may overlap for a moment.
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { FolderInUseError, lockFolder } from './folder-lock.js'
 
 export interface EmbeddedPostgres {
   connectionString: string
+  /** True when this start created the database (nothing was in the folder). */
+  created: boolean
   stop(): Promise<void>
 }
 
-const LOCK_FILE = 'guestgate-embedded.lock'
+export interface EmbeddedPostgresOptions {
+  dataDir: string
+  /** Give up after this long (PGlite cannot be interrupted: the caller should exit). */
+  timeoutMs?: number
+  /** Told what is happening: at the start, then every progressEveryMs while it lasts. */
+  onProgress?: (message: string, details: { dataDir: string; elapsedMs: number; creating: boolean }) => void
+  progressEveryMs?: number
+}
 
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+export class EmbeddedPostgresTimeoutError extends Error {
+  override readonly name = 'EmbeddedPostgresTimeoutError'
+  constructor(readonly dataDir: string, readonly timeoutMs: number, readonly creating: boolean) {
+    super(`embedded Postgres did not ${creating ? 'create its database' : 'start'} in ${dataDir} within ${Math.round(timeoutMs / 1000)} s`)
   }
 }
 
-/**
- * PGlite keeps no lock on its folder and a second instance would corrupt it: take an exclusive
- * lock file holding our pid. A lock left by a dead process is taken over.
- */
-async function lockDataDir (dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dataDir, LOCK_FILE)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx')
-      await handle.writeFile(String(process.pid))
-      await handle.close()
-      return () => rm(lockPath, { force: true })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10)
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-      throw new Error(`embedded Postgres: data folder ${dataDir} is in use by process ${owner} ` +
-        `(lock file ${lockPath}); stop that server or choose another folder`)
-    }
-    // Stale (owner dead, or the file was left half-written): remove it and try once more.
-    await rm(lockPath, { force: true })
-  }
-  throw new Error(`embedded Postgres: could not lock data folder ${dataDir} (lock file ${lockPath})`)
-}
+export const EMBEDDED_LOCK_FILE = 'guestgate-embedded.lock'
 
 /**
  * Starts PGlite on `dataDir` (created if missing) and serves it on 127.0.0.1 at a free port.
  * `stop()` closes the server and the database and releases the folder; disconnect clients first.
  */
-export async function startEmbeddedPostgres (options: { dataDir: string }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { dataDir } = options
   await mkdir(dataDir, { recursive: true })
-  const unlock = await lockDataDir(dataDir)
+  const unlock = await lockFolder(dataDir, EMBEDDED_LOCK_FILE).catch((error: unknown) => {
+    if (error instanceof FolderInUseError) {
+      throw new Error(`embedded Postgres: data folder ${dataDir} is in use by process ${error.owner} ` +
+        `(lock file ${error.lockPath}); stop that server or choose another folder`, { cause: error })
+    }
+    throw error
+  })
+  const pgdata = join(dataDir, 'pgdata')
+  const creating = !existsSync(join(pgdata, 'PG_VERSION'))
+  const startedAt = Date.now()
+  const progress = (message: string) => options.onProgress?.(message, { dataDir, elapsedMs: Date.now() - startedAt, creating })
+  progress(creating ? 'creating a new embedded database (the first start takes a while)' : 'opening the embedded database')
+  const ticker = setInterval(() => progress(`still ${creating ? 'creating' : 'opening'} the embedded database`), options.progressEveryMs ?? 5_000)
+  ticker.unref()
+  let timer: NodeJS.Timeout | undefined
   let db: PGlite | undefined
   let server: PGLiteSocketServer | undefined
   try {
-    db = await PGlite.create(join(dataDir, 'pgdata'))
-    server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 })
+    const opening = PGlite.create(pgdata).then((created) => (db = created))
+    const timeout = new Promise<never>((_resolve, reject) => {
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => reject(new EmbeddedPostgresTimeoutError(dataDir, options.timeoutMs!, creating)), options.timeoutMs)
+      }
+    })
+    await Promise.race([opening, timeout])
+    server = new PGLiteSocketServer({ db: db!, host: '127.0.0.1', port: 0, maxConnections: 4 })
     await server.start()
   } catch (error) {
-    await db?.close()
+    await db?.close().catch(() => {})
     await unlock()
     throw error
+  } finally {
+    clearInterval(ticker)
+    clearTimeout(timer)
   }
   // The server reads the port the OS picked back into its address, "127.0.0.1:<port>".
   const address = server.getServerConn()
   const runningServer = server
-  const runningDb = db
+  const runningDb = db!
   let stopped: Promise<void> | undefined
   return {
     connectionString: `postgresql://postgres:postgres@${address}/postgres?sslmode=disable`,
+    created: creating,
     stop () {
       stopped ??= (async () => {
         try {

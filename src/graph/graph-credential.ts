@@ -47,18 +47,24 @@ export function createStaticCredential(token: string): TokenCredential {
   return { getToken: async () => accessToken }
 }
 
+/**
+ * An authority host named explicitly (AZURE_AUTHORITY_HOST) is used as given: MSAL's instance
+ * discovery asks login.microsoftonline.com about it, which fails for a private authority (and
+ * for a local stand-in in tests) and tells nothing for a national cloud MSAL already knows.
+ */
+const authorityOptions = (authorityHost: string | undefined) =>
+  authorityHost ? { authorityHost, disableInstanceDiscovery: true } : {}
+
 export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
   switch (settings.kind) {
     case 'clientSecret':
-      return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, {
-        authorityHost: settings.authorityHost,
-      })
+      return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, authorityOptions(settings.authorityHost))
     case 'clientCertificate':
       return new ClientCertificateCredential(
         settings.tenantId,
         settings.clientId,
         { certificatePath: settings.certificatePath, certificatePassword: settings.certificatePassword },
-        { sendCertificateChain: settings.sendCertificateChain, authorityHost: settings.authorityHost },
+        { sendCertificateChain: settings.sendCertificateChain, ...authorityOptions(settings.authorityHost) },
       )
     case 'managedIdentity':
       return settings.clientId ? new ManagedIdentityCredential({ clientId: settings.clientId }) : new ManagedIdentityCredential()
@@ -67,7 +73,7 @@ export function createGraphCredential(settings: GraphCredentialSettings): TokenC
         tenantId: settings.tenantId,
         clientId: settings.clientId,
         tokenFilePath: settings.tokenFilePath,
-        authorityHost: settings.authorityHost,
+        ...authorityOptions(settings.authorityHost),
       })
     case 'static':
       return createStaticCredential(settings.token)
@@ -81,9 +87,9 @@ export type AzureEnvironment = Readonly<Record<string, unknown>>
  * Reads the standard AZURE_* variables in the order DefaultAzureCredential tries them:
  * EnvironmentCredential (client secret, then certificate), WorkloadIdentityCredential
  * (AZURE_FEDERATED_TOKEN_FILE), then ManagedIdentityCredential (user-assigned when
- * AZURE_CLIENT_ID is set). Unlike DefaultAzureCredential, a secret, certificate or token file
- * without AZURE_TENANT_ID and AZURE_CLIENT_ID is a configuration error, not a silent fall
- * through to managed identity.
+ * AZURE_CLIENT_ID is set). The tenant is AZURE_TENANT_ID, else GUESTGATE_TENANT_ID. Unlike
+ * DefaultAzureCredential, a secret, certificate or token file without AZURE_TENANT_ID and
+ * AZURE_CLIENT_ID is a configuration error, not a silent fall through to managed identity.
  */
 export function graphCredentialSettingsFromEnv(env: AzureEnvironment): GraphCredentialSettings {
   const value = (name: string) => {
@@ -93,7 +99,8 @@ export function graphCredentialSettingsFromEnv(env: AzureEnvironment): GraphCred
   const authorityHost = value('AZURE_AUTHORITY_HOST')
   const authority = authorityHost ? { authorityHost } : {}
   const appIdentity = (material: string) => {
-    const tenantId = value('AZURE_TENANT_ID')
+    // The README documents GUESTGATE_TENANT_ID (or AZURE_TENANT_ID): both name the one tenant.
+    const tenantId = value('AZURE_TENANT_ID') ?? value('GUESTGATE_TENANT_ID')
     const clientId = value('AZURE_CLIENT_ID')
     if (tenantId && clientId) return { tenantId, clientId }
     const missing = [!tenantId && 'AZURE_TENANT_ID', !clientId && 'AZURE_CLIENT_ID'].filter(Boolean).join(' and ')

@@ -1,9 +1,10 @@
 // Every route is authenticated unless its config says `public: true`. The same verifier checks
 // Entra tokens (tenant mode) and the sandbox issuer's tokens (sandbox mode).
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Principal } from '../auth/principal.js'
 import { createSandboxIssuer, type SandboxIssuer } from '../auth/sandbox-issuer.js'
+import { errors as joseErrors, type JWTVerifyGetKey } from 'jose'
 import { createTokenVerifier, entraIssuer, entraKeys, TokenRejectedError, type TokenVerifier } from '../auth/token-verifier.js'
 import { ProblemError, unauthorized } from '../errors.js'
 
@@ -38,7 +39,7 @@ export default fp(async function authentication(app: FastifyInstance) {
     verifier = createTokenVerifier({
       issuer: entraIssuer(config.authAuthority, config.tenantId),
       audiences: config.audiences,
-      keys: entraKeys(config.authAuthority, config.tenantId),
+      keys: loggingKeyFailures(entraKeys(config.authAuthority, config.tenantId), app.log, entraKeysUrl(config.authAuthority, config.tenantId)),
       clockSkewSeconds: config.clockSkewSeconds,
       tenantId: config.tenantId,
     })
@@ -79,3 +80,23 @@ async function authenticate(verifier: TokenVerifier, header: string | undefined)
 
 /** Text inside an HTTP quoted-string (RFC 9110 5.6.4): quotes and backslashes escaped. */
 const quotedStringContent = (text: string) => text.replace(/["\\]/g, (c) => `\\${c}`)
+
+const entraKeysUrl = (authority: string, tenantId: string) => `${authority}/${tenantId}/discovery/v2.0/keys`
+
+/**
+ * The tenant's signing keys, with fetch failures logged at error with their cause: callers only
+ * see "the signing keys could not be fetched", the operator must see why. A token naming a key
+ * the set does not have is the caller's problem, not a fetch failure.
+ */
+function loggingKeyFailures(keys: JWTVerifyGetKey, log: FastifyBaseLogger, url: string): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await keys(header, token)
+    } catch (err) {
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JOSENotSupported)) {
+        log.error({ err, jwksUrl: url }, 'the signing keys could not be fetched: tokens cannot be verified')
+      }
+      throw err
+    }
+  }
+}

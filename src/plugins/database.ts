@@ -1,15 +1,20 @@
 // Postgres for the audit log: the configured DATABASE_URL, or in sandbox mode an embedded
-// PGlite server kept under the data folder. Migrations are applied before anything is served.
+// PGlite server kept under the data folder. The database is reachable and migrated before
+// anything is served; when it is not, the start stops with a line that names DATABASE_URL.
 // Every connection has timeouts, and a probe watches the server: while it does not answer,
 // every route except those marked `availableWithoutDatabase` answers 503 at once.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import path from 'node:path'
+import pg from 'pg'
+import type { AppConfig } from '../config.js'
 import { DatabaseHealth, isDatabaseUnreachable } from '../db/database-health.js'
-import { startEmbeddedPostgres } from '../db/embedded-postgres.js'
-import { applyMigrations } from '../db/migrate.js'
+import type { EmbeddedPostgres } from '../db/embedded-postgres.js'
+import { applyMigrations, pendingMigrations } from '../db/migrate.js'
 import { createPrismaClient, poolOf, type PrismaClient } from '../db/prisma-client.js'
 import { databaseUnavailable } from '../errors.js'
+import { StartupError } from '../startup/startup-error.js'
+import { errorCode } from '../startup/startup-failure.js'
+import { embeddedDataDir, openEmbeddedDatabase } from '../startup/embedded-database.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,24 +27,30 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function database(app: FastifyInstance) {
+export interface DatabasePluginOptions {
+  /** Embedded Postgres already started and migrated (the server does it before the app, under its own timeout). */
+  embedded?: EmbeddedPostgres
+}
+
+export default fp(async function database(app: FastifyInstance, opts: DatabasePluginOptions) {
   const { config } = app
   let connectionString: string
   let maxConnections = config.databasePoolSize
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined
+  let embedded = opts.embedded
+  // Whoever started the embedded database also stops it.
+  const ownsEmbedded = !embedded && !config.databaseUrl
   if (config.databaseUrl) {
     connectionString = config.databaseUrl
+    await checkDatabase(config, app.log)
   } else {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pglite') })
+    embedded ??= await openEmbeddedDatabase(config, app.log)
     connectionString = embedded.connectionString
     // PGlite has one backend: more than one pooled connection interleaves transactions.
     maxConnections = 1
-    app.log.warn({ dataDir: config.dataDir }, 'using embedded Postgres (PGlite): for trials only')
+    app.log.warn({ dataDir: embeddedDataDir(config) }, 'using embedded Postgres (PGlite): for trials only')
   }
-  // Embedded Postgres is always ours to migrate; a shared one only when configured to.
   let prisma
   try {
-    if (config.applyMigrations || !config.databaseUrl) await applyMigrations(connectionString, { logger: app.log })
     prisma = createPrismaClient(connectionString, {
       maxConnections,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
@@ -47,7 +58,7 @@ export default fp(async function database(app: FastifyInstance) {
       onPoolError: (err) => app.log.warn({ err }, 'database connection lost'),
     })
   } catch (error) {
-    await embedded?.stop()
+    if (ownsEmbedded) await embedded?.stop()
     throw error
   }
   app.decorate('prisma', prisma)
@@ -89,6 +100,62 @@ export default fp(async function database(app: FastifyInstance) {
     clearInterval(timer)
     await probing
     await prisma.$disconnect()
-    await embedded?.stop()
+    if (ownsEmbedded) await embedded?.stop()
   })
 }, { name: 'database', dependencies: ['config'] })
+
+/** Can we connect, and is the schema current (applying the migrations when configured to)? */
+async function checkDatabase(config: AppConfig, log: FastifyBaseLogger): Promise<void> {
+  const url = config.databaseUrl!
+  const where = describeServer(url)
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 })
+  try {
+    await client.connect()
+    if (!config.applyMigrations) {
+      const pending = await pendingMigrations(client)
+      if (pending.length > 0) {
+        throw new StartupError('DATABASE_URL', `the database at ${where} lacks ${pending.length} migration(s) (${pending.join(', ')}) ` +
+          'and GUESTGATE_APPLY_MIGRATIONS is false: run `npx prisma migrate deploy` as the owner, or set GUESTGATE_APPLY_MIGRATIONS=true')
+      }
+    }
+  } catch (error) {
+    throw databaseStartupError(error, where)
+  } finally {
+    await client.end().catch(() => {})
+  }
+  if (config.applyMigrations) {
+    await applyMigrations(url, { logger: { info: (m) => log.info(m), warn: (m) => log.warn(m) } })
+      .catch((error: unknown) => { throw databaseStartupError(error, where) })
+  }
+}
+
+const CONNECT_HINTS: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there: start Postgres, or correct DATABASE_URL',
+  ENOTFOUND: 'the host name does not resolve: correct DATABASE_URL',
+  EAI_AGAIN: 'the host name does not resolve: correct DATABASE_URL',
+  ETIMEDOUT: 'no answer: check DATABASE_URL and the network',
+  EHOSTUNREACH: 'the host is unreachable: check DATABASE_URL and the network',
+  '28P01': 'the password was refused: correct the credentials in DATABASE_URL',
+  '28000': 'the server refused this user: correct the user in DATABASE_URL or the server\'s pg_hba.conf',
+  '3D000': 'the database does not exist: create it, or correct its name in DATABASE_URL',
+  '42501': 'this user lacks a privilege the start needs: migrate as the owner (GUESTGATE_APPLY_MIGRATIONS=false for the service role)',
+}
+
+export function databaseStartupError(error: unknown, where: string): Error {
+  if (error instanceof StartupError) return error
+  const code = errorCode(error)
+  const message = (error as Error).message ?? String(error)
+  const timedOut = /timeout/i.test(message)
+  const hint = CONNECT_HINTS[code] ?? (timedOut ? CONNECT_HINTS.ETIMEDOUT : `${message}: check DATABASE_URL`)
+  return new StartupError('DATABASE_URL', `cannot use the database at ${where}${code ? ` (${code})` : ''}: ${hint}`, { cause: error })
+}
+
+/** host:port/database, never the credentials. */
+function describeServer(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`
+  } catch {
+    return '(unparseable URL)'
+  }
+}

@@ -58,15 +58,28 @@ export function abilityCacheKey(principal: Principal, policy: PolicyDocument): s
 
 export interface AbilityCache {
   get(principal: Principal): AppAbility
+  /** The key the principal's ability is cached under (what the ability depends on). */
+  keyOf(principal: Principal): string
   readonly size: number
 }
 
 /** One cache per policy document, so a reloaded file never meets abilities of the old one. */
 export function createAbilityCache(policy: PolicyDocument, env: PolicyEnv, maxEntries = 256): AbilityCache {
   const abilities = new Map<string, AppAbility>()
+  // The verified-token cache hands out the same principal object for every request with that
+  // token: remembering its key spares building it (a JSON string) several times per request.
+  const keys = new WeakMap<Principal, string>()
+  const keyOf = (principal: Principal) => {
+    let key = keys.get(principal)
+    if (key === undefined) {
+      key = abilityCacheKey(principal, policy)
+      keys.set(principal, key)
+    }
+    return key
+  }
   return {
     get(principal) {
-      const key = abilityCacheKey(principal, policy)
+      const key = keyOf(principal)
       let ability = abilities.get(key)
       if (!ability) {
         ability = defineAbilityFor(principal, policy, env)
@@ -76,6 +89,7 @@ export function createAbilityCache(policy: PolicyDocument, env: PolicyEnv, maxEn
       }
       return ability
     },
+    keyOf,
     get size() {
       return abilities.size
     },

@@ -4,7 +4,7 @@ import { API_ROLES, type ApiRole, type Principal } from '../auth/principal.js'
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/graph-gateway.js'
 import { createAbilityCache, emailDomain, subjectOf, type AppAbility } from './ability.js'
 import { policyRolesOf, protectedApplicationIds, sameTenant, type PolicyEnv, type PolicyRule } from './define-rules.js'
-import type { InvitationsPolicy, PolicyDocument } from './policy-file.js'
+import { deepFreeze, type InvitationsPolicy, type PolicyDocument } from './policy-file.js'
 import { isUnderPrefix, redirectUrlProblem } from './redirect-url.js'
 import type {
   PermissionSummary,
@@ -258,7 +258,35 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     }
   }
 
+  // A decision about a bare subject type (no target fields, no context) depends only on the
+  // principal's roles and tenant and on this policy: decided once per such question. The roles
+  // as the token has them, not only those the policy knows: a denial names them all.
+  const bareDecisions = new Map<string, PolicyDecision>()
+  const questionKeys = new WeakMap<Principal, string>()
+  function rememberedDecision(principal: Principal, question: string, decideNow: () => PolicyDecision): PolicyDecision {
+    let base = questionKeys.get(principal)
+    if (base === undefined) {
+      base = JSON.stringify([principal.tenantId, principal.roles])
+      questionKeys.set(principal, base)
+    }
+    const key = `${base}${question}`
+    let decision = bareDecisions.get(key)
+    if (!decision) {
+      decision = Object.freeze(decideNow())
+      if (bareDecisions.size >= 1024) bareDecisions.delete(bareDecisions.keys().next().value!)
+      bareDecisions.set(key, decision)
+    }
+    return decision
+  }
+
   function decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext = {}): PolicyDecision {
+    if (Object.keys(target).length === 1 && Object.keys(context).length === 0) {
+      return rememberedDecision(principal, ` ${action} ${target.type}`, () => decideNow(principal, action, target, context))
+    }
+    return decideNow(principal, action, target, context)
+  }
+
+  function decideNow(principal: Principal, action: PolicyAction, target: PolicyTarget, context: PolicyContext): PolicyDecision {
     const refusal = requestRefusal(principal, action, target.type) ?? hardRefusal(action, target)
     if (refusal) return refusal
     // A part of revoke-access: the hard refusals above hold for it as for the single route; what
@@ -280,6 +308,10 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   }
 
   function decideAny(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
+    return rememberedDecision(principal, ` any ${action} ${type}`, () => decideAnyNow(principal, action, type))
+  }
+
+  function decideAnyNow(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
     const refusal = requestRefusal(principal, action, type)
     if (refusal) return refusal
     const ability = abilities.get(principal)
@@ -288,7 +320,22 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     return allow(grant, grant.role ? `${grant.role} may ${ACTION_PHRASES[`${action} ${type}`]}.` : SELF_CHECK_REASON)
   }
 
+  // What a principal may do depends only on what its ability depends on (roles the policy
+  // knows, tenant; this engine is one policy version): computed once per such key.
+  const permissions = new Map<string, PermissionSummary>()
   function permissionsOf(principal: Principal): PermissionSummary {
+    const key = abilities.keyOf(principal)
+    let summary = permissions.get(key)
+    if (!summary) {
+      // Shared by every caller with the same roles: frozen, so that no one can change it for the others.
+      summary = deepFreeze(computePermissions(principal))
+      if (permissions.size >= 256) permissions.delete(permissions.keys().next().value!)
+      permissions.set(key, summary)
+    }
+    return summary
+  }
+
+  function computePermissions(principal: Principal): PermissionSummary {
     const ability = abilities.get(principal)
     const roles = sameTenant(principal.tenantId, env.tenantId) ? rolePolicies(principal) : []
     const actions = Object.entries(ACTION_SUBJECTS).flatMap(([action, subjects]) =>

@@ -282,7 +282,7 @@ function normalize(doc: PolicyDocument): PolicyDocument {
   return { ...doc, roles }
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     for (const child of Object.values(value)) deepFreeze(child)
     Object.freeze(value)

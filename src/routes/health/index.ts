@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { pendingMigrations } from '../../db/migrate.js'
+import { poolOf } from '../../db/prisma-client.js'
 import { ProblemError } from '../../errors.js'
 import { problemResponse } from '../../schemas/problem.js'
 import { ReconcilerRunSchema } from '../audit/schemas.js'
@@ -36,9 +38,14 @@ export default async function healthRoutes(app: FastifyInstance) {
         503: problemResponse('Not ready: the database is unreachable or not migrated'),
       },
     },
-  }, async () => {
-    const ready = await app.audit.ready().catch(() => false)
-    if (!ready) {
+  }, async (request) => {
+    // The cause goes to the log (warn), never to the caller: probes are unauthenticated.
+    const pending = await pendingMigrations(poolOf(app.prisma)).catch((err: unknown) => {
+      request.log.warn({ err }, 'not ready: the database cannot be reached')
+      return null
+    })
+    if (pending !== null && pending.length > 0) request.log.warn({ pending }, 'not ready: database migrations are pending')
+    if (pending === null || pending.length > 0) {
       throw new ProblemError(503, 'not_ready', 'Not ready', 'The database is unreachable or its migrations are not applied', {}, { 'retry-after': '5' })
     }
     const lastRun = await app.reconciler.lastRun()

@@ -1,0 +1,40 @@
+// One server of the pipeline benchmark (bench/pipeline.ts starts it, one process per variant):
+//   plain      a bare Fastify app answering GET /v1/me/permissions with the same route schema and
+//              the same body as guestgate, with no authentication and no policy;
+//   guestgate  the whole app (sandbox mode, real Postgres, the embedded Graph simulator), the same
+//              route authenticated (RS256 token) and policy-checked; it does no I/O.
+// BENCH_LOG=on: Fastify's request logging at info (two JSON lines per request, to /dev/null);
+// off: warn. Prints "LISTENING <url> <token>" once ready.
+import Fastify from 'fastify'
+import pino from 'pino'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { getMyPermissions } from '../src/routes/authorization/schemas.js'
+import { sharedSchemas } from '../src/schemas/index.js'
+import { serverOptions } from '../src/server-options.js'
+
+const variant = process.env.BENCH_VARIANT
+const level = process.env.BENCH_LOG === 'on' ? 'info' : 'warn'
+const logger = pino({ level }, pino.destination({ dest: '/dev/null', sync: false }))
+
+if (variant === 'plain') {
+  const body = JSON.parse(process.env.BENCH_BODY ?? '{}') as unknown
+  const app = Fastify({ loggerInstance: logger })
+  // The route schema references the shared Problem schema (its 4xx/5xx answers).
+  for (const schema of sharedSchemas) app.addSchema(schema)
+  app.get('/v1/me/permissions', { schema: getMyPermissions }, async () => body)
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  console.log(`LISTENING ${url} -`)
+} else if (variant === 'guestgate') {
+  const config = loadConfig({ DATABASE_URL: process.env.BENCH_DATABASE_URL, LOG_LEVEL: level, PORT: '0' })
+  const app = Fastify(serverOptions(config, logger))
+  await app.register(buildApp, { config })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const minted = await app.inject({ method: 'POST', url: '/v1/sandbox/tokens', payload: { roles: ['Apps.AssignRoles', 'Groups.ManageMembers'] } })
+  console.log(`LISTENING ${url} ${(minted.json<{ accessToken: string }>()).accessToken}`)
+} else {
+  throw new Error(`BENCH_VARIANT must be plain or guestgate, got ${variant}`)
+}
+
+// Exit normally on SIGTERM/SIGINT, so that `node --cpu-prof` writes its profile.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0))

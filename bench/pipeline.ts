@@ -1,0 +1,93 @@
+// Pipeline benchmark (issue 11.6): what authentication, the policy and guestgate's plumbing
+// (request ids, metrics, problem handling) cost on a route with no I/O. One run, alternating
+// rounds: a plain Fastify app with the same route schema and body against guestgate's
+// authenticated, policy-checked GET /v1/me/permissions, each with request logging on and off.
+// Servers and the load generator (autocannon) are separate processes. Prints req/s and ratios.
+//   BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_SERVER_URL (postgres server)
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { applyMigrations } from '../src/db/migrate.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const serverUrl = process.env.BENCH_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432'
+
+interface Server { child: ChildProcess; url: string; token: string }
+
+async function startVariant(variant: 'plain' | 'guestgate', log: 'on' | 'off', extra: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', path.join(root, 'bench/pipeline-server.ts')], {
+    cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', BENCH_VARIANT: variant, BENCH_LOG: log, ...extra },
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  while (!/LISTENING (\S+) (\S+)\n/.test(output)) {
+    const [event] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => ['exit'])])
+    if (event === 'exit') throw new Error(`${variant} server exited: ${output}`)
+  }
+  const [, url, token] = /LISTENING (\S+) (\S+)\n/.exec(output)!
+  return { child, url: url!, token: token! }
+}
+
+async function load(server: Server): Promise<{ rps: number; p99: number; errors: number }> {
+  const args = ['-c', String(connections), '-d', String(seconds), '--json', '-H', `authorization=Bearer ${server.token}`, `${server.url}/v1/me/permissions`]
+  const { stdout } = await promisify(execFile)(path.join(root, 'node_modules/.bin/autocannon'), args, { maxBuffer: 64 * 1024 * 1024 })
+  const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number }
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.non2xx + result.errors }
+}
+
+const database = `guestgate_bench_${randomBytes(4).toString('hex')}`
+const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` })
+await admin.connect()
+await admin.query(`CREATE DATABASE "${database}"`)
+const databaseUrl = `${serverUrl}/${database}`
+await applyMigrations(databaseUrl)
+
+const servers: Server[] = []
+try {
+  const guestgateOn = await startVariant('guestgate', 'on', { BENCH_DATABASE_URL: databaseUrl })
+  servers.push(guestgateOn)
+  const body = await (await fetch(`${guestgateOn.url}/v1/me/permissions`, { headers: { authorization: `Bearer ${guestgateOn.token}` } })).text()
+  const variants: Record<string, Server> = {
+    'guestgate, logging on': guestgateOn,
+    'guestgate, logging off': await startVariant('guestgate', 'off', { BENCH_DATABASE_URL: databaseUrl }),
+    'plain, logging on': await startVariant('plain', 'on', { BENCH_BODY: body }),
+    'plain, logging off': await startVariant('plain', 'off', { BENCH_BODY: body }),
+  }
+  servers.push(...Object.values(variants).slice(1))
+  const plainBody = await (await fetch(`${variants['plain, logging on']!.url}/v1/me/permissions`)).text()
+  if (plainBody !== body) throw new Error('the plain app does not answer the same body')
+
+  console.log('servers ready; warming up')
+  // Warm-up: JIT, caches (verified token, ability, permissions).
+  for (const server of Object.values(variants)) await load({ ...server }).catch(() => undefined)
+  const results: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const [name, server] of Object.entries(variants)) {
+      const { rps, p99, errors } = await load(server)
+      if (errors > 0) throw new Error(`${name}: ${errors} failed requests`)
+      results[name]!.push(rps)
+      console.log(`round ${round} ${name.padEnd(24)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${p99} ms`)
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  console.log(`\n${connections} connections, ${seconds} s per measurement, ${rounds} rounds; median req/s`)
+  for (const log of ['on', 'off']) {
+    const guestgate = median(results[`guestgate, logging ${log}`]!)
+    const plain = median(results[`plain, logging ${log}`]!)
+    const ratios = results[`guestgate, logging ${log}`]!.map((value, i) => (value / results[`plain, logging ${log}`]![i]!).toFixed(2))
+    console.log(`logging ${log.padEnd(3)}: guestgate ${guestgate.toFixed(0)}, plain ${plain.toFixed(0)}, ratio ${(guestgate / plain).toFixed(2)} (per round: ${ratios.join(', ')})`)
+  }
+} finally {
+  for (const server of servers) server.child.kill('SIGTERM')
+  await Promise.all(servers.filter((server) => server.child.exitCode === null).map((server) => once(server.child, 'exit')))
+  await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+  await admin.end()
+}
