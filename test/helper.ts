@@ -17,9 +17,9 @@ export interface TestApp {
   simulator: GraphSimulatorApp['simulator']
   databaseUrl: string
   /** A sandbox token for these roles (and optional identity). */
-  token(roles: string[], extra?: { name?: string; oid?: string; tenantId?: string; expiresInSeconds?: number }): Promise<string>
+  token: (roles: string[], extra?: { name?: string; oid?: string; tenantId?: string; expiresInSeconds?: number }) => Promise<string>
   /** app.inject with a bearer token. */
-  as(token: string, request: { method: string; url: string; payload?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>
+  as: (token: string, request: { method: string; url: string; payload?: unknown; headers?: Record<string, string> }) => Promise<LightMyRequestResponse>
 }
 
 export interface BuildOptions {
