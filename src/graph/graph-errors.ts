@@ -71,3 +71,11 @@ export function isNotYetReplicated(error: unknown): boolean {
   return /\bOne or more\b.*\b(don't|don’t|do not) exist\b/i.test(error.graphMessage) ||
     /objects being referenced (don't|don’t|do not) exist/i.test(error.graphMessage)
 }
+
+/** A page token that is not a link to the Graph endpoint we call: refused before any request. */
+export class InvalidPageTokenError extends RangeError {
+  override readonly name = 'InvalidPageTokenError'
+  constructor(reason: string) {
+    super(`Not a page token this service issued: ${reason}`)
+  }
+}

@@ -95,12 +95,16 @@ export interface AppRoleAssignment {
 
 export interface Page<T> {
   items: T[]
-  /** Opaque token for the next page (Graph's $skiptoken); absent on the last page. */
+  /**
+   * Opaque token for the next page (Graph's @odata.nextLink as given); absent on the last page.
+   * Pass it back with the same query; a token that is no link to our Graph endpoint is refused
+   * with InvalidPageTokenError before any request.
+   */
   nextPageToken?: string
 }
 
 export interface PageRequest {
-  /** 1..999 (Graph's bound); callers cap lower. */
+  /** 1..999 (Graph's bound); callers cap lower. Ignored when pageToken is given (the link carries it). */
   top: number
   pageToken?: string
 }
@@ -165,7 +169,7 @@ export interface GraphGateway extends GraphReader {
   removeAppRoleAssignment(servicePrincipalId: string, assignmentId: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
 }
 
-export { GraphRequestError, isAmbiguousFailure, isNotYetReplicated, type GraphFailureCode } from './graph-errors.js'
+export { GraphRequestError, InvalidPageTokenError, isAmbiguousFailure, isNotYetReplicated, type GraphFailureCode } from './graph-errors.js'
 
 /** Microsoft Graph's own application id: never a target for app role assignments. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'

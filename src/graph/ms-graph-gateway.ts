@@ -14,6 +14,7 @@
 import type { TokenCredential } from '@azure/identity'
 import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
 import {
+  InvalidPageTokenError,
   type AppRole,
   type AppRoleAssignment,
   type Change,
@@ -117,18 +118,16 @@ function searchClause(fields: string[], text: string | undefined): string | unde
   return fields.map((field) => `"${field}:${phrase}"`).join(' OR ')
 }
 
-/** Graph's $skiptoken from @odata.nextLink: our opaque page token. */
-function nextPageToken(answer: GraphAnswer): string | undefined {
-  if (!isJson(answer.body)) return undefined
-  const nextLink = answer.body['@odata.nextLink']
-  if (typeof nextLink !== 'string') return undefined
-  const query = nextLink.slice(nextLink.indexOf('?') + 1)
-  for (const pair of query.split('&')) {
-    const equals = pair.indexOf('=')
-    // Decoded by hand: URLSearchParams would turn a literal "+" in the token into a space.
-    if (equals > 0 && pair.slice(0, equals).toLowerCase() === '$skiptoken') return decodeURIComponent(pair.slice(equals + 1))
-  }
-  throw invalidResponse('Graph returned an @odata.nextLink without $skiptoken', answer)
+/**
+ * Graph's @odata.nextLink, to be followed as given: Graph documents the whole URL as the way to
+ * the next page and warns against taking $skiptoken out of it
+ * (https://learn.microsoft.com/en-us/graph/paging). It is our opaque page token too.
+ */
+function nextLinkOf(answer: GraphAnswer): string | undefined {
+  if (!isJson(answer.body) || answer.body['@odata.nextLink'] === undefined) return undefined
+  const link = answer.body['@odata.nextLink']
+  if (typeof link !== 'string' || link === '') throw invalidResponse('Graph returned an @odata.nextLink that is not a URL', answer)
+  return link
 }
 
 function collection(answer: GraphAnswer): Json[] {
@@ -242,6 +241,25 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     middleware: createGraphMiddleware(options),
   })
 
+  const versionPrefix = `/${base.pathname.replace(/^\/+|\/+$/g, '')}/`
+
+  /**
+   * The part of a nextLink after our base URL (path and query exactly as Graph wrote them), for
+   * the SDK to send through our middleware. A link to anywhere else is refused: our token must
+   * never leave for another host, whoever made the page token.
+   */
+  function linkPath(link: string): string {
+    let url: URL
+    try {
+      url = new URL(link)
+    } catch {
+      throw new InvalidPageTokenError('not an absolute URL')
+    }
+    const raw = link.slice(link.indexOf('/', link.indexOf('//') + 2))
+    if (url.origin !== base.origin || !raw.startsWith(versionPrefix)) throw new InvalidPageTokenError(`not a link to ${base.origin}${versionPrefix}`)
+    return raw.slice(versionPrefix.length - 1)
+  }
+
   async function send(call: GraphCall, ctx: GraphCallContext): Promise<GraphAnswer> {
     let request = client.api(call.path).responseType(ResponseType.RAW).header('client-request-id', ctx.correlationId)
     if (call.eventual) request = request.header('ConsistencyLevel', 'eventual')
@@ -274,16 +292,25 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     return answer
   }
 
-  /** GETs a collection and follows every nextLink; status and request-id are the last page's. */
+  /** A nextLink Graph itself returned: a link elsewhere is Graph's answer we cannot use. */
+  function followLink(link: string, answer: GraphAnswer): string {
+    try {
+      return linkPath(link)
+    } catch (error) {
+      if (error instanceof InvalidPageTokenError) throw invalidResponse(`Graph returned an @odata.nextLink we do not follow (${error.message})`, answer)
+      throw error
+    }
+  }
+
+  /** GETs a collection and follows every nextLink as given; status and request-id are the last page's. */
   async function getAll(path: string, query: Record<string, string> | undefined, ctx: GraphCallContext) {
     const items: Json[] = []
-    let skipToken: string | undefined
-    let answer: GraphAnswer
-    do {
-      answer = await send({ method: 'GET', path, query: skipToken ? { ...query, $skiptoken: skipToken } : query }, ctx)
+    let answer = await send({ method: 'GET', path, query }, ctx)
+    items.push(...collection(answer))
+    for (let link = nextLinkOf(answer); link !== undefined; link = nextLinkOf(answer)) {
+      answer = await send({ method: 'GET', path: followLink(link, answer) }, ctx)
       items.push(...collection(answer))
-      skipToken = nextPageToken(answer)
-    } while (skipToken)
+    }
     return { items, answer }
   }
 
@@ -295,9 +322,12 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     map: (item: Json) => T,
     ctx: GraphCallContext,
   ): Promise<GraphResult<Page<T>>> {
-    const fullQuery = { ...query, ...(eventual ? { $count: 'true' } : {}), ...(pageToken ? { $skiptoken: pageToken } : {}) }
-    const answer = await send({ method: 'GET', path, query: fullQuery, eventual }, ctx)
-    const token = nextPageToken(answer)
+    // A later page is the nextLink as Graph gave it (it carries the whole query); only the
+    // ConsistencyLevel header is ours to send again.
+    const answer = pageToken === undefined
+      ? await send({ method: 'GET', path, query: { ...query, ...(eventual ? { $count: 'true' } : {}) }, eventual }, ctx)
+      : await send({ method: 'GET', path: linkPath(pageToken), eventual }, ctx)
+    const token = nextLinkOf(answer)
     const items = collection(answer).map(map)
     return result(token === undefined ? { items } : { items, nextPageToken: token }, answer)
   }

@@ -3,7 +3,14 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { createStaticCredential } from '../../src/graph/graph-credential.js'
-import { type GraphCallContext, GraphRequestError, type InvitationRequest, isAmbiguousFailure, isNotYetReplicated } from '../../src/graph/graph-gateway.js'
+import {
+  type GraphCallContext,
+  GraphRequestError,
+  InvalidPageTokenError,
+  type InvitationRequest,
+  isAmbiguousFailure,
+  isNotYetReplicated,
+} from '../../src/graph/graph-gateway.js'
 import type { RetryInfo, RetrySettings } from '../../src/graph/graph-middleware.js'
 import { createMsGraphGateway, USER_FIELDS } from '../../src/graph/ms-graph-gateway.js'
 import { buildGraphSimulator } from '../../src/graph/simulator/graph-simulator.js'
@@ -253,6 +260,21 @@ t.test('listGuests filters, searches and pages with an opaque token', async (t) 
   t.equal(lastQuery.get('$top'), '2')
   t.ok(lastQuery.get('$skiptoken'), 'the second page asks for the skiptoken')
 
+  // The token is Graph's nextLink, and the next request is that link exactly as given.
+  const first = await gateway.listGuests({ top: 2, domain: 'partner.example' }, ctx)
+  const link = first.value.nextPageToken as string
+  t.match(link, /^http:\/\/127\.0\.0\.1:\d+\/v1\.0\/users\?.*\$skiptoken=/)
+  await gateway.listGuests({ top: 2, domain: 'partner.example', pageToken: link }, ctx)
+  const followed = simulator.calls.at(-1)
+  t.equal(`${followed?.path}?${followed?.query}`, link.slice(link.indexOf('/v1.0/')), 'path and query as Graph wrote them')
+
+  // A token that leads anywhere else is refused before any request: our token never leaves.
+  const before = simulator.calls.length
+  for (const forged of ['https://evil.example/v1.0/users?$skiptoken=x', link.replace('/v1.0/', '/beta/'), 'not a url', link.replace('http://', 'https://')]) {
+    await t.rejects(gateway.listGuests({ top: 2, pageToken: forged }, ctx), InvalidPageTokenError, forged)
+  }
+  t.equal(simulator.calls.length, before, 'nothing was sent')
+
   const accepted = await gateway.listGuests({ top: 10, state: 'Accepted' }, ctx)
   t.same(accepted.value.items.map((u) => u.id), [users.existingGuest.id])
 
@@ -292,7 +314,9 @@ t.test('groups: read, list, search, members and memberOf', async (t) => {
   t.same(guests.value.items.map((u) => u.id), [users.existingGuest.id])
 
   const memberOf = await gateway.listUserGroups(users.existingGuest.id, ctx)
-  t.same(memberOf.value.map((g) => g.displayName), ['Marketing'])
+  t.same(memberOf.value.map((g) => [g.displayName, g.isDynamic]), [['Marketing', false], ['All Partners', true]], 'a guest is in the dynamic All Partners too')
+  const refused = await graphError(t, gateway.removeGroupMember(groups.allPartners, users.existingGuest.id, ctx))
+  t.equal(refused.status, 400, 'and Graph refuses to remove it: the caller must keep it, not report a failure')
 })
 
 t.test('service principals: read, list and search', async (t) => {

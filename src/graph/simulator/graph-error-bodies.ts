@@ -63,13 +63,16 @@ export const graphErrors = {
   // Group membership
   memberAlreadyExists: () =>
     badRequest("One or more added object references already exist for the following modified properties: 'members'."),
+  // Removing a non-member is a 400, not a 404 (https://learn.microsoft.com/en-us/graph/api/group-delete-members; graph-facts.md).
   memberDoesNotExist: () =>
-    new GraphError(404, 'Request_ResourceNotFound', "One or more removed object references do not exist for the following modified properties: 'members'."),
+    badRequest("One or more removed object references do not exist for the following modified properties: 'members'."),
   // A body reference to an object that is not replicated yet (graph-facts.md; group-post-members).
   addedReferencesMissing: () =>
     badRequest("One or more added object references don't exist for the following modified properties: 'members'."),
   referencedObjectsMissing: () => badRequest('The source resource object or one of the objects being referenced do not exist.'),
   insufficientPrivileges: () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+  // Graph refuses member changes of a dynamic group (https://learn.microsoft.com/en-us/entra/identity/users/groups-dynamic-membership:
+  // members are managed by the rule); its exact status and wording are not documented (SILENT): a 400 here.
   dynamicGroupAdd: () => badRequest('Members cannot be added to a group with dynamic membership.'),
   dynamicGroupRemove: () => badRequest('Members cannot be removed from a group with dynamic membership.'),
   invalidReference: (reference: string) => badRequest(`Invalid URL format specified in @odata.id: '${reference}'.`),
@@ -85,7 +88,6 @@ export const graphErrors = {
   advancedQueryRequired: () => unsupportedQuery('Unsupported Query.'),
   searchRequiresEventual: () =>
     unsupportedQuery("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"),
-  countRequiresEventual: () => unsupportedQuery('$count is not currently supported.'),
   unsupportedFilterProperty: (property: string, entityName: string) =>
     unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${entityName}'.`),
   unknownFilterProperty: (property: string) => badRequest(`Property '${property}' does not exist as a declared property or extension property.`),

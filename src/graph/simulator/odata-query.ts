@@ -243,15 +243,40 @@ export function parseSearch(search: string): SearchClause[][] {
   return alternatives
 }
 
-/** The simulator's $search is a case-insensitive substring match. */
+/** Properties whose $search is tokenized; every other string property matches like startswith. */
+const TOKENIZED_SEARCH_PROPERTIES: ReadonlySet<string> = new Set(['displayName', 'description'])
+
+/**
+ * Words the way directory $search splits text: at spaces and symbols, at a change from lower
+ * to upper case (camelCase) and between letters and digits; lower-cased.
+ */
+export function searchTokens(text: string): string[] {
+  return text
+    .replace(/(\p{Ll})(\p{Lu})/gu, '$1 $2')
+    .replace(/(\p{L})(\p{N})|(\p{N})(\p{L})/gu, (_match, l1, n1, n2, l2) => (l1 ? `${l1} ${n1}` : `${n2} ${l2}`))
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((token) => token !== '')
+    .map((token) => token.toLowerCase())
+}
+
+/**
+ * Directory $search, as documented (https://learn.microsoft.com/en-us/graph/search-query-parameter,
+ * "Using $search on directory object collections"): displayName and description are tokenized and
+ * each search word must begin a word of the value (the list-users example "displayName:wa" finds
+ * "Oscar Ward"); any other string property behaves like $filter startswith. Case is ignored.
+ * A substring inside a word ("artner" in "Partners") is not a match.
+ */
+function matchesSearchClause(value: unknown, { property, text }: SearchClause): boolean {
+  if (typeof value !== 'string') return false
+  if (!TOKENIZED_SEARCH_PROPERTIES.has(property)) return value.toLowerCase().startsWith(text.toLowerCase())
+  const words = searchTokens(value)
+  const wanted = searchTokens(text)
+  return wanted.length > 0 && wanted.every((term) => words.some((word) => word.startsWith(term)))
+}
+
 function matchesSearch(record: object, alternatives: SearchClause[][]): boolean {
   const values = record as Record<string, unknown>
-  return alternatives.some((clauses) =>
-    clauses.every(({ property, text }) => {
-      const value = values[property]
-      return typeof value === 'string' && value.toLowerCase().includes(text.toLowerCase())
-    }),
-  )
+  return alternatives.some((clauses) => clauses.every((clause) => matchesSearchClause(values[clause.property], clause)))
 }
 
 /** The request's $-options, names lower-cased (Graph accepts $skipToken too); others are refused. */
@@ -369,7 +394,9 @@ export function collectionResponse<T extends object>(
   if (filter && (options.filterIsAdvanced || usesAdvancedOperators(filter)) && !(eventual && count)) {
     throw graphErrors.advancedQueryRequired()
   }
-  if (count && !eventual) throw graphErrors.countRequiresEventual()
+  // $count=true without ConsistencyLevel: eventual is ignored, not refused
+  // (https://learn.microsoft.com/en-us/graph/aad-advanced-queries): no @odata.count then.
+  const counted = count && eventual
 
   const select = parseSelect(query.get('$select'), shape)
   const size = pageSize(query.get('$top'))
@@ -382,7 +409,7 @@ export function collectionResponse<T extends object>(
   })
 
   const body: CollectionBody = { value: page }
-  if (count) body['@odata.count'] = matching.length
+  if (counted) body['@odata.count'] = matching.length
   if (offset + size < matching.length) body['@odata.nextLink'] = nextLink(request, offset + size)
   return body
 }

@@ -4,6 +4,8 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { guidToBytes } from '../app-role-assignment-id.js'
 import { GraphError, graphErrors } from './graph-error-bodies.js'
+import { userShape } from './representations.js'
+import { matchesMembershipRule, MembershipRuleError, parseMembershipRule, type MembershipRule } from './membership-rule.js'
 import { seedData } from './seed.js'
 
 export interface ObjectIdentityRecord {
@@ -153,7 +155,10 @@ export class SimulatedDirectory {
   readonly users = new Map<string, UserRecord>()
   readonly groups = new Map<string, GroupRecord>()
   /** group id -> ids of its direct (user) members */
+  /** group id -> ids of its assigned (user) members; dynamic groups keep theirs in `rules` */
   readonly memberships = new Map<string, Set<string>>()
+  /** dynamic group id -> its parsed membershipRule */
+  private readonly rules = new Map<string, MembershipRule>()
   readonly servicePrincipals = new Map<string, ServicePrincipalRecord>()
   readonly assignments = new Map<string, AppRoleAssignmentRecord>()
   readonly invitations: InvitationRecord[] = []
@@ -191,7 +196,7 @@ export class SimulatedDirectory {
     return structuredClone({
       users: [...this.users.values()],
       groups: [...this.groups.values()],
-      memberships: Object.fromEntries([...this.memberships].map(([groupId, members]) => [groupId, [...members]])),
+      memberships: Object.fromEntries([...this.groups.keys()].map((groupId) => [groupId, this.membersOf(groupId).map((user) => user.id)])),
       servicePrincipals: [...this.servicePrincipals.values()],
       appRoleAssignments: [...this.assignments.values()],
       invitations: this.invitations,
@@ -202,13 +207,12 @@ export class SimulatedDirectory {
   /** Replaces everything with a snapshot (in place); replication lag starts over. */
   restore(snapshot: DirectorySnapshot): void {
     const copy = structuredClone(snapshot)
-    for (const collection of [this.users, this.groups, this.memberships, this.servicePrincipals, this.assignments, this.unreplicated]) {
+    for (const collection of [this.users, this.groups, this.memberships, this.rules, this.servicePrincipals, this.assignments, this.unreplicated]) {
       collection.clear()
     }
     this.replicationLag = 0
     for (const user of copy.users) this.users.set(user.id, user)
-    for (const group of copy.groups) this.groups.set(group.id, group)
-    for (const group of copy.groups) this.memberships.set(group.id, new Set(copy.memberships[group.id] ?? []))
+    for (const group of copy.groups) this.addGroup(group, copy.memberships[group.id] ?? [])
     for (const sp of copy.servicePrincipals) this.servicePrincipals.set(sp.id, sp)
     for (const assignment of copy.appRoleAssignments) this.assignments.set(assignment.id, assignment)
     this.invitations.splice(0, this.invitations.length, ...copy.invitations)
@@ -320,14 +324,28 @@ export class SimulatedDirectory {
     }
   }
 
+  /** A group with its assigned members; a dynamic group's members come from its rule instead. */
+  addGroup(group: GroupRecord, members: readonly string[] = []): void {
+    const rule = isDynamic(group) ? compileRule(group) : undefined
+    this.groups.set(group.id, group)
+    if (rule) this.rules.set(group.id, rule)
+    this.memberships.set(group.id, new Set(rule ? [] : members))
+  }
+
+  /** Direct members: assigned ones, or for a dynamic group every user its rule matches. */
   membersOf(groupId: string): UserRecord[] {
-    const members = this.memberships.get(this.getGroup(groupId).id) ?? new Set<string>()
-    return [...members].flatMap((userId) => this.users.get(userId) ?? [])
+    const group = this.getGroup(groupId)
+    return [...this.users.values()].filter((user) => this.isMember(group, user))
   }
 
   groupsOf(userId: string): GroupRecord[] {
     const user = this.referenceUser(userId)
-    return [...this.groups.values()].filter((group) => this.memberships.get(group.id)?.has(user.id))
+    return [...this.groups.values()].filter((group) => this.isMember(group, user))
+  }
+
+  private isMember(group: GroupRecord, user: UserRecord): boolean {
+    const rule = this.rules.get(group.id)
+    return rule ? matchesMembershipRule(user, rule) : this.memberships.get(group.id)?.has(user.id) === true
   }
 
   addMember(groupId: string, userId: string): void {
@@ -443,8 +461,22 @@ export class SimulatedDirectory {
   /** We never hold RoleManagement.ReadWrite.Directory, and dynamic groups manage themselves. */
   private refuseMembershipChange(group: GroupRecord, dynamicError: () => GraphError): void {
     if (group.isAssignableToRole) throw graphErrors.insufficientPrivileges()
-    if (group.groupTypes.includes('DynamicMembership')) throw dynamicError()
+    if (isDynamic(group)) throw dynamicError()
   }
+}
+
+const isDynamic = (group: GroupRecord): boolean => group.groupTypes.includes('DynamicMembership')
+
+/** The group's rule, refused when it names a property a user does not have or uses syntax we do not evaluate. */
+function compileRule(group: GroupRecord): MembershipRule {
+  if (!group.membershipRule) throw new MembershipRuleError(`dynamic group ${group.id} has no membershipRule`)
+  const rule = parseMembershipRule(group.membershipRule)
+  const properties = (node: MembershipRule): string[] =>
+    node.kind === 'compare' ? [node.property] : node.kind === 'not' ? properties(node.operand) : [...properties(node.left), ...properties(node.right)]
+  for (const property of properties(rule)) {
+    if (!(userShape.properties as readonly string[]).includes(property)) throw new MembershipRuleError(`user.${property} is not a property the simulator models (rule of ${group.id})`)
+  }
+  return rule
 }
 
 /** Graph's assignment ids: 43 base64url characters that start with the principal's id (app-role-assignment-id.ts). */
