@@ -24,6 +24,8 @@ export interface DirectoryUser {
   id: string
   displayName: string | null
   mail: string | null
+  /** Further addresses of the user; a redemption reset may use mail or one of these. */
+  otherMails: string[]
   userPrincipalName: string | null
   userType: 'Guest' | 'Member' | string
   creationType: string | null
@@ -32,15 +34,37 @@ export interface DirectoryUser {
   externalUserStateChangeDateTime: string | null
 }
 
+/**
+ * A new invitation, or a resend: POST /invitations again with the guest's address, and Graph
+ * re-invites the user it finds by that address (graph-facts.md: there is no resend API).
+ * invitedUser is not sent: Graph documents it as settable only with resetRedemption
+ * (https://learn.microsoft.com/en-us/graph/api/resources/invitation).
+ */
 export interface InvitationRequest {
   invitedUserEmailAddress: string
   inviteRedirectUrl: string
   invitedUserDisplayName?: string
   sendInvitationMessage: boolean
+  /**
+   * Sent as invitedUserMessageInfo.customizedMessageBody and echoed in Graph's answer, but NOT in
+   * the e-mail when an application (app-only token, as guestgate's own) invites: Entra leaves
+   * it out (https://learn.microsoft.com/en-us/entra/external-id/troubleshoot).
+   */
   customizedMessageBody?: string
-  /** Re-invite an existing guest (resend): Graph needs invitedUser.id for that. */
-  invitedUserId?: string
-  resetRedemption?: boolean
+}
+
+/**
+ * Reset a guest's redemption (https://learn.microsoft.com/en-us/graph/api/invitation-post,
+ * example 2): the same user object (id, UPN, group memberships, app role assignments) is invited
+ * again and must redeem anew, possibly with another address. Needs User.ReadWrite.All.
+ */
+export interface ResetRedemptionRequest {
+  invitedUserId: string
+  /** The address to redeem with: must already be the user's mail or one of its otherMails (resetRedemptionAddressProblem). */
+  invitedUserEmailAddress: string
+  inviteRedirectUrl: string
+  sendInvitationMessage: boolean
+  customizedMessageBody?: string
 }
 
 export interface Invitation {
@@ -159,6 +183,8 @@ export interface GraphReader {
 
 export interface GraphGateway extends GraphReader {
   invite(request: InvitationRequest, ctx: GraphCallContext): Promise<GraphResult<Invitation>>
+  /** Graph's 400 when the address is not on the user: check resetRedemptionAddressProblem first. */
+  resetRedemption(request: ResetRedemptionRequest, ctx: GraphCallContext): Promise<GraphResult<Invitation>>
   deleteUser(id: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
   /** Graph's "already exist" 400 is changed=false, not an error. */
   addGroupMember(groupId: string, userId: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
@@ -170,6 +196,22 @@ export interface GraphGateway extends GraphReader {
 }
 
 export { GraphRequestError, InvalidPageTokenError, isAmbiguousFailure, isNotYetReplicated, type GraphFailureCode } from './graph-errors.js'
+
+/**
+ * Graph's reason (its own words) why this address cannot be used to reset the user's redemption,
+ * or null when it can: the address must already be the user's mail or one of its otherMails
+ * (https://learn.microsoft.com/en-us/entra/external-id/reset-redemption-status). Shared with
+ * the simulator, so guestgate's 422 and Graph's 400 can never disagree.
+ */
+export function resetRedemptionAddressProblem(user: { mail: string | null; otherMails: readonly string[] }, email: string): string | null {
+  const wanted = email.toLowerCase()
+  const known = [user.mail, ...user.otherMails].some((address) => address?.toLowerCase() === wanted)
+  return known ? null : RESET_ADDRESS_MISMATCH
+}
+
+/** Graph's message (OBS: MicrosoftDocs/azure-docs#71825) for a reset to an address the user does not have. */
+export const RESET_ADDRESS_MISMATCH =
+  'The email you’re using to invite this user doesn’t match any emails on the user object. Please add this email to the user object and try again.'
 
 /** Microsoft Graph's own application id: never a target for app role assignments. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'

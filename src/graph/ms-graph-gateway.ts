@@ -27,6 +27,7 @@ import {
   type Invitation,
   type InvitationRequest,
   type Page,
+  type ResetRedemptionRequest,
   type ServicePrincipal,
 } from './graph-gateway.js'
 import { principalIdOfAssignment } from './app-role-assignment-id.js'
@@ -46,7 +47,7 @@ export interface MsGraphGatewayOptions {
 }
 
 export const USER_FIELDS =
-  'id,displayName,mail,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
+  'id,displayName,mail,otherMails,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
 export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule'
 export const SERVICE_PRINCIPAL_FIELDS = 'id,appId,displayName,appRoles'
 
@@ -140,6 +141,7 @@ function mapUser(user: Json): DirectoryUser {
     id: requiredString(user, 'id'),
     displayName: stringOrNull(user.displayName),
     mail: stringOrNull(user.mail),
+    otherMails: strings(user.otherMails),
     userPrincipalName: stringOrNull(user.userPrincipalName),
     // Graph leaves userType null on some old member accounts.
     userType: stringOrNull(user.userType) ?? 'Member',
@@ -357,18 +359,18 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     return result(wanted, answer)
   }
 
-  async function postInvitation(request: InvitationRequest, ctx: GraphCallContext) {
+  async function postInvitation(request: InvitationRequest | ResetRedemptionRequest, ctx: GraphCallContext) {
     const body = {
       invitedUserEmailAddress: request.invitedUserEmailAddress,
       inviteRedirectUrl: request.inviteRedirectUrl,
-      ...(request.invitedUserDisplayName !== undefined ? { invitedUserDisplayName: request.invitedUserDisplayName } : {}),
+      ...('invitedUserDisplayName' in request && request.invitedUserDisplayName !== undefined ? { invitedUserDisplayName: request.invitedUserDisplayName } : {}),
       sendInvitationMessage: request.sendInvitationMessage,
       ...(request.customizedMessageBody !== undefined
         ? { invitedUserMessageInfo: { customizedMessageBody: request.customizedMessageBody } }
         : {}),
       invitedUserType: 'Guest',
-      ...(request.invitedUserId !== undefined ? { invitedUser: { id: request.invitedUserId } } : {}),
-      ...(request.resetRedemption !== undefined ? { resetRedemption: request.resetRedemption } : {}),
+      // invitedUser is read-only but for a redemption reset, and then it is required.
+      ...('invitedUserId' in request ? { invitedUser: { id: request.invitedUserId }, resetRedemption: true } : {}),
     }
     const answer = await send({ method: 'POST', path: '/invitations', body }, ctx)
     if (!isJson(answer.body)) throw invalidResponse('Graph returned no invitation', answer)
@@ -483,6 +485,8 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     // A 500 ("Unable to find target address" among others) may follow a created guest: it is
     // not sent again here; the caller settles it by reading (findUsersByEmail).
     invite: postInvitation,
+
+    resetRedemption: postInvitation,
 
     async deleteUser(id, ctx) {
       const answer = await send({ method: 'DELETE', path: graphPath`/users/${id}` }, ctx)

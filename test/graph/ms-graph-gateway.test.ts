@@ -10,6 +10,8 @@ import {
   type InvitationRequest,
   isAmbiguousFailure,
   isNotYetReplicated,
+  RESET_ADDRESS_MISMATCH,
+  resetRedemptionAddressProblem,
 } from '../../src/graph/graph-gateway.js'
 import type { RetryInfo, RetrySettings } from '../../src/graph/graph-middleware.js'
 import { createMsGraphGateway, USER_FIELDS } from '../../src/graph/ms-graph-gateway.js'
@@ -71,6 +73,7 @@ t.test('getUser maps exactly our fields and reports status and request-id', asyn
     id: users.existingGuest.id,
     displayName: 'Existing Guest',
     mail: 'existing@fabrikam.example',
+    otherMails: [],
     userPrincipalName: 'existing_fabrikam.example#EXT#@sandbox.onmicrosoft.com',
     userType: 'Guest',
     creationType: 'Invitation',
@@ -161,15 +164,38 @@ t.test('invite creates a guest; resend re-invites the same user', async (t) => {
   t.equal(guest.value.userType, 'Guest')
   t.equal(guest.value.externalUserState, 'PendingAcceptance')
 
-  const resend = await gateway.invite(
-    invitation('new.partner@partner.example', { sendInvitationMessage: true, invitedUserId: first.value.invitedUserId, resetRedemption: true }),
-    ctx,
-  )
+  // Resend: the same address again; Graph finds the guest by it. No invitedUser in the body.
+  const resend = await gateway.invite(invitation('new.partner@partner.example', { sendInvitationMessage: true }), ctx)
   t.equal(resend.value.invitedUserId, first.value.invitedUserId)
 
   const bad = await graphError(t, gateway.invite(invitation('a+b@partner.example'), ctx))
   t.equal(bad.status, 400)
   t.equal(bad.graphMessage, 'The Primary SMTP Address is an invalid value')
+})
+
+t.test('resetRedemption: same user, back to pending, with an address the user has; Graph\'s 400 otherwise', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  const guestId = users.existingGuest.id
+  simulator.state.users.get(guestId)?.otherMails.push('existing.new@fabrikam.example')
+  const user = (await gateway.getUser(guestId, ctx)).value
+  t.same(user.otherMails, ['existing.new@fabrikam.example'])
+  t.equal(resetRedemptionAddressProblem(user, 'EXISTING.NEW@fabrikam.example'), null)
+  t.equal(resetRedemptionAddressProblem(user, 'other@fabrikam.example'), RESET_ADDRESS_MISMATCH)
+
+  simulator.calls.length = 0
+  const reset = await gateway.resetRedemption({
+    invitedUserId: guestId, invitedUserEmailAddress: 'existing.new@fabrikam.example', inviteRedirectUrl: 'https://myapps.microsoft.com', sendInvitationMessage: true,
+  }, ctx)
+  t.equal(reset.status, 201)
+  t.equal(reset.value.invitedUserId, guestId)
+  t.equal((await gateway.getUser(guestId, ctx)).value.externalUserState, 'PendingAcceptance')
+  t.same((await gateway.listUserGroups(guestId, ctx)).value.map((g) => g.displayName), ['Marketing', 'All Partners'], 'memberships kept')
+
+  const refused = await graphError(t, gateway.resetRedemption({
+    invitedUserId: guestId, invitedUserEmailAddress: 'other@fabrikam.example', inviteRedirectUrl: 'https://myapps.microsoft.com', sendInvitationMessage: false,
+  }, ctx))
+  t.equal(refused.status, 400)
+  t.equal(refused.graphMessage, RESET_ADDRESS_MISMATCH, 'the reason guestgate can show is Graph\'s own')
 })
 
 t.test('a 500 on POST /invitations is not sent again: the guest may exist, the caller settles by reading', async (t) => {

@@ -1,5 +1,6 @@
 // Graph's error responses: the body shape, and the codes and messages Graph really uses
 // for the cases the simulator reproduces (see notes/graph-facts.md).
+import { RESET_ADDRESS_MISMATCH } from '../graph-gateway.js'
 
 export interface GraphErrorBody {
   error: {
@@ -58,6 +59,13 @@ export const graphErrors = {
   invalidEmail: () => new GraphError(400, 'BadRequest', 'The Primary SMTP Address is an invalid value'),
   invalidRedirectUrl: () => new GraphError(400, 'BadRequest', 'The Invite Redirect Url provided is invalid.'),
   invalidUserType: (value: string) => new GraphError(400, 'BadRequest', `The invitedUserType '${value}' is invalid. Valid values are 'Guest' and 'Member'.`),
+  // resetRedemption: true needs invitedUser/id (DOC, invitation resource); the wording is SILENT.
+  resetNeedsInvitedUser: () => new GraphError(400, 'BadRequest', 'The invitedUser/id relationship is required when resetRedemption is true.'),
+  // invitedUser is read-only unless resetRedemption is true (DOC); the wording is SILENT.
+  invitedUserReadOnly: () => new GraphError(400, 'BadRequest', "The property 'invitedUser' can only be set together with 'resetRedemption': true for a guest user."),
+  resetOfMember: () => new GraphError(400, 'BadRequest', 'The redemption status can only be reset for a guest user.'),
+  // OBS (MicrosoftDocs/azure-docs#71825, msgraph-beta-sdk-dotnet#394): the address is not on the user.
+  resetAddressMismatch: () => new GraphError(400, 'BadRequest', RESET_ADDRESS_MISMATCH),
   tooManyCcRecipients: () => new GraphError(400, 'BadRequest', 'Only one cc recipient is supported in invitedUserMessageInfo.'),
 
   // Group membership

@@ -3,6 +3,7 @@
 // replication lag) live here rather than in the routes.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { guidToBytes } from '../app-role-assignment-id.js'
+import { resetRedemptionAddressProblem } from '../graph-gateway.js'
 import { GraphError, graphErrors } from './graph-error-bodies.js'
 import { userShape } from './representations.js'
 import { matchesMembershipRule, MembershipRuleError, parseMembershipRule, type MembershipRule } from './membership-rule.js'
@@ -143,7 +144,7 @@ export interface NewAppRoleAssignment {
 }
 
 /** Where a request names a user: its URL path, a member reference, or an assignment's principalId. */
-export type UserReference = 'path' | 'member' | 'principal'
+export type UserReference = 'path' | 'member' | 'body'
 
 /** The role id Graph uses for "default access" on apps that declare no app roles. */
 const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000'
@@ -236,7 +237,7 @@ export class SimulatedDirectory {
       // A path reference is an unknown resource; a body reference fails the write as a 400.
       // https://learn.microsoft.com/en-us/graph/api/group-post-members (graph-facts.md, "not yet replicated")
       if (from === 'member') throw graphErrors.addedReferencesMissing()
-      if (from === 'principal') throw graphErrors.referencedObjectsMissing()
+      if (from === 'body') throw graphErrors.referencedObjectsMissing()
       throw graphErrors.notFound(id)
     }
     const user = this.users.get(id)
@@ -266,11 +267,16 @@ export class SimulatedDirectory {
     return undefined
   }
 
-  /** Creates the guest, or re-invites the user who already has that address (as Graph does). */
+  /**
+   * Creates the guest, or re-invites the user who already has that address (as Graph does: the
+   * way to resend). invitedUser names the user instead only for a redemption reset, or to invite
+   * an internal member to B2B collaboration (https://learn.microsoft.com/en-us/entra/external-id/invite-internal-users).
+   */
   invite(input: NewInvitation): InvitationRecord {
-    const existing = input.invitedUserId !== undefined ? this.referenceUser(input.invitedUserId) : this.findUserByEmail(input.invitedUserEmailAddress)
+    const existing = input.invitedUserId !== undefined ? this.invitedUser(input) : this.findUserByEmail(input.invitedUserEmailAddress)
     const user = existing ?? this.createInvitedUser(input)
-    if (existing && input.resetRedemption) {
+    if (existing && input.invitedUserId !== undefined) {
+      // Reset (or the member's first B2B invitation): the same object must redeem (again).
       existing.externalUserState = 'PendingAcceptance'
       existing.externalUserStateChangeDateTime = graphNow()
     }
@@ -313,6 +319,25 @@ export class SimulatedDirectory {
       resetRedemption: invitation.resetRedemption,
       sentDateTime: graphNow(),
     })
+  }
+
+  /**
+   * The user invitedUser names, and whether this request may name it
+   * (https://learn.microsoft.com/en-us/graph/api/resources/invitation: invitedUser is read-only
+   * except that resetRedemption requires invitedUser/id; invitation-post example 2).
+   */
+  private invitedUser(input: NewInvitation): UserRecord {
+    const user = this.referenceUser(input.invitedUserId as string, 'body')
+    if (!input.resetRedemption) {
+      // Only an internal member may be named without a reset (its B2B invitation); a guest's
+      // invitation is sent again by its address. Graph's wording for this refusal: SILENT.
+      if (user.userType === 'Guest') throw graphErrors.invitedUserReadOnly()
+      return user
+    }
+    // A reset of a member: SILENT in the docs (notes §9.4); refused, guestgate checks userType itself.
+    if (user.userType !== 'Guest') throw graphErrors.resetOfMember()
+    if (resetRedemptionAddressProblem(user, input.invitedUserEmailAddress) !== null) throw graphErrors.resetAddressMismatch()
+    return user
   }
 
   deleteUser(id: string): void {
@@ -377,7 +402,7 @@ export class SimulatedDirectory {
   assignAppRole(servicePrincipalId: string, input: NewAppRoleAssignment): AppRoleAssignmentRecord {
     const sp = this.getServicePrincipal(servicePrincipalId)
     if (input.resourceId.toLowerCase() !== sp.id) throw graphErrors.resourceMismatch(input.resourceId)
-    const user = this.referenceUser(input.principalId.toLowerCase(), 'principal')
+    const user = this.referenceUser(input.principalId.toLowerCase(), 'body')
     const appRoleId = input.appRoleId.toLowerCase()
     const isDefaultAccess = appRoleId === DEFAULT_ACCESS_ROLE_ID && sp.appRoles.length === 0
     if (!isDefaultAccess) {

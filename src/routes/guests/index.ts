@@ -69,7 +69,6 @@ export default async function guestRoutes(fastify: FastifyInstance) {
         invitedUserDisplayName: guest.displayName ?? undefined,
         sendInvitationMessage: true,
         customizedMessageBody: body.message,
-        invitedUserId: id,
       }, ctx))
     return {
       id,

@@ -1,13 +1,12 @@
 // POST /invitations: creates a guest, or re-invites the user who already has the address.
 import type { FastifyPluginAsync } from 'fastify'
+import { invitableEmailProblem } from '../../invitable-email.js'
 import { graphErrors } from '../graph-error-bodies.js'
 import { objectId, optionalBoolean, optionalString, readBody, requiredString, type GraphBody } from '../request-input.js'
 import type { InvitedUserMessageInfoRecord, SimulatedDirectory } from '../state.js'
 
 const INVITATION = 'microsoft.graph.invitation'
 
-// Exchange refuses plus-addressing, quoted local parts and anything without a dotted domain.
-const SMTP_ADDRESS = /^[A-Za-z0-9_%'-]+(\.[A-Za-z0-9_%'-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/
 
 /**
  * Whether the bearer token is app-only: a delegated token carries the user's scopes in `scp`,
@@ -66,7 +65,8 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUser: 'object',
     })
     const email = requiredString(body, 'invitedUserEmailAddress', INVITATION)
-    if (email.length > 254 || !SMTP_ADDRESS.test(email)) throw graphErrors.invalidEmail()
+    // The same rule guestgate checks before its audit row (invitable-email.ts).
+    if (invitableEmailProblem(email) !== null) throw graphErrors.invalidEmail()
     const inviteRedirectUrl = redirectUrl(requiredString(body, 'inviteRedirectUrl', INVITATION))
 
     const userType = optionalString(body, 'invitedUserType') ?? 'Guest'
@@ -75,6 +75,8 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       ? undefined
       : readBody(body.invitedUser, 'microsoft.graph.user', { id: 'Edm.String' })
     const invitedUserId = typeof invitedUser?.id === 'string' ? objectId(invitedUser.id) : undefined
+    const resetRedemption = optionalBoolean(body, 'resetRedemption') ?? false
+    if (resetRedemption && invitedUserId === undefined) throw graphErrors.resetNeedsInvitedUser()
 
     const invitation = directory.invite({
       invitedUserEmailAddress: email,
@@ -83,7 +85,7 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUserType: userType,
       sendInvitationMessage: optionalBoolean(body, 'sendInvitationMessage') ?? false,
       invitedUserMessageInfo: messageInfo(body.invitedUserMessageInfo),
-      resetRedemption: optionalBoolean(body, 'resetRedemption') ?? false,
+      resetRedemption,
       invitedUserId,
       appOnly: isAppOnlyCaller(request.headers.authorization),
     })
