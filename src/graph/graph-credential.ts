@@ -47,18 +47,35 @@ export function createStaticCredential(token: string): TokenCredential {
   return { getToken: async () => accessToken }
 }
 
+/** Entra's own cloud hosts, which MSAL knows without asking anyone (its instance discovery metadata). */
+const MICROSOFT_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
+  'login.microsoftonline.com', 'login.windows.net', 'login.microsoft.com', 'sts.windows.net',
+  'login.partner.microsoftonline.cn', 'login.chinacloudapi.cn', 'login.microsoftonline.de',
+  'login.microsoftonline.us', 'login.usgovcloudapi.net', 'login-us.microsoftonline.com',
+])
+
+/**
+ * An authority host that is not one of Entra's clouds (Azure Stack, a private cloud, a local
+ * stand-in) would otherwise be looked up at login.microsoftonline.com first ("instance
+ * discovery"), which fails there or leaves the network it belongs to. @azure/identity documents
+ * disableInstanceDiscovery for exactly that case.
+ */
+function authorityOptions(authorityHost: string | undefined): { authorityHost?: string; disableInstanceDiscovery?: boolean } {
+  if (!authorityHost) return {}
+  const host = new URL(authorityHost).hostname.toLowerCase()
+  return MICROSOFT_AUTHORITY_HOSTS.has(host) ? { authorityHost } : { authorityHost, disableInstanceDiscovery: true }
+}
+
 export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
   switch (settings.kind) {
     case 'clientSecret':
-      return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, {
-        authorityHost: settings.authorityHost,
-      })
+      return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, authorityOptions(settings.authorityHost))
     case 'clientCertificate':
       return new ClientCertificateCredential(
         settings.tenantId,
         settings.clientId,
         { certificatePath: settings.certificatePath, certificatePassword: settings.certificatePassword },
-        { sendCertificateChain: settings.sendCertificateChain, authorityHost: settings.authorityHost },
+        { sendCertificateChain: settings.sendCertificateChain, ...authorityOptions(settings.authorityHost) },
       )
     case 'managedIdentity':
       return settings.clientId ? new ManagedIdentityCredential({ clientId: settings.clientId }) : new ManagedIdentityCredential()
@@ -67,7 +84,7 @@ export function createGraphCredential(settings: GraphCredentialSettings): TokenC
         tenantId: settings.tenantId,
         clientId: settings.clientId,
         tokenFilePath: settings.tokenFilePath,
-        authorityHost: settings.authorityHost,
+        ...authorityOptions(settings.authorityHost),
       })
     case 'static':
       return createStaticCredential(settings.token)

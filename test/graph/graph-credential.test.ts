@@ -5,6 +5,7 @@ import {
   WorkloadIdentityCredential,
 } from '@azure/identity'
 import t from 'tap'
+import { startTokenEndpoint } from '../helpers/token-endpoint.js'
 import {
   createGraphCredential,
   describeCredential,
@@ -137,4 +138,13 @@ t.test('describeCredential never reveals a secret', async (t) => {
     authorityHost: 'https://login.microsoftonline.com',
   })
   t.same(describeCredential(all[2] as GraphCredentialSettings), { kind: 'managedIdentity', clientId: CLIENT })
+})
+
+t.test('a non-Microsoft authority host is used as is (no instance discovery at the public login host)', async (t) => {
+  const tenantId = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
+  const endpoint = await startTokenEndpoint(t, { tenantId, clientId: CLIENT, clientSecret: SECRET })
+  const settings = graphCredentialSettingsFromEnv({ AZURE_TENANT_ID: tenantId, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: SECRET, AZURE_AUTHORITY_HOST: endpoint.authorityHost })
+  const token = await createGraphCredential(settings).getToken('https://graph.microsoft.com/.default')
+  t.type(token?.token, 'string')
+  t.same(endpoint.grants, [{ clientId: CLIENT, scope: 'https://graph.microsoft.com/.default', secretMatched: true }])
 })
