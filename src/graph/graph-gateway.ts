@@ -87,6 +87,8 @@ export interface DirectoryGroup {
   membershipRule: string | null
   /** Derived: groupTypes includes DynamicMembership. */
   isDynamic: boolean
+  mailEnabled: boolean
+  securityEnabled: boolean
 }
 
 export interface AppRole {
@@ -166,6 +168,10 @@ export interface GraphReader {
   /** Groups the user is a direct member of (memberOf, groups only). */
   listUserGroups(userId: string, ctx: GraphCallContext): Promise<GraphResult<DirectoryGroup[]>>
   getServicePrincipal(id: string, ctx: GraphCallContext): Promise<GraphResult<ServicePrincipal>>
+  /** The service principal of an application (client) id in this tenant, or null. */
+  findServicePrincipalByAppId(appId: string, ctx: GraphCallContext): Promise<GraphResult<ServicePrincipal | null>>
+  /** What a service principal holds as principal: for an app, its application permissions (Graph's among them). */
+  listServicePrincipalAppRoleAssignments(servicePrincipalId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
   listServicePrincipals(query: SearchQuery, ctx: GraphCallContext): Promise<GraphResult<Page<ServicePrincipal>>>
   listAppRoleAssignedTo(servicePrincipalId: string, query: { principalId?: string }, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
   listUserAppRoleAssignments(userId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>

@@ -48,7 +48,7 @@ export interface MsGraphGatewayOptions {
 
 export const USER_FIELDS =
   'id,displayName,mail,otherMails,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
-export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule'
+export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule,mailEnabled,securityEnabled'
 export const SERVICE_PRINCIPAL_FIELDS = 'id,appId,displayName,appRoles'
 
 /** Graph wants directory objects referenced by their canonical Graph URL, whatever host we call. */
@@ -162,6 +162,8 @@ function mapGroup(group: Json): DirectoryGroup {
     groupTypes,
     membershipRule: stringOrNull(group.membershipRule),
     isDynamic: groupTypes.includes('DynamicMembership'),
+    mailEnabled: group.mailEnabled === true,
+    securityEnabled: group.securityEnabled === true,
   }
 }
 
@@ -429,6 +431,20 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
       const $search = searchClause(['displayName'], query.search)
       const params = { $select: SERVICE_PRINCIPAL_FIELDS, $top: String(query.top), ...($search ? { $search } : {}) }
       return getPage('/servicePrincipals', params, Boolean($search), query.pageToken, mapServicePrincipal, ctx)
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list ($filter on appId; Application.Read.All) */
+    async findServicePrincipalByAppId(appId, ctx) {
+      const params = { $filter: `appId eq ${odataString(appId)}`, $select: SERVICE_PRINCIPAL_FIELDS }
+      const answer = await send({ method: 'GET', path: '/servicePrincipals', query: params }, ctx)
+      const [found] = collection(answer).map(mapServicePrincipal)
+      return result(found ?? null, answer)
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments (Application.Read.All) */
+    async listServicePrincipalAppRoleAssignments(servicePrincipalId, ctx) {
+      const { items, answer } = await getAll(graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignments`, undefined, ctx)
+      return result(items.map(mapAssignment), answer)
     },
 
     listAppRoleAssignedTo,

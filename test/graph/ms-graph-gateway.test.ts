@@ -320,6 +320,8 @@ t.test('groups: read, list, search, members and memberOf', async (t) => {
     groupTypes: ['DynamicMembership'],
     membershipRule: '(user.userType -eq "Guest")',
     isDynamic: true,
+    mailEnabled: false,
+    securityEnabled: true,
   })
   t.equal((await gateway.getGroup(groups.financeAdmins, ctx)).value.isAssignableToRole, true)
 

@@ -13,7 +13,7 @@ import { invitationRoutes } from './routes/invitations.js'
 import { servicePrincipalRoutes } from './routes/service-principals.js'
 import { simulatorControlRoutes } from './routes/simulator-control.js'
 import { userRoutes } from './routes/users.js'
-import { DEFAULT_TENANT_DOMAIN, SEED } from './seed.js'
+import { DEFAULT_TENANT_DOMAIN, SEED, type AppRegistrationSeed } from './seed.js'
 import { SimulatedDirectory } from './state.js'
 
 export type { AfterApplyFault, FaultSpec } from './faults.js'
@@ -46,8 +46,8 @@ export interface SimulatorControl {
    * requests that reference it by id, as member or as principal; then it behaves normally.
    */
   setReplicationLag(requests: number): void
-  /** Back to the seed; calls and faults cleared. */
-  reset(): void
+  /** Back to the seed (with another app registration seed when given); calls and faults cleared. */
+  reset(options?: { appRegistration?: AppRegistrationSeed }): void
   callsTo(method: string, pathPattern: RegExp): RecordedCall[]
 }
 
@@ -56,6 +56,8 @@ export type GraphSimulatorApp = FastifyInstance & { simulator: SimulatorControl 
 export interface GraphSimulatorOptions {
   logger?: FastifyServerOptions['logger']
   tenantDomain?: string
+  /** Which Graph permissions guestgate's own service principal holds (default well-configured). */
+  appRegistration?: AppRegistrationSeed
 }
 
 const GRAPH_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
@@ -91,7 +93,8 @@ class GraphSimulatorControl implements SimulatorControl {
     this.state.setReplicationLag(requests)
   }
 
-  reset(): void {
+  reset(options: { appRegistration?: AppRegistrationSeed } = {}): void {
+    if (options.appRegistration) this.state.appRegistration = options.appRegistration
     this.state.reset()
     this.calls.length = 0
     this.faults.clear()
@@ -219,7 +222,7 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
     // A misspelt fault property must fail, not be dropped silently.
     ajv: { customOptions: { removeAdditional: false } },
   })
-  const control = new GraphSimulatorControl(new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN))
+  const control = new GraphSimulatorControl(new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN, options.appRegistration))
   app.decorate('simulator', control)
 
   // Graph answers every request, errors included, with both correlation headers.

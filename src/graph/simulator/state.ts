@@ -7,7 +7,7 @@ import { resetRedemptionAddressProblem } from '../graph-gateway.js'
 import { GraphError, graphErrors } from './graph-error-bodies.js'
 import { userShape } from './representations.js'
 import { matchesMembershipRule, MembershipRuleError, parseMembershipRule, type MembershipRule } from './membership-rule.js'
-import { seedData } from './seed.js'
+import { seedData, type AppRegistrationSeed } from './seed.js'
 
 export interface ObjectIdentityRecord {
   signInType: string
@@ -71,7 +71,7 @@ export interface AppRoleAssignmentRecord {
   createdDateTime: string
   principalDisplayName: string
   principalId: string
-  principalType: 'User'
+  principalType: 'User' | 'ServicePrincipal' | 'Group'
   resourceDisplayName: string
   resourceId: string
 }
@@ -172,13 +172,15 @@ export class SimulatedDirectory {
   constructor(
     readonly tenantId: string,
     readonly tenantDomain: string,
+    /** Which grants guestgate's own service principal holds in the seed; reset() may change it. */
+    public appRegistration: AppRegistrationSeed = 'well-configured',
   ) {
     this.reset()
   }
 
   /** Back to the seed, in place: references to the maps stay valid. */
   reset(): void {
-    const seed = seedData(this.tenantDomain)
+    const seed = seedData(this.tenantDomain, this.appRegistration)
     const memberships: Record<string, string[]> = {}
     for (const [groupId, userId] of seed.memberships) (memberships[groupId] ??= []).push(userId)
     this.restore({
@@ -186,7 +188,7 @@ export class SimulatedDirectory {
       groups: seed.groups,
       memberships,
       servicePrincipals: seed.servicePrincipals,
-      appRoleAssignments: [],
+      appRoleAssignments: seed.appRoleAssignments,
       invitations: [],
       sentEmails: [],
     })
@@ -392,6 +394,12 @@ export class SimulatedDirectory {
   assignmentsTo(servicePrincipalId: string): AppRoleAssignmentRecord[] {
     const sp = this.getServicePrincipal(servicePrincipalId)
     return [...this.assignments.values()].filter((assignment) => assignment.resourceId === sp.id)
+  }
+
+  /** The app role assignments a service principal holds (as principal): e.g. its Graph permissions. */
+  assignmentsHeldBy(servicePrincipalId: string): AppRoleAssignmentRecord[] {
+    const sp = this.getServicePrincipal(servicePrincipalId)
+    return [...this.assignments.values()].filter((assignment) => assignment.principalId === sp.id)
   }
 
   assignmentsOf(userId: string): AppRoleAssignmentRecord[] {

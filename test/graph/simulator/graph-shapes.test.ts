@@ -95,6 +95,9 @@ t.test('every simulator endpoint answers bodies that conform to the slice', asyn
   await sample('servicePrincipal', 'GET', `/v1.0/servicePrincipals?${all(servicePrincipalShape.properties)}&$top=1`)
   for (const app of Object.values(SEED.apps)) await sample('servicePrincipal', 'GET', `/v1.0/servicePrincipals/${app.id}`)
   await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo?${all(appRoleAssignmentShape.properties)}`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo/${assignment.body.id}`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${SEED.apps.guestgate.id}/appRoleAssignments`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/users/${guest}/appRoleAssignments?$filter=${encodeURIComponent(`resourceId eq ${docuSign.id}`)}`)
 
   t.ok(samples.some((s) => typeof s.answer.body['@odata.nextLink'] === 'string'), 'a paged answer is among the samples')
   t.ok(samples.some((s) => typeof s.answer.body['@odata.count'] === 'number'), 'a counted answer is among the samples')

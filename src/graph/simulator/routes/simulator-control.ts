@@ -9,9 +9,11 @@
 //   curl -X DELETE localhost:PORT/_simulator/faults
 //   curl -X POST localhost:PORT/_simulator/replication-lag -H 'content-type: application/json' -d '{"requests":2}'
 //   curl -X POST localhost:PORT/_simulator/reset
+//   curl -X POST localhost:PORT/_simulator/reset -H 'content-type: application/json' -d '{"appRegistration":"mis-configured"}'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import type { SimulatorControl } from '../graph-simulator.js'
+import { APP_REGISTRATION_SEEDS } from '../seed.js'
 
 const FaultBody = Type.Object(
   {
@@ -36,6 +38,14 @@ const FaultBody = Type.Object(
 )
 
 const ReplicationLagBody = Type.Object({ requests: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })
+
+const ResetBody = Type.Union([
+  Type.Object({
+    /** Which Graph permissions guestgate's own service principal holds after the reset. */
+    appRegistration: Type.Optional(Type.Union(APP_REGISTRATION_SEEDS.map((seed) => Type.Literal(seed)))),
+  }, { additionalProperties: false }),
+  Type.Null(),
+])
 
 export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorControl }> = async (app, { control }) => {
   app.get('/calls', async () => control.calls)
@@ -69,8 +79,8 @@ export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorCont
     return reply.code(204).send()
   })
 
-  app.post('/reset', async (_request, reply) => {
-    control.reset()
+  app.post<{ Body: Static<typeof ResetBody> }>('/reset', { schema: { body: ResetBody } }, async (request, reply) => {
+    control.reset(request.body ?? {})
     return reply.code(204).send()
   })
 }
