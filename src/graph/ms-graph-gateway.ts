@@ -31,6 +31,7 @@ import {
   type ServicePrincipal,
 } from './graph-gateway.js'
 import { principalIdOfAssignment } from './app-role-assignment-id.js'
+import type { GraphExchange } from './graph-exchange.js'
 import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings } from './graph-middleware.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
@@ -44,6 +45,8 @@ export interface MsGraphGatewayOptions {
   onRetry?: (info: RetryInfo) => void
   /** Deadline of each HTTP request to Graph (GRAPH_TIMEOUT_MS). Default 30 000. */
   timeoutMs?: number
+  /** Receives a redacted record of every HTTP exchange (the conformance script keeps them). */
+  onExchange?: (exchange: GraphExchange) => void
 }
 
 export const USER_FIELDS =

@@ -1,9 +1,9 @@
 // The writes that give and take a guest's access: group membership and app role assignments.
 // Single routes, onboarding and revoke-access all go through these, so each is audited the same.
-import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { AuditTarget } from '../audit/types.js'
-import { isNotYetReplicated, type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { retryWhileNotReplicated } from '../graph/replication.js'
 import type { PolicyDecision } from '../policies/types.js'
 import type { RequestIdentity, WriteOutcome } from './audited-graph.js'
 
@@ -14,16 +14,8 @@ export interface GuestRef {
 
 const guestTarget = (guest: GuestRef): AuditTarget => ({ type: 'guest', id: guest.id, displayName: guest.label })
 
-async function retryingReplication<T>(app: FastifyInstance, enabled: boolean, call: () => Promise<T>): Promise<T> {
-  const { retries, baseDelayMs } = app.config.replication
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call()
-    } catch (error) {
-      if (!enabled || attempt >= retries || !isNotYetReplicated(error)) throw error
-      await delay(baseDelayMs * 2 ** attempt)
-    }
-  }
+function retryingReplication<T>(app: FastifyInstance, enabled: boolean, call: () => Promise<T>): Promise<T> {
+  return enabled ? retryWhileNotReplicated(app.config.replication, call) : call()
 }
 
 export interface AccessWrite {
