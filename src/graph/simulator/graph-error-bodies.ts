@@ -1,6 +1,7 @@
 // Graph's error responses: the body shape, and the codes and messages Graph really uses
 // for the cases the simulator reproduces (see notes/graph-facts.md).
 import { RESET_ADDRESS_MISMATCH } from '../graph-gateway.js'
+import type { Throttled } from './throttling.js'
 
 export interface GraphErrorBody {
   error: {
@@ -91,6 +92,13 @@ export const graphErrors = {
   appRoleNotForUsers: (roleValue: string, appId: string) =>
     badRequest(`The app role '${roleValue}' of application '${appId}' is not assignable to users: its allowedMemberTypes do not include 'User'.`),
   resourceMismatch: (resourceId: string) => badRequest(`The resourceId '${resourceId}' does not match the service principal in the request URL.`),
+
+  // Throttling (https://learn.microsoft.com/en-us/graph/throttling: the 429's code and message)
+  tooManyRequests: (throttled: Throttled) => new GraphError(429, 'TooManyRequests', 'Please retry again later.', {
+    'retry-after': String(throttled.retryAfterSeconds),
+    'x-ms-throttle-scope': throttled.scope,
+    'x-ms-throttle-information': throttled.information,
+  }),
 
   // OData query options
   advancedQueryRequired: () => unsupportedQuery('Unsupported Query.'),

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { callerOf } from './caller.js'
 import { FaultStore, type AfterApplyFault, type FaultSpec } from './faults.js'
 import { defaultFaultError, GraphError, graphErrorBody, graphErrors } from './graph-error-bodies.js'
 import { splitUrl } from './odata-query.js'
@@ -15,8 +16,10 @@ import { simulatorControlRoutes } from './routes/simulator-control.js'
 import { userRoutes } from './routes/users.js'
 import { DEFAULT_TENANT_DOMAIN, SEED, type AppRegistrationSeed } from './seed.js'
 import { SimulatedDirectory } from './state.js'
+import { Throttle, WRITE_METHODS, type ThrottlingSettings } from './throttling.js'
 
 export type { AfterApplyFault, FaultSpec } from './faults.js'
+export type { ThrottlingSettings } from './throttling.js'
 
 export interface RecordedCall {
   method: string
@@ -46,6 +49,8 @@ export interface SimulatorControl {
    * requests that reference it by id, as member or as principal; then it behaves normally.
    */
   setReplicationLag(requests: number): void
+  /** Graph's write limits (and the signInActivity read limit), scaled down; null turns them off (the default). */
+  setThrottling(settings: ThrottlingSettings | null): void
   /** Back to the seed (with another app registration seed when given); calls and faults cleared. */
   reset(options?: { appRegistration?: AppRegistrationSeed }): void
   callsTo(method: string, pathPattern: RegExp): RecordedCall[]
@@ -66,6 +71,7 @@ class GraphSimulatorControl implements SimulatorControl {
   readonly calls: RecordedCall[] = []
   readonly events = new EventEmitter()
   readonly faults = new FaultStore()
+  throttle: Throttle | undefined
   /** Requests held open by afterApply hang faults, released when their socket closes. */
   private readonly held = new Set<FastifyRequest>()
 
@@ -93,11 +99,16 @@ class GraphSimulatorControl implements SimulatorControl {
     this.state.setReplicationLag(requests)
   }
 
+  setThrottling(settings: ThrottlingSettings | null): void {
+    this.throttle = settings ? new Throttle(settings, this.state.tenantId) : undefined
+  }
+
   reset(options: { appRegistration?: AppRegistrationSeed } = {}): void {
     if (options.appRegistration) this.state.appRegistration = options.appRegistration
     this.state.reset()
     this.calls.length = 0
     this.faults.clear()
+    this.throttle = undefined
   }
 
   callsTo(method: string, pathPattern: RegExp): RecordedCall[] {
@@ -111,6 +122,12 @@ class GraphSimulatorControl implements SimulatorControl {
 function sendGraphError(request: FastifyRequest, reply: FastifyReply, error: GraphError): FastifyReply {
   const ids = { requestId: request.id, clientRequestId: String(reply.getHeader('client-request-id')) }
   return reply.code(error.status).headers(error.headers).send(graphErrorBody(error.code, error.message, ids))
+}
+
+/** $select or $filter names signInActivity: the reports service's own, lower limit applies. */
+function readsSignInActivity(request: FastifyRequest): boolean {
+  return Object.entries(request.query as Record<string, unknown>).some(([key, value]) =>
+    ['$select', '$filter'].includes(key.toLowerCase()) && /signInActivity/i.test(String(value)))
 }
 
 const hasBearerToken = (request: FastifyRequest): boolean => /^Bearer\s+\S/i.test(request.headers.authorization ?? '')
@@ -147,6 +164,17 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
   // Sandbox: any bearer token is accepted, none is verified.
   api.addHook('onRequest', async (request) => {
     if (!hasBearerToken(request)) throw graphErrors.accessTokenEmpty()
+  })
+
+  // Graph's limits, when a test turned them on (throttling.ts).
+  api.addHook('onRequest', async (request) => {
+    const throttle = control.throttle
+    if (!throttle) return
+    const { appId } = callerOf(request.headers.authorization)
+    const throttled = WRITE_METHODS.has(request.method)
+      ? throttle.admitWrite(appId)
+      : request.method === 'GET' && readsSignInActivity(request) ? throttle.admitSignInActivityRead(appId) : undefined
+    if (throttled) throw graphErrors.tooManyRequests(throttled)
   })
 
   const record = (request: FastifyRequest, status: number, elapsedMs: number) => {

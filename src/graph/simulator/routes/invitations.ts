@@ -1,29 +1,13 @@
 // POST /invitations: creates a guest, or re-invites the user who already has the address.
 import type { FastifyPluginAsync } from 'fastify'
 import { invitableEmailProblem } from '../../invitable-email.js'
+import { callerOf } from '../caller.js'
 import { graphErrors } from '../graph-error-bodies.js'
 import { objectId, optionalBoolean, optionalString, readBody, requiredString, type GraphBody } from '../request-input.js'
 import type { InvitedUserMessageInfoRecord, SimulatedDirectory } from '../state.js'
 
 const INVITATION = 'microsoft.graph.invitation'
 
-
-/**
- * Whether the bearer token is app-only: a delegated token carries the user's scopes in `scp`,
- * an application token has none (https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference).
- * Tokens are not verified here; anything that is not a JWT with `scp` counts as app-only, as
- * guestgate's own credential always is.
- */
-function isAppOnlyCaller(authorization: string | undefined): boolean {
-  const payload = authorization?.replace(/^Bearer\s+/i, '').split('.')[1]
-  if (!payload) return true
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
-    return !(typeof claims === 'object' && claims !== null && typeof (claims as { scp?: unknown }).scp === 'string')
-  } catch {
-    return true
-  }
-}
 
 function redirectUrl(value: string): string {
   try {
@@ -87,7 +71,7 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUserMessageInfo: messageInfo(body.invitedUserMessageInfo),
       resetRedemption,
       invitedUserId,
-      appOnly: isAppOnlyCaller(request.headers.authorization),
+      appOnly: callerOf(request.headers.authorization).appOnly,
     })
     return reply.code(201).send(structuredClone(invitation))
   })

@@ -8,6 +8,8 @@
 //        -d '{"method":"POST","path":"/members/$ref","afterApply":{"status":504}}'
 //   curl -X DELETE localhost:PORT/_simulator/faults
 //   curl -X POST localhost:PORT/_simulator/replication-lag -H 'content-type: application/json' -d '{"requests":2}'
+//   curl -X POST localhost:PORT/_simulator/throttling -H 'content-type: application/json' -d '{"scale":0.001,"windowScale":0.01}'
+//   curl -X DELETE localhost:PORT/_simulator/throttling
 //   curl -X POST localhost:PORT/_simulator/reset
 //   curl -X POST localhost:PORT/_simulator/reset -H 'content-type: application/json' -d '{"appRegistration":"mis-configured"}'
 import { Type, type Static } from '@sinclair/typebox'
@@ -38,6 +40,13 @@ const FaultBody = Type.Object(
 )
 
 const ReplicationLagBody = Type.Object({ requests: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })
+
+const ThrottlingBody = Type.Object({
+  /** Multiplies Graph's documented counts, e.g. 0.001: 3 writes per window instead of 3,000. */
+  scale: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+  /** Multiplies Graph's documented periods (default 1). */
+  windowScale: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+}, { additionalProperties: false })
 
 const ResetBody = Type.Union([
   Type.Object({
@@ -76,6 +85,16 @@ export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorCont
 
   app.post<{ Body: Static<typeof ReplicationLagBody> }>('/replication-lag', { schema: { body: ReplicationLagBody } }, async (request, reply) => {
     control.setReplicationLag(request.body.requests)
+    return reply.code(204).send()
+  })
+
+  app.post<{ Body: Static<typeof ThrottlingBody> }>('/throttling', { schema: { body: ThrottlingBody } }, async (request, reply) => {
+    control.setThrottling(request.body)
+    return reply.code(204).send()
+  })
+
+  app.delete('/throttling', async (_request, reply) => {
+    control.setThrottling(null)
     return reply.code(204).send()
   })
 
