@@ -79,3 +79,12 @@ export class InvalidPageTokenError extends RangeError {
     super(`Not a page token this service issued: ${reason}`)
   }
 }
+
+/**
+ * Graph refused signInActivity because the tenant has no Entra ID P1/P2 licence: 403
+ * Authentication_RequestFromNonPremiumTenantOrB2CTenant (graph-lifecycle-facts.md §2). Not a
+ * permission problem and not retryable: inactivity cannot be measured from sign-ins there.
+ */
+export function isPremiumLicenceMissing(error: unknown): boolean {
+  return error instanceof GraphRequestError && error.status === 403 && error.code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant'
+}

@@ -26,6 +26,8 @@ export interface DirectoryUser {
   mail: string | null
   /** Further addresses of the user; a redemption reset may use mail or one of these. */
   otherMails: string[]
+  /** false: the account is disabled and cannot sign in. */
+  accountEnabled: boolean
   userPrincipalName: string | null
   userType: 'Guest' | 'Member' | string
   creationType: string | null
@@ -51,6 +53,12 @@ export interface InvitationRequest {
    * it out (https://learn.microsoft.com/en-us/entra/external-id/troubleshoot).
    */
   customizedMessageBody?: string
+  /**
+   * invitedUserSponsors: up to five users or groups who sponsor the new guest
+   * (https://learn.microsoft.com/en-us/entra/external-id/b2b-sponsors). Pass them explicitly:
+   * whom Entra stamps as sponsor when an application invites without any is not documented.
+   */
+  sponsorIds?: string[]
 }
 
 /**
@@ -119,6 +127,30 @@ export interface AppRoleAssignment {
   createdDateTime: string | null
 }
 
+/**
+ * What Entra recorded of a user's sign-ins (https://learn.microsoft.com/en-us/graph/api/resources/signinactivity):
+ * interactive attempts, non-interactive attempts, and successful sign-ins of either kind (the last
+ * since December 2023 only). Updates can take hours.
+ */
+export interface SignInActivity {
+  lastSignInDateTime: string | null
+  lastNonInteractiveSignInDateTime: string | null
+  lastSuccessfulSignInDateTime: string | null
+}
+
+export interface GuestActivity extends DirectoryUser {
+  /** null: never signed in (or not since April 2020); measure inactivity from createdDateTime then. */
+  signInActivity: SignInActivity | null
+}
+
+/** A sponsor: a user or a group (Graph's @odata.type tells). */
+export interface Sponsor {
+  id: string
+  type: 'user' | 'group' | string
+  displayName: string | null
+  mail: string | null
+}
+
 export interface Page<T> {
   items: T[]
   /**
@@ -185,6 +217,18 @@ export interface GraphReader {
   listUserAppRoleAssignmentsOn(userId: string, resourceId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
   /** One assignment of the app, or null when it does not exist (any more). */
   getAppRoleAssignment(servicePrincipalId: string, assignmentId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment | null>>
+
+  // Lifecycle (pending guests: listGuests with state PendingAcceptance; invitations never expire,
+  // so their age is createdDateTime / externalUserStateChangeDateTime, compared by the caller).
+
+  /** The user's sponsors (users and groups). */
+  listSponsors(userId: string, ctx: GraphCallContext): Promise<GraphResult<Sponsor[]>>
+  /**
+   * Guests with their sign-in activity, a page at a time (at most 500 per page). Needs
+   * AuditLog.Read.All and an Entra ID P1/P2 licence: without it Graph answers 403
+   * (isPremiumLicenceMissing). Graph limits these reads to 10 per minute.
+   */
+  listGuestsWithSignInActivity(query: PageRequest, ctx: GraphCallContext): Promise<GraphResult<Page<GuestActivity>>>
 }
 
 export interface GraphGateway extends GraphReader {
@@ -199,9 +243,24 @@ export interface GraphGateway extends GraphReader {
   /** A duplicate assignment returns the existing one with changed=false. */
   assignAppRole(servicePrincipalId: string, input: { principalId: string; appRoleId: string }, ctx: GraphCallContext): Promise<GraphResult<Change<AppRoleAssignment>>>
   removeAppRoleAssignment(servicePrincipalId: string, assignmentId: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
+  /** A sponsor already there is changed=false. At most five (Graph's 400 beyond). */
+  addSponsor(userId: string, sponsor: { id: string; type: 'user' | 'group' }, ctx: GraphCallContext): Promise<GraphResult<Change>>
+  /** Only the relationship, always through /$ref; a non-sponsor is changed=false. */
+  removeSponsor(userId: string, sponsorId: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
+  /** PATCH accountEnabled. Graph does not say whether it changed: changed is always true. */
+  setAccountEnabled(userId: string, enabled: boolean, ctx: GraphCallContext): Promise<GraphResult<Change>>
+  /** Invalidates the user's refresh tokens and session cookies (sign-in needed again). */
+  revokeSignInSessions(userId: string, ctx: GraphCallContext): Promise<GraphResult<Change>>
 }
 
-export { GraphRequestError, InvalidPageTokenError, isAmbiguousFailure, isNotYetReplicated, type GraphFailureCode } from './graph-errors.js'
+export {
+  GraphRequestError,
+  InvalidPageTokenError,
+  isAmbiguousFailure,
+  isNotYetReplicated,
+  isPremiumLicenceMissing,
+  type GraphFailureCode,
+} from './graph-errors.js'
 
 /**
  * Graph's reason (its own words) why this address cannot be used to reset the user's redemption,

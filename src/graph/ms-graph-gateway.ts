@@ -29,6 +29,8 @@ import {
   type Page,
   type ResetRedemptionRequest,
   type ServicePrincipal,
+  type SignInActivity,
+  type Sponsor,
 } from './graph-gateway.js'
 import { principalIdOfAssignment } from './app-role-assignment-id.js'
 import type { GraphExchange } from './graph-exchange.js'
@@ -50,7 +52,7 @@ export interface MsGraphGatewayOptions {
 }
 
 export const USER_FIELDS =
-  'id,displayName,mail,otherMails,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
+  'id,displayName,mail,otherMails,accountEnabled,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
 export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule,mailEnabled,securityEnabled'
 export const SERVICE_PRINCIPAL_FIELDS = 'id,appId,displayName,appRoles'
 
@@ -58,7 +60,7 @@ export const SERVICE_PRINCIPAL_FIELDS = 'id,appId,displayName,appRoles'
 const CANONICAL_GRAPH_URL = 'https://graph.microsoft.com/v1.0'
 
 interface GraphCall {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   query?: Record<string, string>
   body?: unknown
@@ -145,6 +147,8 @@ function mapUser(user: Json): DirectoryUser {
     displayName: stringOrNull(user.displayName),
     mail: stringOrNull(user.mail),
     otherMails: strings(user.otherMails),
+    // Graph leaves it out only when not selected; an account is enabled unless it says false.
+    accountEnabled: user.accountEnabled !== false,
     userPrincipalName: stringOrNull(user.userPrincipalName),
     // Graph leaves userType null on some old member accounts.
     userType: stringOrNull(user.userType) ?? 'Member',
@@ -203,6 +207,20 @@ function mapAssignment(assignment: Json): AppRoleAssignment {
   }
 }
 
+function mapSignInActivity(value: unknown): SignInActivity | null {
+  if (!isJson(value)) return null
+  return {
+    lastSignInDateTime: stringOrNull(value.lastSignInDateTime),
+    lastNonInteractiveSignInDateTime: stringOrNull(value.lastNonInteractiveSignInDateTime),
+    lastSuccessfulSignInDateTime: stringOrNull(value.lastSuccessfulSignInDateTime),
+  }
+}
+
+function mapSponsor(sponsor: Json): Sponsor {
+  const type = stringOrNull(sponsor['@odata.type'])?.replace(/^#microsoft\.graph\./, '') ?? 'directoryObject'
+  return { id: requiredString(sponsor, 'id'), type, displayName: stringOrNull(sponsor.displayName), mail: stringOrNull(sponsor.mail) }
+}
+
 function mapInvitation(invitation: Json): Invitation {
   const invitedUser = isJson(invitation.invitedUser) ? invitation.invitedUser : {}
   return {
@@ -238,6 +256,12 @@ const fromError = <T>(value: T, error: GraphRequestError): GraphResult<T> =>
 
 const isGraphError = (error: unknown, statuses: number[], message?: RegExp): error is GraphRequestError =>
   error instanceof GraphRequestError && statuses.includes(error.status) && (message === undefined || message.test(error.graphMessage))
+
+/** Graph's "One or more added object references already exist" for a $ref add. */
+const already = (error: unknown): boolean => isGraphError(error, [400], /already exist/i)
+
+/** Graph's "One or more removed object references do not exist" for a $ref removal. */
+const notThere = (error: unknown): boolean => isGraphError(error, [400, 404], /do not exist/i)
 
 export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGateway {
   const base = new URL(options.baseUrl)
@@ -276,8 +300,12 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     }
     let response: Response
     try {
-      response =
-        call.method === 'GET' ? await request.get() : call.method === 'POST' ? await request.post(call.body) : await request.delete()
+      switch (call.method) {
+        case 'GET': response = await request.get(); break
+        case 'POST': response = await request.post(call.body); break
+        case 'PATCH': response = await request.patch(call.body); break
+        case 'DELETE': response = await request.delete(); break
+      }
     } catch (error) {
       throw graphRequestErrorFromChain(error) ?? new GraphRequestError(0, 'ClientError', error instanceof Error ? error.message : String(error))
     }
@@ -364,6 +392,16 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     return result(wanted, answer)
   }
 
+  /** A write whose answer is only "done": changed=false when `alreadySo` recognises Graph's refusal as "it already was so". */
+  async function changeUnless(alreadySo: (error: unknown) => boolean, call: GraphCall, ctx: GraphCallContext): Promise<GraphResult<Change>> {
+    try {
+      return result<Change>({ changed: true, value: undefined }, await send(call, ctx))
+    } catch (error) {
+      if (error instanceof GraphRequestError && alreadySo(error)) return fromError<Change>({ changed: false, value: undefined }, error)
+      throw error
+    }
+  }
+
   async function postInvitation(request: InvitationRequest | ResetRedemptionRequest, ctx: GraphCallContext) {
     const body = {
       invitedUserEmailAddress: request.invitedUserEmailAddress,
@@ -374,6 +412,7 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
         ? { invitedUserMessageInfo: { customizedMessageBody: request.customizedMessageBody } }
         : {}),
       invitedUserType: 'Guest',
+      ...('sponsorIds' in request && request.sponsorIds !== undefined ? { invitedUserSponsors: request.sponsorIds.map((id) => ({ id })) } : {}),
       // invitedUser is read-only but for a redemption reset, and then it is required.
       ...('invitedUserId' in request ? { invitedUser: { id: request.invitedUserId }, resetRedemption: true } : {}),
     }
@@ -452,6 +491,22 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
 
     listAppRoleAssignedTo,
 
+    /** https://learn.microsoft.com/en-us/graph/api/user-list-sponsors (User.Read.All) */
+    async listSponsors(userId, ctx) {
+      const { items, answer } = await getAll(graphPath`/users/${userId}/sponsors`, { $select: 'id,displayName,mail' }, ctx)
+      return result(items.map(mapSponsor), answer)
+    },
+
+    /**
+     * GET /users?$filter=userType eq 'Guest'&$select=...,signInActivity&$top<=500: the recipe that
+     * works on every tenant with the licence (a signInActivity filter may not be combined with
+     * userType, so dates are compared by the caller). https://learn.microsoft.com/en-us/graph/api/user-list
+     */
+    async listGuestsWithSignInActivity(query, ctx) {
+      const params = { $filter: `userType eq 'Guest'`, $select: `${USER_FIELDS},signInActivity`, $top: String(Math.min(query.top, 500)) }
+      return getPage('/users', params, false, query.pageToken, (user) => ({ ...mapUser(user), signInActivity: mapSignInActivity(user.signInActivity) }), ctx)
+    },
+
     async listUserAppRoleAssignments(userId, ctx) {
       const { items, answer } = await getAll(graphPath`/users/${userId}/appRoleAssignments`, undefined, ctx)
       return result(items.map(mapAssignment), answer)
@@ -512,31 +567,15 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
       return result<Change>({ changed: true, value: undefined }, answer)
     },
 
-    async addGroupMember(groupId, userId, ctx) {
-      const body = { '@odata.id': CANONICAL_GRAPH_URL + graphPath`/directoryObjects/${userId}` }
-      try {
-        const answer = await send({ method: 'POST', path: graphPath`/groups/${groupId}/members/$ref`, body }, ctx)
-        return result<Change>({ changed: true, value: undefined }, answer)
-      } catch (error) {
-        if (isGraphError(error, [400], /already exist/i)) return fromError<Change>({ changed: false, value: undefined }, error)
-        throw error
-      }
-    },
+    addGroupMember: (groupId, userId, ctx) => changeUnless(already, {
+      method: 'POST', path: graphPath`/groups/${groupId}/members/$ref`, body: { '@odata.id': CANONICAL_GRAPH_URL + graphPath`/directoryObjects/${userId}` },
+    }, ctx),
 
-    async removeGroupMember(groupId, userId, ctx) {
-      try {
-        // Never without /$ref: that would delete the user object itself.
-        const answer = await send({ method: 'DELETE', path: graphPath`/groups/${groupId}/members/${userId}/$ref` }, ctx)
-        return result<Change>({ changed: true, value: undefined }, answer)
-      } catch (error) {
-        // A user that no longer exists is not a member either; a missing group stays an error.
-        const userGone = isGraphError(error, [404], /does not exist/i) && error.graphMessage.includes(`'${userId}'`)
-        if (userGone || isGraphError(error, [400, 404], /do not exist/i)) {
-          return fromError<Change>({ changed: false, value: undefined }, error)
-        }
-        throw error
-      }
-    },
+    removeGroupMember: (groupId, userId, ctx) =>
+      // Never without /$ref: that would delete the user object itself. A user that no longer
+      // exists is not a member either; a missing group stays an error.
+      changeUnless((error) => isGraphError(error, [404], /does not exist/i) && error.graphMessage.includes(`'${userId}'`) || notThere(error),
+        { method: 'DELETE', path: graphPath`/groups/${groupId}/members/${userId}/$ref` }, ctx),
 
     async assignAppRole(servicePrincipalId, input, ctx) {
       const body = { principalId: input.principalId, resourceId: servicePrincipalId, appRoleId: input.appRoleId }
@@ -552,6 +591,32 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
         if (!assignment) throw error
         return { ...existing, value: { changed: false, value: assignment } }
       }
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-post-sponsors (User.ReadWrite.All) */
+    addSponsor: (userId, sponsor, ctx) => changeUnless(already, {
+      method: 'POST', path: graphPath`/users/${userId}/sponsors/$ref`,
+      body: { '@odata.id': CANONICAL_GRAPH_URL + (sponsor.type === 'group' ? graphPath`/groups/${sponsor.id}` : graphPath`/users/${sponsor.id}`) },
+    }, ctx),
+
+    /**
+     * https://learn.microsoft.com/en-us/graph/api/user-delete-sponsors (User.ReadWrite.All). Never
+     * without /$ref: that deletes the sponsor's own user object. Not a sponsor: unchanged; a
+     * missing user stays an error.
+     */
+    removeSponsor: (userId, sponsorId, ctx) => changeUnless(notThere, { method: 'DELETE', path: graphPath`/users/${userId}/sponsors/${sponsorId}/$ref` }, ctx),
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-update (User.ReadWrite.All) */
+    async setAccountEnabled(userId, enabled, ctx) {
+      const answer = await send({ method: 'PATCH', path: graphPath`/users/${userId}`, body: { accountEnabled: enabled } }, ctx)
+      return result<Change>({ changed: true, value: undefined }, answer)
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions (User.ReadWrite.All) */
+    async revokeSignInSessions(userId, ctx) {
+      const answer = await send({ method: 'POST', path: graphPath`/users/${userId}/revokeSignInSessions` }, ctx)
+      if (!isJson(answer.body) || typeof answer.body.value !== 'boolean') throw invalidResponse('Graph returned no Edm.Boolean', answer)
+      return result<Change>({ changed: answer.body.value, value: undefined }, answer)
     },
 
     async removeAppRoleAssignment(servicePrincipalId, assignmentId, ctx) {

@@ -74,6 +74,7 @@ t.test('getUser maps exactly our fields and reports status and request-id', asyn
     displayName: 'Existing Guest',
     mail: 'existing@fabrikam.example',
     otherMails: [],
+    accountEnabled: true,
     userPrincipalName: 'existing_fabrikam.example#EXT#@sandbox.onmicrosoft.com',
     userType: 'Guest',
     creationType: 'Invitation',

@@ -86,6 +86,16 @@ export const graphErrors = {
   dynamicGroupRemove: () => badRequest('Members cannot be removed from a group with dynamic membership.'),
   invalidReference: (reference: string) => badRequest(`Invalid URL format specified in @odata.id: '${reference}'.`),
 
+  // Sponsors: the errors for a sixth sponsor, a sponsor twice and a non-sponsor are SILENT in the
+  // docs (notes §9.2); these follow Graph's wording for the members relationship.
+  tooManySponsors: () => badRequest('A user can have at most 5 sponsors.'),
+  sponsorAlreadyExists: () => badRequest("One or more added object references already exist for the following modified properties: 'sponsors'."),
+  sponsorDoesNotExist: () => badRequest("One or more removed object references do not exist for the following modified properties: 'sponsors'."),
+
+  // signInActivity without an Entra ID P1/P2 licence (graph-lifecycle-facts.md §2: the message is
+  // Microsoft's reporting troubleshooting doc, the code as seen in public code).
+  premiumLicenceRequired: () => new GraphError(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', "Neither tenant is B2C or tenant doesn't have premium license"),
+
   // App role assignments
   assignmentExists: () => badRequest('Permission being assigned already exists on the object'),
   appRoleNotFound: (appId: string) => badRequest(`Permission being assigned was not found on application '${appId}'.`),

@@ -133,8 +133,8 @@ function readsSignInActivity(request: FastifyRequest): boolean {
 const hasBearerToken = (request: FastifyRequest): boolean => /^Bearer\s+\S/i.test(request.headers.authorization ?? '')
 
 /** Segments that name something (entity sets, navigation properties, casts), as opposed to keys. */
-const COLLECTION_SEGMENTS = new Set(['invitations', 'users', 'groups', 'servicePrincipals', 'directoryObjects', 'members', 'memberOf', 'appRoleAssignments', 'appRoleAssignedTo'])
-const NAME_SEGMENTS = new Set([...COLLECTION_SEGMENTS, '$ref', 'microsoft.graph.user', 'microsoft.graph.group'])
+const COLLECTION_SEGMENTS = new Set(['invitations', 'users', 'groups', 'servicePrincipals', 'directoryObjects', 'members', 'memberOf', 'appRoleAssignments', 'appRoleAssignedTo', 'sponsors'])
+const NAME_SEGMENTS = new Set([...COLLECTION_SEGMENTS, '$ref', 'microsoft.graph.user', 'microsoft.graph.group', 'revokeSignInSessions'])
 
 /** The first segment Graph could not resolve; undefined when the path is fine but the method is not. */
 function unresolvedSegment(path: string): string | undefined {

@@ -1,7 +1,7 @@
 // The sandbox directory: fixed ids that the sandbox policy file and the tests reference.
 import { MICROSOFT_GRAPH_APP_ID } from '../graph-gateway.js'
 import { guidToBytes } from '../app-role-assignment-id.js'
-import type { AppRoleAssignmentRecord, AppRoleRecord, GroupRecord, ServicePrincipalRecord, UserRecord } from './state.js'
+import type { AppRoleAssignmentRecord, AppRoleRecord, GroupRecord, ServicePrincipalRecord, SignInActivityRecord, UserRecord } from './state.js'
 
 export const DEFAULT_TENANT_DOMAIN = 'sandbox.onmicrosoft.com'
 
@@ -117,6 +117,16 @@ export interface SeedData {
   appRoleAssignments: AppRoleAssignmentRecord[]
 }
 
+/** An interactive, successful sign-in at `at`. */
+const signedIn = (at: string, requestId: string): SignInActivityRecord => ({
+  lastSignInDateTime: at,
+  lastSignInRequestId: requestId,
+  lastNonInteractiveSignInDateTime: null,
+  lastNonInteractiveSignInRequestId: null,
+  lastSuccessfulSignInDateTime: at,
+  lastSuccessfulSignInRequestId: requestId,
+})
+
 /** Fresh records (safe to mutate) for a directory whose verified domain is tenantDomain. */
 export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN, appRegistration: AppRegistrationSeed = 'well-configured'): SeedData {
   const { adele, existingGuest } = SEED.users
@@ -136,9 +146,11 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN, appRegist
       mail: adeleMail,
       otherMails: [],
       proxyAddresses: [`SMTP:${adeleMail}`],
+      signInActivity: signedIn('2024-06-03T07:45:00Z', 'a1d3e0f0-0000-4000-8000-000000000001'),
       surname: 'Vance',
       userPrincipalName: adeleMail,
       userType: 'Member',
+      signInSessionsValidFromDateTime: null,
     },
     {
       id: existingGuest.id,
@@ -154,9 +166,11 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN, appRegist
       mail: existingGuest.mail,
       otherMails: [],
       proxyAddresses: [`SMTP:${existingGuest.mail}`],
+      signInActivity: signedIn('2024-01-16T10:30:00Z', 'a1d3e0f0-0000-4000-8000-000000000002'),
       surname: null,
       userPrincipalName: `existing_fabrikam.example#EXT#@${tenantDomain}`,
       userType: 'Guest',
+      signInSessionsValidFromDateTime: null,
     },
   ]
 

@@ -15,6 +15,16 @@ export interface ObjectIdentityRecord {
   issuerAssignedId: string | null
 }
 
+/** https://learn.microsoft.com/en-us/graph/api/resources/signinactivity */
+export interface SignInActivityRecord {
+  lastSignInDateTime: string | null
+  lastSignInRequestId: string | null
+  lastNonInteractiveSignInDateTime: string | null
+  lastNonInteractiveSignInRequestId: string | null
+  lastSuccessfulSignInDateTime: string | null
+  lastSuccessfulSignInRequestId: string | null
+}
+
 export interface UserRecord {
   id: string
   accountEnabled: boolean
@@ -29,9 +39,13 @@ export interface UserRecord {
   mail: string | null
   otherMails: string[]
   proxyAddresses: string[]
+  /** Only on $select, and only with an Entra ID P1/P2 licence; null for users who never signed in. */
+  signInActivity: SignInActivityRecord | null
   surname: string | null
   userPrincipalName: string
   userType: 'Member' | 'Guest'
+  /** Not a property the simulator returns: when revokeSignInSessions last ran. */
+  signInSessionsValidFromDateTime: string | null
 }
 
 export interface GroupRecord {
@@ -121,6 +135,8 @@ export interface DirectorySnapshot {
   appRoleAssignments: AppRoleAssignmentRecord[]
   invitations: InvitationRecord[]
   sentEmails: SentEmailRecord[]
+  /** user id -> sponsor ids */
+  sponsors: Record<string, string[]>
 }
 
 export interface NewInvitation {
@@ -135,6 +151,8 @@ export interface NewInvitation {
   invitedUserId?: string
   /** The caller holds an app-only token (no delegated user): Graph leaves the custom message out of the e-mail. */
   appOnly: boolean
+  /** invitedUserSponsors: users or groups to sponsor a new guest (at most 5). */
+  sponsorIds?: string[]
 }
 
 export interface NewAppRoleAssignment {
@@ -145,6 +163,15 @@ export interface NewAppRoleAssignment {
 
 /** Where a request names a user: its URL path, a member reference, or an assignment's principalId. */
 export type UserReference = 'path' | 'member' | 'body'
+
+/** "You can assign a maximum of five sponsors to a single guest user." (https://learn.microsoft.com/en-us/entra/external-id/b2b-sponsors) */
+export const MAX_SPONSORS = 5
+
+const EMPTY_SIGN_IN_ACTIVITY: SignInActivityRecord = {
+  lastSignInDateTime: null, lastSignInRequestId: null,
+  lastNonInteractiveSignInDateTime: null, lastNonInteractiveSignInRequestId: null,
+  lastSuccessfulSignInDateTime: null, lastSuccessfulSignInRequestId: null,
+}
 
 /** The role id Graph uses for "default access" on apps that declare no app roles. */
 const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000'
@@ -169,6 +196,11 @@ export class SimulatedDirectory {
   /** object id -> how many more references answer "not found" */
   private readonly unreplicated = new Map<string, number>()
 
+  /** user id -> ids of its sponsors (users or groups), in the order they were added */
+  readonly sponsors = new Map<string, string[]>()
+  /** Entra ID P1/P2: without it Graph refuses signInActivity. */
+  premiumLicence = true
+
   constructor(
     readonly tenantId: string,
     readonly tenantDomain: string,
@@ -191,7 +223,9 @@ export class SimulatedDirectory {
       appRoleAssignments: seed.appRoleAssignments,
       invitations: [],
       sentEmails: [],
+      sponsors: {},
     })
+    this.premiumLicence = true
   }
 
   /** A deep copy of everything the directory holds. */
@@ -204,13 +238,14 @@ export class SimulatedDirectory {
       appRoleAssignments: [...this.assignments.values()],
       invitations: this.invitations,
       sentEmails: this.outbox,
+      sponsors: Object.fromEntries(this.sponsors),
     })
   }
 
   /** Replaces everything with a snapshot (in place); replication lag starts over. */
   restore(snapshot: DirectorySnapshot): void {
     const copy = structuredClone(snapshot)
-    for (const collection of [this.users, this.groups, this.memberships, this.rules, this.servicePrincipals, this.assignments, this.unreplicated]) {
+    for (const collection of [this.users, this.groups, this.memberships, this.rules, this.servicePrincipals, this.assignments, this.sponsors, this.unreplicated]) {
       collection.clear()
     }
     this.replicationLag = 0
@@ -220,6 +255,7 @@ export class SimulatedDirectory {
     for (const assignment of copy.appRoleAssignments) this.assignments.set(assignment.id, assignment)
     this.invitations.splice(0, this.invitations.length, ...copy.invitations)
     this.outbox.splice(0, this.outbox.length, ...copy.sentEmails)
+    for (const [userId, sponsorIds] of Object.entries(copy.sponsors ?? {})) this.sponsors.set(userId, sponsorIds)
   }
 
   /** Objects created from now on stay invisible to the next `requests` references. */
@@ -275,8 +311,14 @@ export class SimulatedDirectory {
    * an internal member to B2B collaboration (https://learn.microsoft.com/en-us/entra/external-id/invite-internal-users).
    */
   invite(input: NewInvitation): InvitationRecord {
+    // invitedUserSponsors: checked before anything is created (at most five, each must exist).
+    const sponsorIds = [...new Set(input.sponsorIds ?? [])]
+    if (sponsorIds.length > MAX_SPONSORS) throw graphErrors.tooManySponsors()
+    const sponsorObjects = sponsorIds.map((id) => this.sponsorObject(id))
     const existing = input.invitedUserId !== undefined ? this.invitedUser(input) : this.findUserByEmail(input.invitedUserEmailAddress)
     const user = existing ?? this.createInvitedUser(input)
+    // Sponsors at invitation time are for a new guest (b2b-sponsors); for an existing user: SILENT, not applied.
+    if (!existing && sponsorObjects.length > 0) this.sponsors.set(user.id, sponsorObjects.map((o) => o.id))
     if (existing && input.invitedUserId !== undefined) {
       // Reset (or the member's first B2B invitation): the same object must redeem (again).
       existing.externalUserState = 'PendingAcceptance'
@@ -349,6 +391,88 @@ export class SimulatedDirectory {
     for (const assignment of this.assignments.values()) {
       if (assignment.principalId === id) this.assignments.delete(assignment.id)
     }
+    this.sponsors.delete(id)
+    for (const [userId, sponsorIds] of this.sponsors) this.sponsors.set(userId, sponsorIds.filter((sponsorId) => sponsorId !== id))
+  }
+
+  // Sponsors: https://learn.microsoft.com/en-us/graph/api/user-list-sponsors, user-post-sponsors,
+  // user-delete-sponsors; at most five (https://learn.microsoft.com/en-us/entra/external-id/b2b-sponsors).
+
+  /** A sponsor can be a user or a group. */
+  sponsorObjectsOf(userId: string): Array<UserRecord | GroupRecord> {
+    const user = this.referenceUser(userId)
+    return (this.sponsors.get(user.id) ?? []).flatMap((id) => this.users.get(id) ?? this.groups.get(id) ?? [])
+  }
+
+  addSponsor(userId: string, sponsorId: string): void {
+    const user = this.referenceUser(userId)
+    const sponsor = this.sponsorObject(sponsorId)
+    const current = this.sponsors.get(user.id) ?? []
+    if (current.includes(sponsor.id)) throw graphErrors.sponsorAlreadyExists()
+    if (current.length >= MAX_SPONSORS) throw graphErrors.tooManySponsors()
+    this.sponsors.set(user.id, [...current, sponsor.id])
+  }
+
+  removeSponsor(userId: string, sponsorId: string): void {
+    const user = this.referenceUser(userId)
+    const current = this.sponsors.get(user.id) ?? []
+    if (!current.includes(sponsorId)) throw graphErrors.sponsorDoesNotExist()
+    this.sponsors.set(user.id, current.filter((id) => id !== sponsorId))
+  }
+
+  /**
+   * DELETE /users/{id}/sponsors/{sponsorId} WITHOUT /$ref addresses the sponsor object itself:
+   * Graph deletes it when the app may manage that object type (User.ReadWrite.All: a user
+   * sponsor is deleted), otherwise 403 (a group: no Group.ReadWrite.All). The documented
+   * danger of user-delete-sponsors, reproduced so a test can show guestgate never does it.
+   */
+  deleteSponsorObject(userId: string, sponsorId: string): void {
+    const user = this.referenceUser(userId)
+    if (!(this.sponsors.get(user.id) ?? []).includes(sponsorId)) throw graphErrors.notFound(sponsorId)
+    if (!this.users.has(sponsorId)) throw graphErrors.insufficientPrivileges()
+    this.deleteUser(sponsorId)
+  }
+
+  /** PATCH /users/{id} {accountEnabled}: https://learn.microsoft.com/en-us/graph/api/user-update */
+  setAccountEnabled(userId: string, enabled: boolean): void {
+    this.referenceUser(userId).accountEnabled = enabled
+  }
+
+  /** https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions */
+  revokeSignInSessions(userId: string): void {
+    this.referenceUser(userId).signInSessionsValidFromDateTime = graphNow()
+  }
+
+  /** Control API: the guest opens the redemption link and signs in. */
+  redeem(userId: string): UserRecord {
+    const user = this.referenceUser(userId)
+    if (user.externalUserState !== 'PendingAcceptance') throw new GraphError(409, 'Conflict', `User ${user.id} has no pending invitation to redeem.`)
+    if (!user.accountEnabled) throw new GraphError(409, 'Conflict', `User ${user.id} is disabled and cannot sign in.`)
+    const now = graphNow()
+    const requestId = randomUUID()
+    user.externalUserState = 'Accepted'
+    user.externalUserStateChangeDateTime = now
+    user.signInActivity = {
+      lastSignInDateTime: now,
+      lastSignInRequestId: requestId,
+      lastNonInteractiveSignInDateTime: user.signInActivity?.lastNonInteractiveSignInDateTime ?? null,
+      lastNonInteractiveSignInRequestId: user.signInActivity?.lastNonInteractiveSignInRequestId ?? null,
+      lastSuccessfulSignInDateTime: now,
+      lastSuccessfulSignInRequestId: requestId,
+    }
+    return user
+  }
+
+  /** Control API: set (or clear) what Entra recorded of a user's sign-ins. */
+  setSignInActivity(userId: string, activity: Partial<SignInActivityRecord> | null): UserRecord {
+    const user = this.referenceUser(userId)
+    user.signInActivity = activity === null ? null : { ...EMPTY_SIGN_IN_ACTIVITY, ...user.signInActivity, ...activity }
+    return user
+  }
+
+  private sponsorObject(id: string): UserRecord | GroupRecord {
+    const group = this.groups.get(id)
+    return group ?? this.referenceUser(id, 'body')
   }
 
   /** A group with its assigned members; a dynamic group's members come from its rule instead. */
@@ -467,9 +591,11 @@ export class SimulatedDirectory {
       mail: email,
       otherMails: [],
       proxyAddresses: [`SMTP:${email}`],
+      signInActivity: null,
       surname: null,
       userPrincipalName,
       userType: input.invitedUserType,
+      signInSessionsValidFromDateTime: null,
     }
     this.users.set(user.id, user)
     if (this.replicationLag > 0) this.unreplicated.set(user.id, this.replicationLag)

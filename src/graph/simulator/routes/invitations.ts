@@ -9,6 +9,18 @@ import type { InvitedUserMessageInfoRecord, SimulatedDirectory } from '../state.
 const INVITATION = 'microsoft.graph.invitation'
 
 
+/**
+ * invitedUserSponsors: [{"id": "<user or group id>"}] (the v1.0 metadata's navigation property;
+ * the body shape is what Graph PowerShell sends: graph-lifecycle-facts.md §1, SILENT in the docs).
+ */
+function sponsorIds(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined
+  return (value as unknown[]).map((item) => {
+    const sponsor = readBody(item, 'microsoft.graph.directoryObject', { id: 'Edm.String' })
+    return objectId(requiredString(sponsor, 'id', 'microsoft.graph.directoryObject'))
+  })
+}
+
 function redirectUrl(value: string): string {
   try {
     const url = new URL(value)
@@ -47,6 +59,7 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUserType: 'Edm.String',
       resetRedemption: 'Edm.Boolean',
       invitedUser: 'object',
+      invitedUserSponsors: 'array',
     })
     const email = requiredString(body, 'invitedUserEmailAddress', INVITATION)
     // The same rule guestgate checks before its audit row (invitable-email.ts).
@@ -72,6 +85,7 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       resetRedemption,
       invitedUserId,
       appOnly: callerOf(request.headers.authorization).appOnly,
+      sponsorIds: sponsorIds(body.invitedUserSponsors),
     })
     return reply.code(201).send(structuredClone(invitation))
   })

@@ -10,11 +10,17 @@
 //   curl -X POST localhost:PORT/_simulator/replication-lag -H 'content-type: application/json' -d '{"requests":2}'
 //   curl -X POST localhost:PORT/_simulator/throttling -H 'content-type: application/json' -d '{"scale":0.001,"windowScale":0.01}'
 //   curl -X DELETE localhost:PORT/_simulator/throttling
+//   curl -X POST localhost:PORT/_simulator/users/{id}/redeem
+//   curl -X PUT localhost:PORT/_simulator/users/{id}/sign-in-activity -H 'content-type: application/json' \
+//        -d '{"lastSignInDateTime":"2025-01-01T00:00:00Z","lastSuccessfulSignInDateTime":"2025-01-01T00:00:00Z"}'
+//   curl -X POST localhost:PORT/_simulator/licence -H 'content-type: application/json' -d '{"premium":false}'
 //   curl -X POST localhost:PORT/_simulator/reset
 //   curl -X POST localhost:PORT/_simulator/reset -H 'content-type: application/json' -d '{"appRegistration":"mis-configured"}'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
+import { GraphError } from '../graph-error-bodies.js'
 import type { SimulatorControl } from '../graph-simulator.js'
+import { objectId } from '../request-input.js'
 import { APP_REGISTRATION_SEEDS } from '../seed.js'
 
 const FaultBody = Type.Object(
@@ -47,6 +53,18 @@ const ThrottlingBody = Type.Object({
   /** Multiplies Graph's documented periods (default 1). */
   windowScale: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
 }, { additionalProperties: false })
+
+const DateTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+const SignInActivityBody = Type.Union([
+  Type.Object({
+    lastSignInDateTime: Type.Optional(DateTime),
+    lastNonInteractiveSignInDateTime: Type.Optional(DateTime),
+    lastSuccessfulSignInDateTime: Type.Optional(DateTime),
+  }, { additionalProperties: false }),
+  Type.Null(),
+])
+const LicenceBody = Type.Object({ premium: Type.Boolean() }, { additionalProperties: false })
+const UserParams = Type.Object({ id: Type.String() })
 
 const ResetBody = Type.Union([
   Type.Object({
@@ -95,6 +113,29 @@ export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorCont
 
   app.delete('/throttling', async (_request, reply) => {
     control.setThrottling(null)
+    return reply.code(204).send()
+  })
+
+  // Simulated people: the guest opens the invitation link (and signs in); sign-in times change.
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof GraphError) return reply.code(error.status).send({ message: error.message })
+    return reply.send(error)
+  })
+
+  app.post<{ Params: Static<typeof UserParams> }>('/users/:id/redeem', { schema: { params: UserParams } }, async (request) => {
+    const user = control.state.redeem(objectId(request.params.id))
+    return { id: user.id, externalUserState: user.externalUserState, signInActivity: user.signInActivity }
+  })
+
+  app.put<{ Params: Static<typeof UserParams>; Body: Static<typeof SignInActivityBody> }>('/users/:id/sign-in-activity',
+    { schema: { params: UserParams, body: SignInActivityBody } }, async (request) => {
+      const user = control.state.setSignInActivity(objectId(request.params.id), request.body)
+      return { id: user.id, signInActivity: user.signInActivity }
+    })
+
+  // Without an Entra ID P1/P2 licence Graph refuses signInActivity with a 403.
+  app.post<{ Body: Static<typeof LicenceBody> }>('/licence', { schema: { body: LicenceBody } }, async (request, reply) => {
+    control.state.premiumLicence = request.body.premium
     return reply.code(204).send()
   })
 
