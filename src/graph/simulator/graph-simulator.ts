@@ -16,6 +16,7 @@ import { simulatorControlRoutes } from './routes/simulator-control.js'
 import { userRoutes } from './routes/users.js'
 import { DEFAULT_TENANT_DOMAIN, SEED, type AppRegistrationSeed } from './seed.js'
 import { SimulatedDirectory } from './state.js'
+import { readStateFile, StateFileWriter } from './state-file.js'
 import { Throttle, WRITE_METHODS, type ThrottlingSettings } from './throttling.js'
 
 export type { AfterApplyFault, FaultSpec } from './faults.js'
@@ -53,6 +54,8 @@ export interface SimulatorControl {
   setThrottling(settings: ThrottlingSettings | null): void
   /** Back to the seed (with another app registration seed when given); calls and faults cleared. */
   reset(options?: { appRegistration?: AppRegistrationSeed }): void
+  /** Saves the directory to the state file (if any); the control API calls it after its changes. */
+  persist(): Promise<void>
   callsTo(method: string, pathPattern: RegExp): RecordedCall[]
 }
 
@@ -63,6 +66,12 @@ export interface GraphSimulatorOptions {
   tenantDomain?: string
   /** Which Graph permissions guestgate's own service principal holds (default well-configured). */
   appRegistration?: AppRegistrationSeed
+  /**
+   * Keep the directory in this JSON file: loaded at start when it exists (instead of the seed),
+   * written after every request that may have changed it. The sandbox uses
+   * GUESTGATE_DATA_DIR/graph-simulator.json, so a restart keeps guests and audit log consistent.
+   */
+  stateFile?: string
 }
 
 const GRAPH_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
@@ -75,7 +84,15 @@ class GraphSimulatorControl implements SimulatorControl {
   /** Requests held open by afterApply hang faults, released when their socket closes. */
   private readonly held = new Set<FastifyRequest>()
 
-  constructor(readonly state: SimulatedDirectory) {}
+  constructor(
+    readonly state: SimulatedDirectory,
+    private readonly stateFile?: StateFileWriter,
+  ) {}
+
+  /** Saves the directory to the state file, when there is one and something changed. */
+  async persist(): Promise<void> {
+    await this.stateFile?.save(this.state.snapshot())
+  }
 
   /** Resolves once the request's connection is gone (the client gave up, or releaseHeld). */
   hold(request: FastifyRequest): Promise<void> {
@@ -194,6 +211,8 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
   }
 
   api.addHook('onSend', async (request, reply, payload) => {
+    // On disk before the caller hears about it (a failed request may have changed nothing: then nothing is written).
+    if (request.method !== 'GET' && request.method !== 'HEAD') await control.persist()
     const fault = afterApply.get(request)
     if (fault && reply.statusCode < 300) {
       // The handler has applied the request; the caller is not told.
@@ -250,7 +269,14 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
     // A misspelt fault property must fail, not be dropped silently.
     ajv: { customOptions: { removeAdditional: false } },
   })
-  const control = new GraphSimulatorControl(new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN, options.appRegistration))
+  const directory = new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN, options.appRegistration)
+  const writer = options.stateFile ? new StateFileWriter(options.stateFile) : undefined
+  const saved = options.stateFile ? await readStateFile(options.stateFile) : undefined
+  if (saved) {
+    directory.restore(saved)
+    writer?.loaded(directory.snapshot())
+  }
+  const control = new GraphSimulatorControl(directory, writer)
   app.decorate('simulator', control)
 
   // Graph answers every request, errors included, with both correlation headers.

@@ -124,12 +124,14 @@ export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorCont
 
   app.post<{ Params: Static<typeof UserParams> }>('/users/:id/redeem', { schema: { params: UserParams } }, async (request) => {
     const user = control.state.redeem(objectId(request.params.id))
+    await control.persist()
     return { id: user.id, externalUserState: user.externalUserState, signInActivity: user.signInActivity }
   })
 
   app.put<{ Params: Static<typeof UserParams>; Body: Static<typeof SignInActivityBody> }>('/users/:id/sign-in-activity',
     { schema: { params: UserParams, body: SignInActivityBody } }, async (request) => {
       const user = control.state.setSignInActivity(objectId(request.params.id), request.body)
+      await control.persist()
       return { id: user.id, signInActivity: user.signInActivity }
     })
 
@@ -141,6 +143,7 @@ export const simulatorControlRoutes: FastifyPluginAsync<{ control: SimulatorCont
 
   app.post<{ Body: Static<typeof ResetBody> }>('/reset', { schema: { body: ResetBody } }, async (request, reply) => {
     control.reset(request.body ?? {})
+    await control.persist()
     return reply.code(204).send()
   })
 }
