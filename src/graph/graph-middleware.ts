@@ -1,4 +1,4 @@
-// Our own middleware chain for the Graph SDK: auth -> retry -> deadline -> HTTPMessageHandler.
+// Our own middleware chain for the Graph SDK: auth -> retry -> deadline -> (recording) -> HTTPMessageHandler.
 // The SDK's default chain sends no Authorization and drops client-request-id for hosts that
 // are not Graph (the simulator), and its RetryHandler does not reliably honour Retry-After;
 // this chain behaves the same for every host, keeps retries bounded by our settings, never
