@@ -22,6 +22,9 @@ export function serverOptions(config: AppConfig, log: false | { write(line: stri
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
+    // Embedded Postgres (PGlite) can take longer than Fastify's default 10 s to start and migrate
+    // on a busy machine; a plugin that really hangs still fails the start, a minute later.
+    pluginTimeout: 60_000,
     routerOptions: { ignoreTrailingSlash: true },
   }
 }
