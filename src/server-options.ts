@@ -30,6 +30,9 @@ export function serverOptions(config: AppConfig, log: LogDestination | Logger = 
       headersTimeout: Math.min(60_000, config.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(5_000, config.requestTimeoutMs),
     },
+    // Embedded Postgres (PGlite) can take longer than Fastify's default 10 s to start and migrate
+    // on a busy machine; a plugin that really hangs still fails the start, a minute later.
+    pluginTimeout: 60_000,
     routerOptions: { ignoreTrailingSlash: true },
   } as FastifyServerOptions
 }

@@ -14,9 +14,6 @@ t.setTimeout(15 * 60_000)
 
 const run = promisify(execFile)
 
-/** Set when persistence of the simulated directory lands (graph branch): then the todo goes. */
-const PERSISTENCE_TODO = 'the simulated directory is kept in the data folder by the Graph layer (buildGraphSimulator({ stateFile }))'
-
 async function walkthrough(): Promise<string> {
   const readme = await readFile(path.join(REPO, 'README.md'), 'utf8')
   const section = readme.slice(readme.indexOf('## Sandbox mode'))
@@ -73,7 +70,7 @@ t.test('the README walk-through runs twice in a row, across a restart', async (t
   const mint2 = await fetch(`${base}/v1/sandbox/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roles: ['Guests.Manage'] }) })
   const auth2 = { authorization: `Bearer ${((await mint2.json()) as { accessToken: string }).accessToken}` }
   const after = await fetch(`${base}/v1/guests/${kept}`, { headers: auth2 })
-  t.equal(after.status, 200, 'the guest invited before the restart is still in the directory', { todo: PERSISTENCE_TODO })
+  t.equal(after.status, 200, 'the guest invited before the restart is still in the directory')
 
   const second = await runWalkthrough(script, base, cwd)
   t.same(second.steps.map((s) => `${s.status} ${s.method} ${s.url}`.replace(/[0-9a-f-]{36}/g, 'ID')),

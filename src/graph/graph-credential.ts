@@ -47,13 +47,24 @@ export function createStaticCredential(token: string): TokenCredential {
   return { getToken: async () => accessToken }
 }
 
+/** Entra's own cloud hosts, which MSAL knows without asking anyone (its instance discovery metadata). */
+const MICROSOFT_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
+  'login.microsoftonline.com', 'login.windows.net', 'login.microsoft.com', 'sts.windows.net',
+  'login.partner.microsoftonline.cn', 'login.chinacloudapi.cn', 'login.microsoftonline.de',
+  'login.microsoftonline.us', 'login.usgovcloudapi.net', 'login-us.microsoftonline.com',
+])
+
 /**
- * An authority host named explicitly (AZURE_AUTHORITY_HOST) is used as given: MSAL's instance
- * discovery asks login.microsoftonline.com about it, which fails for a private authority (and
- * for a local stand-in in tests) and tells nothing for a national cloud MSAL already knows.
+ * An authority host that is not one of Entra's clouds (Azure Stack, a private cloud, a local
+ * stand-in) would otherwise be looked up at login.microsoftonline.com first ("instance
+ * discovery"), which fails there or leaves the network it belongs to. @azure/identity documents
+ * disableInstanceDiscovery for exactly that case.
  */
-const authorityOptions = (authorityHost: string | undefined) =>
-  authorityHost ? { authorityHost, disableInstanceDiscovery: true } : {}
+function authorityOptions(authorityHost: string | undefined): { authorityHost?: string; disableInstanceDiscovery?: boolean } {
+  if (!authorityHost) return {}
+  const host = new URL(authorityHost).hostname.toLowerCase()
+  return MICROSOFT_AUTHORITY_HOSTS.has(host) ? { authorityHost } : { authorityHost, disableInstanceDiscovery: true }
+}
 
 export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
   switch (settings.kind) {

@@ -71,3 +71,20 @@ export function isNotYetReplicated(error: unknown): boolean {
   return /\bOne or more\b.*\b(don't|don’t|do not) exist\b/i.test(error.graphMessage) ||
     /objects being referenced (don't|don’t|do not) exist/i.test(error.graphMessage)
 }
+
+/** A page token that is not a link to the Graph endpoint we call: refused before any request. */
+export class InvalidPageTokenError extends RangeError {
+  override readonly name = 'InvalidPageTokenError'
+  constructor(reason: string) {
+    super(`Not a page token this service issued: ${reason}`)
+  }
+}
+
+/**
+ * Graph refused signInActivity because the tenant has no Entra ID P1/P2 licence: 403
+ * Authentication_RequestFromNonPremiumTenantOrB2CTenant (graph-lifecycle-facts.md §2). Not a
+ * permission problem and not retryable: inactivity cannot be measured from sign-ins there.
+ */
+export function isPremiumLicenceMissing(error: unknown): boolean {
+  return error instanceof GraphRequestError && error.status === 403 && error.code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant'
+}

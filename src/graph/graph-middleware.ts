@@ -1,4 +1,4 @@
-// Our own middleware chain for the Graph SDK: auth -> retry -> deadline -> HTTPMessageHandler.
+// Our own middleware chain for the Graph SDK: auth -> retry -> deadline -> (recording) -> HTTPMessageHandler.
 // The SDK's default chain sends no Authorization and drops client-request-id for hosts that
 // are not Graph (the simulator), and its RetryHandler does not reliably honour Retry-After;
 // this chain behaves the same for every host, keeps retries bounded by our settings, never
@@ -6,6 +6,7 @@
 import type { TokenCredential } from '@azure/identity'
 import { type Context, GraphClientError, HTTPMessageHandler, type Middleware } from '@microsoft/microsoft-graph-client'
 import { type GraphFailureCode, GraphRequestError } from './graph-errors.js'
+import { type GraphExchange, RecordingMiddleware } from './graph-exchange.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
 export const DEFAULT_GRAPH_SCOPES = ['https://graph.microsoft.com/.default']
@@ -39,6 +40,8 @@ export interface GraphMiddlewareOptions {
   onRetry?: (info: RetryInfo) => void
   /** Deadline of each HTTP request (each attempt), answer body included. Default 30 000. */
   timeoutMs?: number
+  /** Receives a redacted record of every HTTP exchange (each attempt). */
+  onExchange?: (exchange: GraphExchange) => void
 }
 
 /**
@@ -272,6 +275,7 @@ export function createGraphMiddleware(options: GraphMiddlewareOptions): Middlewa
     new AuthMiddleware(options.credential, options.scopes),
     new RetryMiddleware(options.retry, options.onRetry),
     new DeadlineMiddleware(options.timeoutMs),
+    ...(options.onExchange ? [new RecordingMiddleware(options.onExchange)] : []),
     new HTTPMessageHandler(),
   ]
 }

@@ -14,6 +14,7 @@
 import type { TokenCredential } from '@azure/identity'
 import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
 import {
+  InvalidPageTokenError,
   type AppRole,
   type AppRoleAssignment,
   type Change,
@@ -26,9 +27,13 @@ import {
   type Invitation,
   type InvitationRequest,
   type Page,
+  type ResetRedemptionRequest,
   type ServicePrincipal,
+  type SignInActivity,
+  type Sponsor,
 } from './graph-gateway.js'
 import { principalIdOfAssignment } from './app-role-assignment-id.js'
+import type { GraphExchange } from './graph-exchange.js'
 import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings } from './graph-middleware.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
@@ -42,18 +47,20 @@ export interface MsGraphGatewayOptions {
   onRetry?: (info: RetryInfo) => void
   /** Deadline of each HTTP request to Graph (GRAPH_TIMEOUT_MS). Default 30 000. */
   timeoutMs?: number
+  /** Receives a redacted record of every HTTP exchange (the conformance script keeps them). */
+  onExchange?: (exchange: GraphExchange) => void
 }
 
 export const USER_FIELDS =
-  'id,displayName,mail,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
-export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule'
+  'id,displayName,mail,otherMails,accountEnabled,userPrincipalName,userType,creationType,createdDateTime,externalUserState,externalUserStateChangeDateTime'
+export const GROUP_FIELDS = 'id,displayName,description,isAssignableToRole,groupTypes,membershipRule,mailEnabled,securityEnabled'
 export const SERVICE_PRINCIPAL_FIELDS = 'id,appId,displayName,appRoles'
 
 /** Graph wants directory objects referenced by their canonical Graph URL, whatever host we call. */
 const CANONICAL_GRAPH_URL = 'https://graph.microsoft.com/v1.0'
 
 interface GraphCall {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   query?: Record<string, string>
   body?: unknown
@@ -117,18 +124,16 @@ function searchClause(fields: string[], text: string | undefined): string | unde
   return fields.map((field) => `"${field}:${phrase}"`).join(' OR ')
 }
 
-/** Graph's $skiptoken from @odata.nextLink: our opaque page token. */
-function nextPageToken(answer: GraphAnswer): string | undefined {
-  if (!isJson(answer.body)) return undefined
-  const nextLink = answer.body['@odata.nextLink']
-  if (typeof nextLink !== 'string') return undefined
-  const query = nextLink.slice(nextLink.indexOf('?') + 1)
-  for (const pair of query.split('&')) {
-    const equals = pair.indexOf('=')
-    // Decoded by hand: URLSearchParams would turn a literal "+" in the token into a space.
-    if (equals > 0 && pair.slice(0, equals).toLowerCase() === '$skiptoken') return decodeURIComponent(pair.slice(equals + 1))
-  }
-  throw invalidResponse('Graph returned an @odata.nextLink without $skiptoken', answer)
+/**
+ * Graph's @odata.nextLink, to be followed as given: Graph documents the whole URL as the way to
+ * the next page and warns against taking $skiptoken out of it
+ * (https://learn.microsoft.com/en-us/graph/paging). It is our opaque page token too.
+ */
+function nextLinkOf(answer: GraphAnswer): string | undefined {
+  if (!isJson(answer.body) || answer.body['@odata.nextLink'] === undefined) return undefined
+  const link = answer.body['@odata.nextLink']
+  if (typeof link !== 'string' || link === '') throw invalidResponse('Graph returned an @odata.nextLink that is not a URL', answer)
+  return link
 }
 
 function collection(answer: GraphAnswer): Json[] {
@@ -141,6 +146,9 @@ function mapUser(user: Json): DirectoryUser {
     id: requiredString(user, 'id'),
     displayName: stringOrNull(user.displayName),
     mail: stringOrNull(user.mail),
+    otherMails: strings(user.otherMails),
+    // Graph leaves it out only when not selected; an account is enabled unless it says false.
+    accountEnabled: user.accountEnabled !== false,
     userPrincipalName: stringOrNull(user.userPrincipalName),
     // Graph leaves userType null on some old member accounts.
     userType: stringOrNull(user.userType) ?? 'Member',
@@ -161,6 +169,8 @@ function mapGroup(group: Json): DirectoryGroup {
     groupTypes,
     membershipRule: stringOrNull(group.membershipRule),
     isDynamic: groupTypes.includes('DynamicMembership'),
+    mailEnabled: group.mailEnabled === true,
+    securityEnabled: group.securityEnabled === true,
   }
 }
 
@@ -195,6 +205,20 @@ function mapAssignment(assignment: Json): AppRoleAssignment {
     resourceDisplayName: stringOrNull(assignment.resourceDisplayName),
     createdDateTime: stringOrNull(assignment.createdDateTime),
   }
+}
+
+function mapSignInActivity(value: unknown): SignInActivity | null {
+  if (!isJson(value)) return null
+  return {
+    lastSignInDateTime: stringOrNull(value.lastSignInDateTime),
+    lastNonInteractiveSignInDateTime: stringOrNull(value.lastNonInteractiveSignInDateTime),
+    lastSuccessfulSignInDateTime: stringOrNull(value.lastSuccessfulSignInDateTime),
+  }
+}
+
+function mapSponsor(sponsor: Json): Sponsor {
+  const type = stringOrNull(sponsor['@odata.type'])?.replace(/^#microsoft\.graph\./, '') ?? 'directoryObject'
+  return { id: requiredString(sponsor, 'id'), type, displayName: stringOrNull(sponsor.displayName), mail: stringOrNull(sponsor.mail) }
 }
 
 function mapInvitation(invitation: Json): Invitation {
@@ -233,6 +257,12 @@ const fromError = <T>(value: T, error: GraphRequestError): GraphResult<T> =>
 const isGraphError = (error: unknown, statuses: number[], message?: RegExp): error is GraphRequestError =>
   error instanceof GraphRequestError && statuses.includes(error.status) && (message === undefined || message.test(error.graphMessage))
 
+/** Graph's "One or more added object references already exist" for a $ref add. */
+const already = (error: unknown): boolean => isGraphError(error, [400], /already exist/i)
+
+/** Graph's "One or more removed object references do not exist" for a $ref removal. */
+const notThere = (error: unknown): boolean => isGraphError(error, [400, 404], /do not exist/i)
+
 export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGateway {
   const base = new URL(options.baseUrl)
   const client = Client.initWithMiddleware({
@@ -241,6 +271,25 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     defaultVersion: base.pathname.replace(/^\/+|\/+$/g, ''),
     middleware: createGraphMiddleware(options),
   })
+
+  const versionPrefix = `/${base.pathname.replace(/^\/+|\/+$/g, '')}/`
+
+  /**
+   * The part of a nextLink after our base URL (path and query exactly as Graph wrote them), for
+   * the SDK to send through our middleware. A link to anywhere else is refused: our token must
+   * never leave for another host, whoever made the page token.
+   */
+  function linkPath(link: string): string {
+    let url: URL
+    try {
+      url = new URL(link)
+    } catch {
+      throw new InvalidPageTokenError('not an absolute URL')
+    }
+    const raw = link.slice(link.indexOf('/', link.indexOf('//') + 2))
+    if (url.origin !== base.origin || !raw.startsWith(versionPrefix)) throw new InvalidPageTokenError(`not a link to ${base.origin}${versionPrefix}`)
+    return raw.slice(versionPrefix.length - 1)
+  }
 
   async function send(call: GraphCall, ctx: GraphCallContext): Promise<GraphAnswer> {
     let request = client.api(call.path).responseType(ResponseType.RAW).header('client-request-id', ctx.correlationId)
@@ -251,8 +300,12 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     }
     let response: Response
     try {
-      response =
-        call.method === 'GET' ? await request.get() : call.method === 'POST' ? await request.post(call.body) : await request.delete()
+      switch (call.method) {
+        case 'GET': response = await request.get(); break
+        case 'POST': response = await request.post(call.body); break
+        case 'PATCH': response = await request.patch(call.body); break
+        case 'DELETE': response = await request.delete(); break
+      }
     } catch (error) {
       throw graphRequestErrorFromChain(error) ?? new GraphRequestError(0, 'ClientError', error instanceof Error ? error.message : String(error))
     }
@@ -274,16 +327,25 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     return answer
   }
 
-  /** GETs a collection and follows every nextLink; status and request-id are the last page's. */
+  /** A nextLink Graph itself returned: a link elsewhere is Graph's answer we cannot use. */
+  function followLink(link: string, answer: GraphAnswer): string {
+    try {
+      return linkPath(link)
+    } catch (error) {
+      if (error instanceof InvalidPageTokenError) throw invalidResponse(`Graph returned an @odata.nextLink we do not follow (${error.message})`, answer)
+      throw error
+    }
+  }
+
+  /** GETs a collection and follows every nextLink as given; status and request-id are the last page's. */
   async function getAll(path: string, query: Record<string, string> | undefined, ctx: GraphCallContext) {
     const items: Json[] = []
-    let skipToken: string | undefined
-    let answer: GraphAnswer
-    do {
-      answer = await send({ method: 'GET', path, query: skipToken ? { ...query, $skiptoken: skipToken } : query }, ctx)
+    let answer = await send({ method: 'GET', path, query }, ctx)
+    items.push(...collection(answer))
+    for (let link = nextLinkOf(answer); link !== undefined; link = nextLinkOf(answer)) {
+      answer = await send({ method: 'GET', path: followLink(link, answer) }, ctx)
       items.push(...collection(answer))
-      skipToken = nextPageToken(answer)
-    } while (skipToken)
+    }
     return { items, answer }
   }
 
@@ -295,9 +357,12 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     map: (item: Json) => T,
     ctx: GraphCallContext,
   ): Promise<GraphResult<Page<T>>> {
-    const fullQuery = { ...query, ...(eventual ? { $count: 'true' } : {}), ...(pageToken ? { $skiptoken: pageToken } : {}) }
-    const answer = await send({ method: 'GET', path, query: fullQuery, eventual }, ctx)
-    const token = nextPageToken(answer)
+    // A later page is the nextLink as Graph gave it (it carries the whole query); only the
+    // ConsistencyLevel header is ours to send again.
+    const answer = pageToken === undefined
+      ? await send({ method: 'GET', path, query: { ...query, ...(eventual ? { $count: 'true' } : {}) }, eventual }, ctx)
+      : await send({ method: 'GET', path: linkPath(pageToken), eventual }, ctx)
+    const token = nextLinkOf(answer)
     const items = collection(answer).map(map)
     return result(token === undefined ? { items } : { items, nextPageToken: token }, answer)
   }
@@ -327,18 +392,29 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     return result(wanted, answer)
   }
 
-  async function postInvitation(request: InvitationRequest, ctx: GraphCallContext) {
+  /** A write whose answer is only "done": changed=false when `alreadySo` recognises Graph's refusal as "it already was so". */
+  async function changeUnless(alreadySo: (error: unknown) => boolean, call: GraphCall, ctx: GraphCallContext): Promise<GraphResult<Change>> {
+    try {
+      return result<Change>({ changed: true, value: undefined }, await send(call, ctx))
+    } catch (error) {
+      if (error instanceof GraphRequestError && alreadySo(error)) return fromError<Change>({ changed: false, value: undefined }, error)
+      throw error
+    }
+  }
+
+  async function postInvitation(request: InvitationRequest | ResetRedemptionRequest, ctx: GraphCallContext) {
     const body = {
       invitedUserEmailAddress: request.invitedUserEmailAddress,
       inviteRedirectUrl: request.inviteRedirectUrl,
-      ...(request.invitedUserDisplayName !== undefined ? { invitedUserDisplayName: request.invitedUserDisplayName } : {}),
+      ...('invitedUserDisplayName' in request && request.invitedUserDisplayName !== undefined ? { invitedUserDisplayName: request.invitedUserDisplayName } : {}),
       sendInvitationMessage: request.sendInvitationMessage,
       ...(request.customizedMessageBody !== undefined
         ? { invitedUserMessageInfo: { customizedMessageBody: request.customizedMessageBody } }
         : {}),
       invitedUserType: 'Guest',
-      ...(request.invitedUserId !== undefined ? { invitedUser: { id: request.invitedUserId } } : {}),
-      ...(request.resetRedemption !== undefined ? { resetRedemption: request.resetRedemption } : {}),
+      ...('sponsorIds' in request && request.sponsorIds !== undefined ? { invitedUserSponsors: request.sponsorIds.map((id) => ({ id })) } : {}),
+      // invitedUser is read-only but for a redemption reset, and then it is required.
+      ...('invitedUserId' in request ? { invitedUser: { id: request.invitedUserId }, resetRedemption: true } : {}),
     }
     const answer = await send({ method: 'POST', path: '/invitations', body }, ctx)
     if (!isJson(answer.body)) throw invalidResponse('Graph returned no invitation', answer)
@@ -399,7 +475,37 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
       return getPage('/servicePrincipals', params, Boolean($search), query.pageToken, mapServicePrincipal, ctx)
     },
 
+    /** https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list ($filter on appId; Application.Read.All) */
+    async findServicePrincipalByAppId(appId, ctx) {
+      const params = { $filter: `appId eq ${odataString(appId)}`, $select: SERVICE_PRINCIPAL_FIELDS }
+      const answer = await send({ method: 'GET', path: '/servicePrincipals', query: params }, ctx)
+      const [found] = collection(answer).map(mapServicePrincipal)
+      return result(found ?? null, answer)
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments (Application.Read.All) */
+    async listServicePrincipalAppRoleAssignments(servicePrincipalId, ctx) {
+      const { items, answer } = await getAll(graphPath`/servicePrincipals/${servicePrincipalId}/appRoleAssignments`, undefined, ctx)
+      return result(items.map(mapAssignment), answer)
+    },
+
     listAppRoleAssignedTo,
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-list-sponsors (User.Read.All) */
+    async listSponsors(userId, ctx) {
+      const { items, answer } = await getAll(graphPath`/users/${userId}/sponsors`, { $select: 'id,displayName,mail' }, ctx)
+      return result(items.map(mapSponsor), answer)
+    },
+
+    /**
+     * GET /users?$filter=userType eq 'Guest'&$select=...,signInActivity&$top<=500: the recipe that
+     * works on every tenant with the licence (a signInActivity filter may not be combined with
+     * userType, so dates are compared by the caller). https://learn.microsoft.com/en-us/graph/api/user-list
+     */
+    async listGuestsWithSignInActivity(query, ctx) {
+      const params = { $filter: `userType eq 'Guest'`, $select: `${USER_FIELDS},signInActivity`, $top: String(Math.min(query.top, 500)) }
+      return getPage('/users', params, false, query.pageToken, (user) => ({ ...mapUser(user), signInActivity: mapSignInActivity(user.signInActivity) }), ctx)
+    },
 
     async listUserAppRoleAssignments(userId, ctx) {
       const { items, answer } = await getAll(graphPath`/users/${userId}/appRoleAssignments`, undefined, ctx)
@@ -454,36 +560,22 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     // not sent again here; the caller settles it by reading (findUsersByEmail).
     invite: postInvitation,
 
+    resetRedemption: postInvitation,
+
     async deleteUser(id, ctx) {
       const answer = await send({ method: 'DELETE', path: graphPath`/users/${id}` }, ctx)
       return result<Change>({ changed: true, value: undefined }, answer)
     },
 
-    async addGroupMember(groupId, userId, ctx) {
-      const body = { '@odata.id': CANONICAL_GRAPH_URL + graphPath`/directoryObjects/${userId}` }
-      try {
-        const answer = await send({ method: 'POST', path: graphPath`/groups/${groupId}/members/$ref`, body }, ctx)
-        return result<Change>({ changed: true, value: undefined }, answer)
-      } catch (error) {
-        if (isGraphError(error, [400], /already exist/i)) return fromError<Change>({ changed: false, value: undefined }, error)
-        throw error
-      }
-    },
+    addGroupMember: (groupId, userId, ctx) => changeUnless(already, {
+      method: 'POST', path: graphPath`/groups/${groupId}/members/$ref`, body: { '@odata.id': CANONICAL_GRAPH_URL + graphPath`/directoryObjects/${userId}` },
+    }, ctx),
 
-    async removeGroupMember(groupId, userId, ctx) {
-      try {
-        // Never without /$ref: that would delete the user object itself.
-        const answer = await send({ method: 'DELETE', path: graphPath`/groups/${groupId}/members/${userId}/$ref` }, ctx)
-        return result<Change>({ changed: true, value: undefined }, answer)
-      } catch (error) {
-        // A user that no longer exists is not a member either; a missing group stays an error.
-        const userGone = isGraphError(error, [404], /does not exist/i) && error.graphMessage.includes(`'${userId}'`)
-        if (userGone || isGraphError(error, [400, 404], /do not exist/i)) {
-          return fromError<Change>({ changed: false, value: undefined }, error)
-        }
-        throw error
-      }
-    },
+    removeGroupMember: (groupId, userId, ctx) =>
+      // Never without /$ref: that would delete the user object itself. A user that no longer
+      // exists is not a member either; a missing group stays an error.
+      changeUnless((error) => isGraphError(error, [404], /does not exist/i) && error.graphMessage.includes(`'${userId}'`) || notThere(error),
+        { method: 'DELETE', path: graphPath`/groups/${groupId}/members/${userId}/$ref` }, ctx),
 
     async assignAppRole(servicePrincipalId, input, ctx) {
       const body = { principalId: input.principalId, resourceId: servicePrincipalId, appRoleId: input.appRoleId }
@@ -499,6 +591,32 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
         if (!assignment) throw error
         return { ...existing, value: { changed: false, value: assignment } }
       }
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-post-sponsors (User.ReadWrite.All) */
+    addSponsor: (userId, sponsor, ctx) => changeUnless(already, {
+      method: 'POST', path: graphPath`/users/${userId}/sponsors/$ref`,
+      body: { '@odata.id': CANONICAL_GRAPH_URL + (sponsor.type === 'group' ? graphPath`/groups/${sponsor.id}` : graphPath`/users/${sponsor.id}`) },
+    }, ctx),
+
+    /**
+     * https://learn.microsoft.com/en-us/graph/api/user-delete-sponsors (User.ReadWrite.All). Never
+     * without /$ref: that deletes the sponsor's own user object. Not a sponsor: unchanged; a
+     * missing user stays an error.
+     */
+    removeSponsor: (userId, sponsorId, ctx) => changeUnless(notThere, { method: 'DELETE', path: graphPath`/users/${userId}/sponsors/${sponsorId}/$ref` }, ctx),
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-update (User.ReadWrite.All) */
+    async setAccountEnabled(userId, enabled, ctx) {
+      const answer = await send({ method: 'PATCH', path: graphPath`/users/${userId}`, body: { accountEnabled: enabled } }, ctx)
+      return result<Change>({ changed: true, value: undefined }, answer)
+    },
+
+    /** https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions (User.ReadWrite.All) */
+    async revokeSignInSessions(userId, ctx) {
+      const answer = await send({ method: 'POST', path: graphPath`/users/${userId}/revokeSignInSessions` }, ctx)
+      if (!isJson(answer.body) || typeof answer.body.value !== 'boolean') throw invalidResponse('Graph returned no Edm.Boolean', answer)
+      return result<Change>({ changed: answer.body.value, value: undefined }, answer)
     },
 
     async removeAppRoleAssignment(servicePrincipalId, assignmentId, ctx) {

@@ -5,15 +5,15 @@
 // type has no write methods. Nothing else in the app can reach Graph.
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { setTimeout as delay } from 'node:timers/promises'
 import { trace } from '@opentelemetry/api'
 import type pg from 'pg'
 import { AuditEntryError } from '../audit/audit-store.js'
 import type { AuditEntryInput, AuditStore, AuditTarget } from '../audit/types.js'
 import type { Queryable } from '../db/queryable.js'
 import { databaseUnavailable, ProblemError } from '../errors.js'
-import { GraphRequestError, isAmbiguousFailure, isNotYetReplicated, type GraphCallContext, type GraphGateway, type GraphReader, type GraphResult } from '../graph/graph-gateway.js'
+import { GraphRequestError, isAmbiguousFailure, type GraphCallContext, type GraphGateway, type GraphReader, type GraphResult } from '../graph/graph-gateway.js'
 import { problemFromGraphError } from '../graph/graph-problems.js'
+import { retryWhileNotReplicated } from '../graph/replication.js'
 import type { PolicyDecision } from '../policies/types.js'
 import { denialEntry, policyProblem } from './denials.js'
 import { BudgetExhaustedError, type BudgetKind } from './graph-budget.js'
@@ -146,15 +146,8 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
     const ids = { operationId: row.operationId, correlationId: row.correlationId }
     let result: GraphResult<T>
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          result = await kind.send(graph, params, ctx)
-          break
-        } catch (error) {
-          if (!replication || attempt >= replication.retries || !isNotYetReplicated(error)) throw error
-          await delay(replication.baseDelayMs * 2 ** attempt)
-        }
-      }
+      // A "not found" right after an invitation surely was not applied: sending again is safe.
+      result = replication ? await retryWhileNotReplicated(replication, () => kind.send(graph, params, ctx)) : await kind.send(graph, params, ctx)
     } catch (error) {
       if (!(error instanceof GraphRequestError) || !isAmbiguousFailure(error)) {
         await append(failedRow(row, error))

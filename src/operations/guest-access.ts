@@ -1,9 +1,9 @@
 // The writes that give and take a guest's access: group membership and app role assignments.
 // Single routes, onboarding and revoke-access all go through these, so each is audited the same.
-import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AuditTarget } from '../audit/types.js'
-import { isNotYetReplicated, type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { retryWhileNotReplicated } from '../graph/replication.js'
 import type { PolicyDecision } from '../policies/types.js'
 import { conflict, databaseUnavailable } from '../errors.js'
 import { identityOf } from '../routes/request-identity.js'
@@ -67,17 +67,7 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
  */
 export async function requireGuest(app: FastifyInstance, request: FastifyRequest, guest: GuestRef, operationId: string, allowed: PolicyDecision): Promise<void> {
   const identity = identityOf(request)
-  const { retries, baseDelayMs } = app.config.replication
-  let user
-  for (let attempt = 0; ; attempt++) {
-    try {
-      user = await app.graphOps.read(identity, (graph, ctx) => graph.getUser(guest.id, ctx))
-      break
-    } catch (error) {
-      if (attempt >= retries || !isNotYetReplicated(error)) throw error
-      await delay(baseDelayMs * 2 ** attempt)
-    }
-  }
+  const user = await retryWhileNotReplicated(app.config.replication, () => app.graphOps.read(identity, (graph, ctx) => graph.getUser(guest.id, ctx)))
   if (user.userType === 'Guest') return
   const reason = `Graph reports ${guest.label ?? guest.id} (${guest.id}) as a ${user.userType} of the directory, not a guest: guestgate grants nothing to members.`
   const decision: PolicyDecision = { allowed: false, rule: 'guests.not-a-guest', reason, policyVersion: allowed.policyVersion }

@@ -1,6 +1,7 @@
 // Builds the Graph gateway (the SDK over a credential; in sandbox mode the embedded Graph
 // simulator) and hands it to the audited runner only. The gateway itself is not decorated.
 import type { FastifyInstance } from 'fastify'
+import path from 'node:path'
 import fp from 'fastify-plugin'
 import { createGraphCredential, describeCredential, graphCredentialSettingsFromEnv, type GraphCredentialSettings } from '../graph/graph-credential.js'
 import type { GraphGateway } from '../graph/graph-gateway.js'
@@ -41,7 +42,8 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
   if (!gateway) {
     let baseUrl = config.graphBaseUrl
     if (!baseUrl) {
-      const simulator = await buildGraphSimulator({ logger: false })
+      // The sandbox directory survives restarts, as the audit log in the same folder does.
+      const simulator = await buildGraphSimulator({ logger: false, stateFile: path.join(config.dataDir, 'graph-simulator.json') })
       await simulator.listen({ host: '127.0.0.1', port: config.graphSimulatorPort })
       app.addHook('onClose', () => simulator.close())
       const address = simulator.server.address()

@@ -1,7 +1,7 @@
 // Cursors are opaque to callers: Graph's page token plus the filters it belongs to, so a cursor
 // replayed with other filters is refused instead of silently mixing result sets.
 import { badRequest } from '../errors.js'
-import { GraphRequestError, type Page } from '../graph/graph-gateway.js'
+import { GraphRequestError, InvalidPageTokenError, type Page } from '../graph/graph-gateway.js'
 import { isCleanText } from '../schemas/text.js'
 
 export function encodeCursor(pageToken: string | undefined, filters: Record<string, unknown>): string | undefined {
@@ -13,6 +13,8 @@ export async function readPage<T>(cursor: string | undefined, filters: Record<st
   load: (pageToken: string | undefined) => Promise<Page<T>>): Promise<{ items: T[]; nextCursor?: string }> {
   const pageToken = decodeCursor(cursor, filters)
   const page = await load(pageToken).catch((error: unknown) => {
+    // A next link that is not Graph's own (another host or version) was never ours to follow.
+    if (error instanceof InvalidPageTokenError) throw notOurCursor()
     // Graph's page tokens expire; one it no longer takes is the caller's cursor to renew.
     if (pageToken !== undefined && error instanceof GraphRequestError && error.status === 400) {
       throw badRequest('query/cursor: has expired or is no longer valid; start again from the first page',

@@ -5,6 +5,7 @@ import {
   WorkloadIdentityCredential,
 } from '@azure/identity'
 import t from 'tap'
+import { startTokenEndpoint } from '../helpers/token-endpoint.js'
 import {
   createGraphCredential,
   describeCredential,
@@ -85,11 +86,9 @@ t.test('settings from the AZURE_* variables', async (t) => {
     t.throws(() => graphCredentialSettingsFromEnv({ AZURE_FEDERATED_TOKEN_FILE: '/t' }), {
       message: /AZURE_TENANT_ID and AZURE_CLIENT_ID/,
     })
-    try {
-      graphCredentialSettingsFromEnv({ AZURE_CLIENT_SECRET: SECRET })
-    } catch (error) {
-      t.notMatch((error as Error).message, SECRET, 'the secret is not in the message')
-    }
+    // t.throws returns the error, so the check below runs whether or not the call throws.
+    const error = t.throws(() => graphCredentialSettingsFromEnv({ AZURE_CLIENT_SECRET: SECRET })) as Error
+    t.notMatch(error.message, SECRET, 'the secret is not in the message')
   })
 
   t.test('non-string config values are ignored', async (t) => {
@@ -139,4 +138,13 @@ t.test('describeCredential never reveals a secret', async (t) => {
     authorityHost: 'https://login.microsoftonline.com',
   })
   t.same(describeCredential(all[2] as GraphCredentialSettings), { kind: 'managedIdentity', clientId: CLIENT })
+})
+
+t.test('a non-Microsoft authority host is used as is (no instance discovery at the public login host)', async (t) => {
+  const tenantId = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
+  const endpoint = await startTokenEndpoint(t, { tenantId, clientId: CLIENT, clientSecret: SECRET })
+  const settings = graphCredentialSettingsFromEnv({ AZURE_TENANT_ID: tenantId, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: SECRET, AZURE_AUTHORITY_HOST: endpoint.authorityHost })
+  const token = await createGraphCredential(settings).getToken('https://graph.microsoft.com/.default')
+  t.type(token?.token, 'string')
+  t.same(endpoint.grants, [{ clientId: CLIENT, scope: 'https://graph.microsoft.com/.default', secretMatched: true }])
 })

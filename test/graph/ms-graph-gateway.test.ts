@@ -3,7 +3,16 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { createStaticCredential } from '../../src/graph/graph-credential.js'
-import { type GraphCallContext, GraphRequestError, type InvitationRequest, isAmbiguousFailure, isNotYetReplicated } from '../../src/graph/graph-gateway.js'
+import {
+  type GraphCallContext,
+  GraphRequestError,
+  InvalidPageTokenError,
+  type InvitationRequest,
+  isAmbiguousFailure,
+  isNotYetReplicated,
+  RESET_ADDRESS_MISMATCH,
+  resetRedemptionAddressProblem,
+} from '../../src/graph/graph-gateway.js'
 import type { RetryInfo, RetrySettings } from '../../src/graph/graph-middleware.js'
 import { createMsGraphGateway, USER_FIELDS } from '../../src/graph/ms-graph-gateway.js'
 import { buildGraphSimulator } from '../../src/graph/simulator/graph-simulator.js'
@@ -64,6 +73,8 @@ t.test('getUser maps exactly our fields and reports status and request-id', asyn
     id: users.existingGuest.id,
     displayName: 'Existing Guest',
     mail: 'existing@fabrikam.example',
+    otherMails: [],
+    accountEnabled: true,
     userPrincipalName: 'existing_fabrikam.example#EXT#@sandbox.onmicrosoft.com',
     userType: 'Guest',
     creationType: 'Invitation',
@@ -154,15 +165,38 @@ t.test('invite creates a guest; resend re-invites the same user', async (t) => {
   t.equal(guest.value.userType, 'Guest')
   t.equal(guest.value.externalUserState, 'PendingAcceptance')
 
-  const resend = await gateway.invite(
-    invitation('new.partner@partner.example', { sendInvitationMessage: true, invitedUserId: first.value.invitedUserId, resetRedemption: true }),
-    ctx,
-  )
+  // Resend: the same address again; Graph finds the guest by it. No invitedUser in the body.
+  const resend = await gateway.invite(invitation('new.partner@partner.example', { sendInvitationMessage: true }), ctx)
   t.equal(resend.value.invitedUserId, first.value.invitedUserId)
 
   const bad = await graphError(t, gateway.invite(invitation('a+b@partner.example'), ctx))
   t.equal(bad.status, 400)
   t.equal(bad.graphMessage, 'The Primary SMTP Address is an invalid value')
+})
+
+t.test('resetRedemption: same user, back to pending, with an address the user has; Graph\'s 400 otherwise', async (t) => {
+  const { gateway, simulator } = await setup(t)
+  const guestId = users.existingGuest.id
+  simulator.state.users.get(guestId)?.otherMails.push('existing.new@fabrikam.example')
+  const user = (await gateway.getUser(guestId, ctx)).value
+  t.same(user.otherMails, ['existing.new@fabrikam.example'])
+  t.equal(resetRedemptionAddressProblem(user, 'EXISTING.NEW@fabrikam.example'), null)
+  t.equal(resetRedemptionAddressProblem(user, 'other@fabrikam.example'), RESET_ADDRESS_MISMATCH)
+
+  simulator.calls.length = 0
+  const reset = await gateway.resetRedemption({
+    invitedUserId: guestId, invitedUserEmailAddress: 'existing.new@fabrikam.example', inviteRedirectUrl: 'https://myapps.microsoft.com', sendInvitationMessage: true,
+  }, ctx)
+  t.equal(reset.status, 201)
+  t.equal(reset.value.invitedUserId, guestId)
+  t.equal((await gateway.getUser(guestId, ctx)).value.externalUserState, 'PendingAcceptance')
+  t.same((await gateway.listUserGroups(guestId, ctx)).value.map((g) => g.displayName), ['Marketing', 'All Partners'], 'memberships kept')
+
+  const refused = await graphError(t, gateway.resetRedemption({
+    invitedUserId: guestId, invitedUserEmailAddress: 'other@fabrikam.example', inviteRedirectUrl: 'https://myapps.microsoft.com', sendInvitationMessage: false,
+  }, ctx))
+  t.equal(refused.status, 400)
+  t.equal(refused.graphMessage, RESET_ADDRESS_MISMATCH, 'the reason guestgate can show is Graph\'s own')
 })
 
 t.test('a 500 on POST /invitations is not sent again: the guest may exist, the caller settles by reading', async (t) => {
@@ -253,6 +287,21 @@ t.test('listGuests filters, searches and pages with an opaque token', async (t) 
   t.equal(lastQuery.get('$top'), '2')
   t.ok(lastQuery.get('$skiptoken'), 'the second page asks for the skiptoken')
 
+  // The token is Graph's nextLink, and the next request is that link exactly as given.
+  const first = await gateway.listGuests({ top: 2, domain: 'partner.example' }, ctx)
+  const link = first.value.nextPageToken as string
+  t.match(link, /^http:\/\/127\.0\.0\.1:\d+\/v1\.0\/users\?.*\$skiptoken=/)
+  await gateway.listGuests({ top: 2, domain: 'partner.example', pageToken: link }, ctx)
+  const followed = simulator.calls.at(-1)
+  t.equal(`${followed?.path}?${followed?.query}`, link.slice(link.indexOf('/v1.0/')), 'path and query as Graph wrote them')
+
+  // A token that leads anywhere else is refused before any request: our token never leaves.
+  const before = simulator.calls.length
+  for (const forged of ['https://evil.example/v1.0/users?$skiptoken=x', link.replace('/v1.0/', '/beta/'), 'not a url', link.replace('http://', 'https://')]) {
+    await t.rejects(gateway.listGuests({ top: 2, pageToken: forged }, ctx), InvalidPageTokenError, forged)
+  }
+  t.equal(simulator.calls.length, before, 'nothing was sent')
+
   const accepted = await gateway.listGuests({ top: 10, state: 'Accepted' }, ctx)
   t.same(accepted.value.items.map((u) => u.id), [users.existingGuest.id])
 
@@ -272,6 +321,8 @@ t.test('groups: read, list, search, members and memberOf', async (t) => {
     groupTypes: ['DynamicMembership'],
     membershipRule: '(user.userType -eq "Guest")',
     isDynamic: true,
+    mailEnabled: false,
+    securityEnabled: true,
   })
   t.equal((await gateway.getGroup(groups.financeAdmins, ctx)).value.isAssignableToRole, true)
 
@@ -292,7 +343,9 @@ t.test('groups: read, list, search, members and memberOf', async (t) => {
   t.same(guests.value.items.map((u) => u.id), [users.existingGuest.id])
 
   const memberOf = await gateway.listUserGroups(users.existingGuest.id, ctx)
-  t.same(memberOf.value.map((g) => g.displayName), ['Marketing'])
+  t.same(memberOf.value.map((g) => [g.displayName, g.isDynamic]), [['Marketing', false], ['All Partners', true]], 'a guest is in the dynamic All Partners too')
+  const refused = await graphError(t, gateway.removeGroupMember(groups.allPartners, users.existingGuest.id, ctx))
+  t.equal(refused.status, 400, 'and Graph refuses to remove it: the caller must keep it, not report a failure')
 })
 
 t.test('service principals: read, list and search', async (t) => {

@@ -2,6 +2,9 @@
 // filters) is a 400 naming query/cursor, never a 500.
 import t from 'tap'
 import { SEED } from '../../src/graph/simulator/seed.js'
+import { ProblemError } from '../../src/errors.js'
+import { InvalidPageTokenError } from '../../src/graph/graph-gateway.js'
+import { encodeCursor, readPage } from '../../src/routes/page-cursor.js'
 import { build } from '../helper.js'
 
 const ALL_ROLES = ['Guests.Invite', 'Guests.Manage', 'Groups.ManageMembers', 'Apps.AssignRoles', 'Audit.Read']
@@ -35,6 +38,16 @@ t.test('a well-formed cursor whose Graph page token is not (or no longer) valid 
     const cursor = b64(JSON.stringify({ p: 'expired-token', f: list.filters }))
     const res = await as(caller, { method: 'GET', url: `${list.url}?cursor=${cursor}` })
     t.equal(res.statusCode, 400, `${list.url}: 400 (${res.body})`)
-    t.match(res.json(), { errors: [{ field: 'query/cursor', message: /expired|no longer valid/ }] })
+    t.match(res.json(), { errors: [{ field: 'query/cursor', message: /expired|no longer valid|not a cursor this API returned/ }] })
   }
+})
+
+t.test('a cursor whose page token the gateway refuses is a 400 on query/cursor, not a 500', async (t) => {
+  const filters = { limit: 2 }
+  const forged = encodeCursor('https://evil.example/v1.0/users?$skiptoken=x', filters)
+  const error = await readPage(forged, filters, async () => {
+    throw new InvalidPageTokenError('not a link to our Graph endpoint')
+  }).then(() => undefined, (e: unknown) => e)
+  t.ok(error instanceof ProblemError)
+  t.match(error, { status: 400, extras: { errors: [{ field: 'query/cursor' }] } })
 })

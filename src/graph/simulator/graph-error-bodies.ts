@@ -1,5 +1,7 @@
 // Graph's error responses: the body shape, and the codes and messages Graph really uses
 // for the cases the simulator reproduces (see notes/graph-facts.md).
+import { RESET_ADDRESS_MISMATCH } from '../graph-gateway.js'
+import type { Throttled } from './throttling.js'
 
 export interface GraphErrorBody {
   error: {
@@ -58,21 +60,41 @@ export const graphErrors = {
   invalidEmail: () => new GraphError(400, 'BadRequest', 'The Primary SMTP Address is an invalid value'),
   invalidRedirectUrl: () => new GraphError(400, 'BadRequest', 'The Invite Redirect Url provided is invalid.'),
   invalidUserType: (value: string) => new GraphError(400, 'BadRequest', `The invitedUserType '${value}' is invalid. Valid values are 'Guest' and 'Member'.`),
+  // resetRedemption: true needs invitedUser/id (DOC, invitation resource); the wording is SILENT.
+  resetNeedsInvitedUser: () => new GraphError(400, 'BadRequest', 'The invitedUser/id relationship is required when resetRedemption is true.'),
+  // invitedUser is read-only unless resetRedemption is true (DOC); the wording is SILENT.
+  invitedUserReadOnly: () => new GraphError(400, 'BadRequest', "The property 'invitedUser' can only be set together with 'resetRedemption': true for a guest user."),
+  resetOfMember: () => new GraphError(400, 'BadRequest', 'The redemption status can only be reset for a guest user.'),
+  // OBS (MicrosoftDocs/azure-docs#71825, msgraph-beta-sdk-dotnet#394): the address is not on the user.
+  resetAddressMismatch: () => new GraphError(400, 'BadRequest', RESET_ADDRESS_MISMATCH),
   tooManyCcRecipients: () => new GraphError(400, 'BadRequest', 'Only one cc recipient is supported in invitedUserMessageInfo.'),
 
   // Group membership
   memberAlreadyExists: () =>
     badRequest("One or more added object references already exist for the following modified properties: 'members'."),
+  // Removing a non-member is a 400, not a 404 (https://learn.microsoft.com/en-us/graph/api/group-delete-members; graph-facts.md).
   memberDoesNotExist: () =>
-    new GraphError(404, 'Request_ResourceNotFound', "One or more removed object references do not exist for the following modified properties: 'members'."),
+    badRequest("One or more removed object references do not exist for the following modified properties: 'members'."),
   // A body reference to an object that is not replicated yet (graph-facts.md; group-post-members).
   addedReferencesMissing: () =>
     badRequest("One or more added object references don't exist for the following modified properties: 'members'."),
   referencedObjectsMissing: () => badRequest('The source resource object or one of the objects being referenced do not exist.'),
   insufficientPrivileges: () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+  // Graph refuses member changes of a dynamic group (https://learn.microsoft.com/en-us/entra/identity/users/groups-dynamic-membership:
+  // members are managed by the rule); its exact status and wording are not documented (SILENT): a 400 here.
   dynamicGroupAdd: () => badRequest('Members cannot be added to a group with dynamic membership.'),
   dynamicGroupRemove: () => badRequest('Members cannot be removed from a group with dynamic membership.'),
   invalidReference: (reference: string) => badRequest(`Invalid URL format specified in @odata.id: '${reference}'.`),
+
+  // Sponsors: the errors for a sixth sponsor, a sponsor twice and a non-sponsor are SILENT in the
+  // docs (notes §9.2); these follow Graph's wording for the members relationship.
+  tooManySponsors: () => badRequest('A user can have at most 5 sponsors.'),
+  sponsorAlreadyExists: () => badRequest("One or more added object references already exist for the following modified properties: 'sponsors'."),
+  sponsorDoesNotExist: () => badRequest("One or more removed object references do not exist for the following modified properties: 'sponsors'."),
+
+  // signInActivity without an Entra ID P1/P2 licence (graph-lifecycle-facts.md §2: the message is
+  // Microsoft's reporting troubleshooting doc, the code as seen in public code).
+  premiumLicenceRequired: () => new GraphError(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', "Neither tenant is B2C or tenant doesn't have premium license"),
 
   // App role assignments
   assignmentExists: () => badRequest('Permission being assigned already exists on the object'),
@@ -81,11 +103,17 @@ export const graphErrors = {
     badRequest(`The app role '${roleValue}' of application '${appId}' is not assignable to users: its allowedMemberTypes do not include 'User'.`),
   resourceMismatch: (resourceId: string) => badRequest(`The resourceId '${resourceId}' does not match the service principal in the request URL.`),
 
+  // Throttling (https://learn.microsoft.com/en-us/graph/throttling: the 429's code and message)
+  tooManyRequests: (throttled: Throttled) => new GraphError(429, 'TooManyRequests', 'Please retry again later.', {
+    'retry-after': String(throttled.retryAfterSeconds),
+    'x-ms-throttle-scope': throttled.scope,
+    'x-ms-throttle-information': throttled.information,
+  }),
+
   // OData query options
   advancedQueryRequired: () => unsupportedQuery('Unsupported Query.'),
   searchRequiresEventual: () =>
     unsupportedQuery("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"),
-  countRequiresEventual: () => unsupportedQuery('$count is not currently supported.'),
   unsupportedFilterProperty: (property: string, entityName: string) =>
     unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${entityName}'.`),
   unknownFilterProperty: (property: string) => badRequest(`Property '${property}' does not exist as a declared property or extension property.`),

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import { callerOf } from './caller.js'
 import { FaultStore, type AfterApplyFault, type FaultSpec } from './faults.js'
 import { defaultFaultError, GraphError, graphErrorBody, graphErrors } from './graph-error-bodies.js'
 import { splitUrl } from './odata-query.js'
@@ -13,10 +14,13 @@ import { invitationRoutes } from './routes/invitations.js'
 import { servicePrincipalRoutes } from './routes/service-principals.js'
 import { simulatorControlRoutes } from './routes/simulator-control.js'
 import { userRoutes } from './routes/users.js'
-import { DEFAULT_TENANT_DOMAIN, SEED } from './seed.js'
+import { DEFAULT_TENANT_DOMAIN, SEED, type AppRegistrationSeed } from './seed.js'
 import { SimulatedDirectory } from './state.js'
+import { readStateFile, StateFileWriter } from './state-file.js'
+import { Throttle, WRITE_METHODS, type ThrottlingSettings } from './throttling.js'
 
 export type { AfterApplyFault, FaultSpec } from './faults.js'
+export type { ThrottlingSettings } from './throttling.js'
 
 export interface RecordedCall {
   method: string
@@ -46,8 +50,12 @@ export interface SimulatorControl {
    * requests that reference it by id, as member or as principal; then it behaves normally.
    */
   setReplicationLag(requests: number): void
-  /** Back to the seed; calls and faults cleared. */
-  reset(): void
+  /** Graph's write limits (and the signInActivity read limit), scaled down; null turns them off (the default). */
+  setThrottling(settings: ThrottlingSettings | null): void
+  /** Back to the seed (with another app registration seed when given); calls and faults cleared. */
+  reset(options?: { appRegistration?: AppRegistrationSeed }): void
+  /** Saves the directory to the state file (if any); the control API calls it after its changes. */
+  persist(): Promise<void>
   callsTo(method: string, pathPattern: RegExp): RecordedCall[]
 }
 
@@ -56,6 +64,14 @@ export type GraphSimulatorApp = FastifyInstance & { simulator: SimulatorControl 
 export interface GraphSimulatorOptions {
   logger?: FastifyServerOptions['logger']
   tenantDomain?: string
+  /** Which Graph permissions guestgate's own service principal holds (default well-configured). */
+  appRegistration?: AppRegistrationSeed
+  /**
+   * Keep the directory in this JSON file: loaded at start when it exists (instead of the seed),
+   * written after every request that may have changed it. The sandbox uses
+   * GUESTGATE_DATA_DIR/graph-simulator.json, so a restart keeps guests and audit log consistent.
+   */
+  stateFile?: string
 }
 
 const GRAPH_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
@@ -64,10 +80,19 @@ class GraphSimulatorControl implements SimulatorControl {
   readonly calls: RecordedCall[] = []
   readonly events = new EventEmitter()
   readonly faults = new FaultStore()
+  throttle: Throttle | undefined
   /** Requests held open by afterApply hang faults, released when their socket closes. */
   private readonly held = new Set<FastifyRequest>()
 
-  constructor(readonly state: SimulatedDirectory) {}
+  constructor(
+    readonly state: SimulatedDirectory,
+    private readonly stateFile?: StateFileWriter,
+  ) {}
+
+  /** Saves the directory to the state file, when there is one and something changed. */
+  async persist(): Promise<void> {
+    await this.stateFile?.save(this.state.snapshot())
+  }
 
   /** Resolves once the request's connection is gone (the client gave up, or releaseHeld). */
   hold(request: FastifyRequest): Promise<void> {
@@ -91,10 +116,16 @@ class GraphSimulatorControl implements SimulatorControl {
     this.state.setReplicationLag(requests)
   }
 
-  reset(): void {
+  setThrottling(settings: ThrottlingSettings | null): void {
+    this.throttle = settings ? new Throttle(settings, this.state.tenantId) : undefined
+  }
+
+  reset(options: { appRegistration?: AppRegistrationSeed } = {}): void {
+    if (options.appRegistration) this.state.appRegistration = options.appRegistration
     this.state.reset()
     this.calls.length = 0
     this.faults.clear()
+    this.throttle = undefined
   }
 
   callsTo(method: string, pathPattern: RegExp): RecordedCall[] {
@@ -110,11 +141,17 @@ function sendGraphError(request: FastifyRequest, reply: FastifyReply, error: Gra
   return reply.code(error.status).headers(error.headers).send(graphErrorBody(error.code, error.message, ids))
 }
 
+/** $select or $filter names signInActivity: the reports service's own, lower limit applies. */
+function readsSignInActivity(request: FastifyRequest): boolean {
+  return Object.entries(request.query as Record<string, unknown>).some(([key, value]) =>
+    ['$select', '$filter'].includes(key.toLowerCase()) && /signInActivity/i.test(String(value)))
+}
+
 const hasBearerToken = (request: FastifyRequest): boolean => /^Bearer\s+\S/i.test(request.headers.authorization ?? '')
 
 /** Segments that name something (entity sets, navigation properties, casts), as opposed to keys. */
-const COLLECTION_SEGMENTS = new Set(['invitations', 'users', 'groups', 'servicePrincipals', 'directoryObjects', 'members', 'memberOf', 'appRoleAssignments', 'appRoleAssignedTo'])
-const NAME_SEGMENTS = new Set([...COLLECTION_SEGMENTS, '$ref', 'microsoft.graph.user', 'microsoft.graph.group'])
+const COLLECTION_SEGMENTS = new Set(['invitations', 'users', 'groups', 'servicePrincipals', 'directoryObjects', 'members', 'memberOf', 'appRoleAssignments', 'appRoleAssignedTo', 'sponsors'])
+const NAME_SEGMENTS = new Set([...COLLECTION_SEGMENTS, '$ref', 'microsoft.graph.user', 'microsoft.graph.group', 'revokeSignInSessions'])
 
 /** The first segment Graph could not resolve; undefined when the path is fine but the method is not. */
 function unresolvedSegment(path: string): string | undefined {
@@ -146,6 +183,17 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
     if (!hasBearerToken(request)) throw graphErrors.accessTokenEmpty()
   })
 
+  // Graph's limits, when a test turned them on (throttling.ts).
+  api.addHook('onRequest', async (request) => {
+    const throttle = control.throttle
+    if (!throttle) return
+    const { appId } = callerOf(request.headers.authorization)
+    const throttled = WRITE_METHODS.has(request.method)
+      ? throttle.admitWrite(appId)
+      : request.method === 'GET' && readsSignInActivity(request) ? throttle.admitSignInActivityRead(appId) : undefined
+    if (throttled) throw graphErrors.tooManyRequests(throttled)
+  })
+
   const record = (request: FastifyRequest, status: number, elapsedMs: number) => {
     const { path, query } = splitUrl(request.url)
     const clientRequestId = request.headers['client-request-id']
@@ -163,6 +211,8 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
   }
 
   api.addHook('onSend', async (request, reply, payload) => {
+    // On disk before the caller hears about it (a failed request may have changed nothing: then nothing is written).
+    if (request.method !== 'GET' && request.method !== 'HEAD') await control.persist()
     const fault = afterApply.get(request)
     if (fault && reply.statusCode < 300) {
       // The handler has applied the request; the caller is not told.
@@ -222,7 +272,14 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
     // must not wait for its clients' keep-alive timers.
     forceCloseConnections: true,
   })
-  const control = new GraphSimulatorControl(new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN))
+  const directory = new SimulatedDirectory(SEED.tenantId, options.tenantDomain ?? DEFAULT_TENANT_DOMAIN, options.appRegistration)
+  const writer = options.stateFile ? new StateFileWriter(options.stateFile) : undefined
+  const saved = options.stateFile ? await readStateFile(options.stateFile) : undefined
+  if (saved) {
+    directory.restore(saved)
+    writer?.loaded(directory.snapshot())
+  }
+  const control = new GraphSimulatorControl(directory, writer)
   app.decorate('simulator', control)
 
   // Graph answers every request, errors included, with both correlation headers.

@@ -5,19 +5,30 @@ import type { FastifyRequest } from 'fastify'
 import { graphErrors } from './graph-error-bodies.js'
 import { represent, type GraphObject, type ResourceShape } from './representations.js'
 
-type Literal = string | boolean | null
+/** An unquoted Edm.DateTimeOffset literal, e.g. 2025-01-01T00:00:00Z. */
+interface DateTimeLiteral {
+  dateTime: number
+}
+
+type Literal = string | boolean | null | DateTimeLiteral
+
+type CompareOperator = 'eq' | 'ne' | 'ge' | 'le' | 'gt' | 'lt'
+
+const RANGE_OPERATORS: ReadonlySet<string> = new Set(['ge', 'le', 'gt', 'lt'])
 
 export type FilterNode =
   | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
   | { kind: 'not'; operand: FilterNode }
-  | { kind: 'compare'; operator: 'eq' | 'ne'; property: string; value: Literal }
+  | { kind: 'compare'; operator: CompareOperator; property: string; value: Literal }
   | { kind: 'any'; property: string; value: Literal }
   | { kind: 'function'; name: 'startswith' | 'endswith'; property: string; value: string }
 
 interface Token {
-  kind: 'word' | 'string' | '(' | ')' | ',' | ':'
+  kind: 'word' | 'string' | 'datetime' | '(' | ')' | ',' | ':'
   text: string
 }
+
+const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)/
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isGuid = (value: string): boolean => GUID.test(value)
@@ -54,6 +65,10 @@ function tokenize(filter: string): Token[] {
         }
       }
       tokens.push({ kind: 'string', text })
+    } else if (DATE_TIME.test(filter.slice(position))) {
+      const text = (DATE_TIME.exec(filter.slice(position)) as RegExpExecArray)[0]
+      tokens.push({ kind: 'datetime', text })
+      position += text.length
     } else {
       const word = /^[\w.\-/]+/.exec(filter.slice(position))
       if (!word) throw graphErrors.invalidFilter(`unexpected character '${char}' at position ${position}.`)
@@ -85,6 +100,11 @@ export function parseFilter(filter: string): FilterNode {
   const literal = (): Literal => {
     const token = next()
     if (token.kind === 'string') return token.text
+    if (token.kind === 'datetime') {
+      const dateTime = Date.parse(token.text)
+      if (Number.isNaN(dateTime)) throw graphErrors.invalidFilter(`'${token.text}' is not a date and time.`)
+      return { dateTime }
+    }
     if (token.kind === 'word') {
       const word = token.text.toLowerCase()
       if (word === 'true' || word === 'false') return word === 'true'
@@ -145,8 +165,8 @@ export function parseFilter(filter: string): FilterNode {
       return { kind: 'any', property: token.text.slice(0, -'/any'.length), value }
     }
     const operator = expect('word').text.toLowerCase()
-    if (operator !== 'eq' && operator !== 'ne') throw graphErrors.invalidFilter(`operator '${operator}' is not supported by the simulator.`)
-    return { kind: 'compare', operator, property: token.text, value: literal() }
+    if (operator !== 'eq' && operator !== 'ne' && !RANGE_OPERATORS.has(operator)) throw graphErrors.invalidFilter(`operator '${operator}' is not supported by the simulator.`)
+    return { kind: 'compare', operator: operator as CompareOperator, property: token.text, value: literal() }
   }
 
   const root = orExpression()
@@ -154,15 +174,18 @@ export function parseFilter(filter: string): FilterNode {
   return root
 }
 
-function filterProperties(node: FilterNode): string[] {
+/** Each property the filter tests, with how (range comparisons need a property that supports them). */
+function filterTerms(node: FilterNode): Array<{ property: string; range: boolean }> {
   switch (node.kind) {
     case 'and':
     case 'or':
-      return [...filterProperties(node.left), ...filterProperties(node.right)]
+      return [...filterTerms(node.left), ...filterTerms(node.right)]
     case 'not':
-      return filterProperties(node.operand)
+      return filterTerms(node.operand)
+    case 'compare':
+      return [{ property: node.property, range: RANGE_OPERATORS.has(node.operator) }]
     default:
-      return [node.property]
+      return [{ property: node.property, range: false }]
   }
 }
 
@@ -185,13 +208,34 @@ export function usesAdvancedOperators(node: FilterNode): boolean {
 
 const sameText = (value: unknown, expected: string): boolean => typeof value === 'string' && value.toLowerCase() === expected.toLowerCase()
 
+const isDateTime = (literal: Literal): literal is DateTimeLiteral => typeof literal === 'object' && literal !== null
+
 function equalsLiteral(value: unknown, literal: Literal): boolean {
+  if (isDateTime(literal)) return typeof value === 'string' && Date.parse(value) === literal.dateTime
   return typeof literal === 'string' ? sameText(value, literal) : value === literal
+}
+
+/** ge/le/gt/lt on a date: a missing value (a user who never signed in) matches none of them. */
+function inRange(value: unknown, operator: CompareOperator, literal: Literal): boolean {
+  if (!isDateTime(literal) || typeof value !== 'string') return false
+  const time = Date.parse(value)
+  if (Number.isNaN(time)) return false
+  switch (operator) {
+    case 'ge': return time >= literal.dateTime
+    case 'le': return time <= literal.dateTime
+    case 'gt': return time > literal.dateTime
+    case 'lt': return time < literal.dateTime
+    default: return false
+  }
+}
+
+/** A property path such as signInActivity/lastSignInDateTime. */
+function valueAt(record: object, path: string): unknown {
+  return path.split('/').reduce<unknown>((value, part) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[part] : undefined), record)
 }
 
 /** Directory string comparisons ignore case. */
 export function matchesFilter(record: object, node: FilterNode): boolean {
-  const values = record as Record<string, unknown>
   switch (node.kind) {
     case 'and':
       return matchesFilter(record, node.left) && matchesFilter(record, node.right)
@@ -200,15 +244,17 @@ export function matchesFilter(record: object, node: FilterNode): boolean {
     case 'not':
       return !matchesFilter(record, node.operand)
     case 'compare': {
-      const equal = equalsLiteral(values[node.property], node.value)
+      const value = valueAt(record, node.property)
+      if (RANGE_OPERATORS.has(node.operator)) return inRange(value, node.operator, node.value)
+      const equal = equalsLiteral(value, node.value)
       return node.operator === 'eq' ? equal : !equal
     }
     case 'any': {
-      const collection = values[node.property]
+      const collection = valueAt(record, node.property)
       return Array.isArray(collection) && collection.some((item) => equalsLiteral(item, node.value))
     }
     case 'function': {
-      const value = values[node.property]
+      const value = valueAt(record, node.property)
       if (typeof value !== 'string') return false
       const [text, wanted] = [value.toLowerCase(), node.value.toLowerCase()]
       return node.name === 'startswith' ? text.startsWith(wanted) : text.endsWith(wanted)
@@ -243,15 +289,40 @@ export function parseSearch(search: string): SearchClause[][] {
   return alternatives
 }
 
-/** The simulator's $search is a case-insensitive substring match. */
+/** Properties whose $search is tokenized; every other string property matches like startswith. */
+const TOKENIZED_SEARCH_PROPERTIES: ReadonlySet<string> = new Set(['displayName', 'description'])
+
+/**
+ * Words the way directory $search splits text: at spaces and symbols, at a change from lower
+ * to upper case (camelCase) and between letters and digits; lower-cased.
+ */
+export function searchTokens(text: string): string[] {
+  return text
+    .replace(/(\p{Ll})(\p{Lu})/gu, '$1 $2')
+    .replace(/(\p{L})(\p{N})|(\p{N})(\p{L})/gu, (_match, l1, n1, n2, l2) => (l1 ? `${l1} ${n1}` : `${n2} ${l2}`))
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((token) => token !== '')
+    .map((token) => token.toLowerCase())
+}
+
+/**
+ * Directory $search, as documented (https://learn.microsoft.com/en-us/graph/search-query-parameter,
+ * "Using $search on directory object collections"): displayName and description are tokenized and
+ * each search word must begin a word of the value (the list-users example "displayName:wa" finds
+ * "Oscar Ward"); any other string property behaves like $filter startswith. Case is ignored.
+ * A substring inside a word ("artner" in "Partners") is not a match.
+ */
+function matchesSearchClause(value: unknown, { property, text }: SearchClause): boolean {
+  if (typeof value !== 'string') return false
+  if (!TOKENIZED_SEARCH_PROPERTIES.has(property)) return value.toLowerCase().startsWith(text.toLowerCase())
+  const words = searchTokens(value)
+  const wanted = searchTokens(text)
+  return wanted.length > 0 && wanted.every((term) => words.some((word) => word.startsWith(term)))
+}
+
 function matchesSearch(record: object, alternatives: SearchClause[][]): boolean {
   const values = record as Record<string, unknown>
-  return alternatives.some((clauses) =>
-    clauses.every(({ property, text }) => {
-      const value = values[property]
-      return typeof value === 'string' && value.toLowerCase().includes(text.toLowerCase())
-    }),
-  )
+  return alternatives.some((clauses) => clauses.every((clause) => matchesSearchClause(values[clause.property], clause)))
 }
 
 /** The request's $-options, names lower-cased (Graph accepts $skipToken too); others are refused. */
@@ -278,10 +349,16 @@ function parseSelect<T>(select: string | undefined, shape: ResourceShape<T>): st
 }
 
 function checkFilter<T>(node: FilterNode, shape: ResourceShape<T>): void {
-  for (const property of filterProperties(node)) {
-    if (!(shape.properties as readonly string[]).includes(property)) throw graphErrors.unknownFilterProperty(property)
+  const terms = filterTerms(node)
+  for (const { property, range } of terms) {
+    const root = property.split('/')[0] ?? property
+    if (!(shape.properties as readonly string[]).includes(root)) throw graphErrors.unknownFilterProperty(property)
     if (!(shape.filterable as readonly string[]).includes(property)) throw graphErrors.unsupportedFilterProperty(property, shape.entityName)
+    if (range && !(shape.rangeFilterable ?? []).includes(property)) throw graphErrors.unsupportedFilterProperty(property, shape.entityName)
   }
+  // Some properties may not be combined with any other in one filter (signInActivity: user.md).
+  const isolated = terms.filter(({ property }) => (shape.isolatedFilterProperties ?? []).includes(property))
+  if (isolated.length > 0 && isolated.length < terms.length) throw graphErrors.unsupportedFilterProperty(isolated[0]?.property ?? '', shape.entityName)
 }
 
 function checkSearch<T>(alternatives: SearchClause[][], shape: ResourceShape<T>): void {
@@ -290,11 +367,11 @@ function checkSearch<T>(alternatives: SearchClause[][], shape: ResourceShape<T>)
   }
 }
 
-function pageSize(top: string | undefined): number {
-  if (top === undefined) return DEFAULT_PAGE_SIZE
+function pageSize(top: string | undefined, cap: number): number {
+  if (top === undefined) return Math.min(DEFAULT_PAGE_SIZE, cap)
   const size = Number(top)
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw graphErrors.invalidPageSize(top)
-  return size
+  return Math.min(size, cap)
 }
 
 const SKIP_TOKEN_PREFIX = 'simulator-offset:'
@@ -345,6 +422,8 @@ export interface CollectionBody {
 export interface CollectionOptions {
   /** Any $filter on this collection is an advanced query (e.g. group members). */
   filterIsAdvanced?: boolean
+  /** A page never holds more than this, whatever $top asks (it is not an error). */
+  pageCap?: number
   /** Uncast navigation collections (members, memberOf) tag each item with its type. */
   annotateType?: boolean
 }
@@ -369,10 +448,12 @@ export function collectionResponse<T extends object>(
   if (filter && (options.filterIsAdvanced || usesAdvancedOperators(filter)) && !(eventual && count)) {
     throw graphErrors.advancedQueryRequired()
   }
-  if (count && !eventual) throw graphErrors.countRequiresEventual()
+  // $count=true without ConsistencyLevel: eventual is ignored, not refused
+  // (https://learn.microsoft.com/en-us/graph/aad-advanced-queries): no @odata.count then.
+  const counted = count && eventual
 
   const select = parseSelect(query.get('$select'), shape)
-  const size = pageSize(query.get('$top'))
+  const size = pageSize(query.get('$top'), options.pageCap ?? MAX_PAGE_SIZE)
   const offset = decodeSkipToken(query.get('$skiptoken'))
 
   const matching = records.filter((record) => (!filter || matchesFilter(record, filter)) && (!search || matchesSearch(record, search)))
@@ -382,7 +463,7 @@ export function collectionResponse<T extends object>(
   })
 
   const body: CollectionBody = { value: page }
-  if (count) body['@odata.count'] = matching.length
+  if (counted) body['@odata.count'] = matching.length
   if (offset + size < matching.length) body['@odata.nextLink'] = nextLink(request, offset + size)
   return body
 }
@@ -391,4 +472,30 @@ export function collectionResponse<T extends object>(
 export function entityResponse<T extends object>(request: FastifyRequest, record: T, shape: ResourceShape<T>): GraphObject {
   const query = queryOptions(request, ['$select'])
   return represent(record, shape, parseSelect(query.get('$select'), shape))
+}
+
+/** One item of a directoryObject collection that mixes types (sponsors: users and groups). */
+export interface MixedItem {
+  record: object
+  shape: ResourceShape<object>
+}
+
+/**
+ * A directoryObject collection: each item tagged with its @odata.type, projected by $select
+ * (a name any of the types has; each item gets the names its own type has). No paging: such
+ * lists are short (sponsors: at most five).
+ */
+export function mixedCollectionResponse(request: FastifyRequest, items: readonly MixedItem[], shapes: ReadonlyArray<ResourceShape<object>>): CollectionBody {
+  const query = queryOptions(request, ['$select'])
+  const select = query.get('$select')?.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  for (const name of select ?? []) {
+    const known = shapes.some((shape) => (shape.properties as readonly string[]).includes(name) || shape.unmodelledProperties.includes(name))
+    if (!known) throw graphErrors.unknownSelectProperty(name, 'microsoft.graph.directoryObject')
+  }
+  return {
+    value: items.map(({ record, shape }) => {
+      const own = select?.filter((name) => (shape.properties as readonly string[]).includes(name))
+      return { '@odata.type': `#${shape.typeName}`, ...represent(record, shape, own) }
+    }),
+  }
 }

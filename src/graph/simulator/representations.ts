@@ -15,15 +15,26 @@ export interface ResourceShape<T> {
   defaultProperties: ReadonlyArray<keyof T & string>
   /** Real Graph properties outside the slice: accepted by $select, never returned. */
   unmodelledProperties: readonly string[]
-  filterable: ReadonlyArray<keyof T & string>
+  /** Properties (or paths into complex properties) $filter accepts. */
+  filterable: readonly string[]
+  /** Of those, the ones that take ge/le/gt/lt. */
+  rangeFilterable?: readonly string[]
+  /** Of those, the ones no other property may join in the same $filter. */
+  isolatedFilterProperties?: readonly string[]
   searchable: ReadonlyArray<keyof T & string>
 }
 
 const userProperties = [
   'id', 'accountEnabled', 'companyName', 'createdDateTime', 'creationType', 'displayName', 'externalUserState',
-  'externalUserStateChangeDateTime', 'givenName', 'identities', 'mail', 'otherMails', 'proxyAddresses', 'surname',
+  'externalUserStateChangeDateTime', 'givenName', 'identities', 'mail', 'otherMails', 'proxyAddresses', 'signInActivity', 'surname',
   'userPrincipalName', 'userType',
 ] as const satisfies ReadonlyArray<keyof UserRecord>
+
+// signInActivity: returned only on $select; filterable with eq, ne, not, ge, le on its dates
+// "but not with any other filterable properties" (https://learn.microsoft.com/en-us/graph/api/resources/user).
+const SIGN_IN_ACTIVITY_FILTERS = [
+  'signInActivity/lastSignInDateTime', 'signInActivity/lastNonInteractiveSignInDateTime', 'signInActivity/lastSuccessfulSignInDateTime',
+]
 
 export const userShape: ResourceShape<UserRecord> = {
   typeName: 'microsoft.graph.user',
@@ -32,7 +43,9 @@ export const userShape: ResourceShape<UserRecord> = {
   // Graph v1.0's default user properties, less those outside the slice (businessPhones, jobTitle, ...).
   defaultProperties: ['id', 'displayName', 'givenName', 'mail', 'surname', 'userPrincipalName'],
   unmodelledProperties: [],
-  filterable: ['id', 'accountEnabled', 'creationType', 'displayName', 'externalUserState', 'mail', 'otherMails', 'proxyAddresses', 'userPrincipalName', 'userType'],
+  filterable: ['id', 'accountEnabled', 'creationType', 'displayName', 'externalUserState', 'mail', 'otherMails', 'proxyAddresses', 'userPrincipalName', 'userType', ...SIGN_IN_ACTIVITY_FILTERS],
+  rangeFilterable: SIGN_IN_ACTIVITY_FILTERS,
+  isolatedFilterProperties: SIGN_IN_ACTIVITY_FILTERS,
   searchable: ['displayName', 'givenName', 'mail', 'surname', 'userPrincipalName'],
 }
 

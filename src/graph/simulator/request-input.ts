@@ -52,3 +52,22 @@ export function optionalBoolean(body: GraphBody, name: string): boolean | undefi
   const value = body[name]
   return typeof value === 'boolean' ? value : undefined
 }
+
+/**
+ * The object id in a reference body {"@odata.id": "https://graph.microsoft.com/v1.0/{set}/{id}"}
+ * (any host), where {set} is one of `entitySets`.
+ */
+export function referencedObjectId(body: unknown, entitySets: readonly string[]): string {
+  const reference = readBody(body, 'microsoft.graph.directoryObject', {})['@odata.id']
+  if (typeof reference !== 'string') throw graphErrors.invalidReference(String(reference))
+  const match = /^https?:\/\/[^/]+\/v1\.0\/([^/?#]+)\/([^/?#]+)$/i.exec(reference)
+  const [, set, id] = match ?? []
+  if (set === undefined || id === undefined || !entitySets.some((name) => name.toLowerCase() === set.toLowerCase())) throw graphErrors.invalidReference(reference)
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(id)
+  } catch {
+    throw graphErrors.invalidReference(reference)
+  }
+  return objectId(decoded)
+}

@@ -1,6 +1,7 @@
 // The sandbox directory: fixed ids that the sandbox policy file and the tests reference.
 import { MICROSOFT_GRAPH_APP_ID } from '../graph-gateway.js'
-import type { AppRoleRecord, GroupRecord, ServicePrincipalRecord, UserRecord } from './state.js'
+import { guidToBytes } from '../app-role-assignment-id.js'
+import type { AppRoleAssignmentRecord, AppRoleRecord, GroupRecord, ServicePrincipalRecord, SignInActivityRecord, UserRecord } from './state.js'
 
 export const DEFAULT_TENANT_DOMAIN = 'sandbox.onmicrosoft.com'
 
@@ -40,11 +41,20 @@ export const SEED = {
     microsoftGraph: {
       id: 'a0000000-0000-4000-8000-000000000003',
       appId: MICROSOFT_GRAPH_APP_ID,
-      // Graph's real app role ids.
+      // Graph's real application permission (app role) ids (https://learn.microsoft.com/en-us/graph/permissions-reference).
       roles: {
+        userInviteAll: '09850681-111b-4a89-9bed-3f2cae46d706',
+        userReadAll: 'df021288-bdef-4463-88db-98f22de89214',
         userReadWriteAll: '741f803b-c850-494e-b5df-cde7c675a1ca',
-        directoryReadAll: '7ab1d382-f21e-4acd-a863-ba3e13f7da61',
+        groupMemberReadAll: '98830695-27a2-44f7-8c18-0c3ebc9698f6',
+        groupMemberReadWriteAll: 'dbaae8cf-10b5-4b86-a4a1-f871c94c6695',
+        applicationReadAll: '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30',
+        applicationReadWriteAll: '1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9',
         appRoleAssignmentReadWriteAll: '06b708a9-e830-4db3-a914-8e69da51d44f',
+        directoryReadAll: '7ab1d382-f21e-4acd-a863-ba3e13f7da61',
+        directoryReadWriteAll: '19dbc75e-c2e2-444c-a770-ec69d8559fc7',
+        roleManagementReadWriteDirectory: '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8',
+        auditLogReadAll: 'b0afded3-3588-46d8-8b3d-9842eff778da',
       },
     },
     guestgate: {
@@ -74,6 +84,26 @@ export const SEED = {
   },
 } as const
 
+/**
+ * guestgate's own app registration as the tenant holds it: which Graph application permissions
+ * were granted to its service principal (app role assignments on Microsoft Graph's).
+ * - well-configured: exactly what guestgate needs (docs/doctor.md), plus AuditLog.Read.All;
+ * - mis-configured: GroupMember.ReadWrite.All missing, Directory.ReadWrite.All granted too.
+ */
+export type AppRegistrationSeed = 'well-configured' | 'mis-configured'
+
+export const APP_REGISTRATION_SEEDS: readonly AppRegistrationSeed[] = ['well-configured', 'mis-configured']
+
+const { roles: graphRoles } = SEED.apps.microsoftGraph
+const WELL_CONFIGURED_GRANTS = [
+  graphRoles.userInviteAll, graphRoles.userReadWriteAll, graphRoles.groupMemberReadWriteAll,
+  graphRoles.applicationReadAll, graphRoles.appRoleAssignmentReadWriteAll, graphRoles.auditLogReadAll,
+]
+const GRANTS: Record<AppRegistrationSeed, string[]> = {
+  'well-configured': WELL_CONFIGURED_GRANTS,
+  'mis-configured': [...WELL_CONFIGURED_GRANTS.filter((id) => id !== graphRoles.groupMemberReadWriteAll), graphRoles.directoryReadWriteAll],
+}
+
 /** Seeded objects carry fixed timestamps so that runs are comparable. */
 const SEEDED_AT = '2024-01-15T09:00:00Z'
 
@@ -83,10 +113,22 @@ export interface SeedData {
   /** [groupId, userId] pairs. */
   memberships: Array<[string, string]>
   servicePrincipals: ServicePrincipalRecord[]
+  /** guestgate's own service principal's grants of Graph permissions. */
+  appRoleAssignments: AppRoleAssignmentRecord[]
 }
 
+/** An interactive, successful sign-in at `at`. */
+const signedIn = (at: string, requestId: string): SignInActivityRecord => ({
+  lastSignInDateTime: at,
+  lastSignInRequestId: requestId,
+  lastNonInteractiveSignInDateTime: null,
+  lastNonInteractiveSignInRequestId: null,
+  lastSuccessfulSignInDateTime: at,
+  lastSuccessfulSignInRequestId: requestId,
+})
+
 /** Fresh records (safe to mutate) for a directory whose verified domain is tenantDomain. */
-export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN): SeedData {
+export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN, appRegistration: AppRegistrationSeed = 'well-configured'): SeedData {
   const { adele, existingGuest } = SEED.users
   const adeleMail = `adele@${tenantDomain}`
   const users: UserRecord[] = [
@@ -104,9 +146,11 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN): SeedData
       mail: adeleMail,
       otherMails: [],
       proxyAddresses: [`SMTP:${adeleMail}`],
+      signInActivity: signedIn('2024-06-03T07:45:00Z', 'a1d3e0f0-0000-4000-8000-000000000001'),
       surname: 'Vance',
       userPrincipalName: adeleMail,
       userType: 'Member',
+      signInSessionsValidFromDateTime: null,
     },
     {
       id: existingGuest.id,
@@ -122,9 +166,11 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN): SeedData
       mail: existingGuest.mail,
       otherMails: [],
       proxyAddresses: [`SMTP:${existingGuest.mail}`],
+      signInActivity: signedIn('2024-01-16T10:30:00Z', 'a1d3e0f0-0000-4000-8000-000000000002'),
       surname: null,
       userPrincipalName: `existing_fabrikam.example#EXT#@${tenantDomain}`,
       userType: 'Guest',
+      signInSessionsValidFromDateTime: null,
     },
   ]
 
@@ -174,6 +220,7 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN): SeedData
     servicePrincipalType: 'Application',
   })
   const userAndApp = ['User', 'Application']
+  const graphPermission = (id: string, value: string, displayName: string) => role(id, value, displayName, ['Application'])
   const servicePrincipals: ServicePrincipalRecord[] = [
     servicePrincipal(docuSign, 'DocuSign', [
       role(docuSign.roles.sender, 'DocuSign.Sender', 'DocuSign Sender', ['User']),
@@ -187,9 +234,18 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN): SeedData
       role(jira.roles.admin, 'Admin', 'Admin', ['User']),
     ], true),
     servicePrincipal(microsoftGraph, 'Microsoft Graph', [
-      role(microsoftGraph.roles.userReadWriteAll, 'User.ReadWrite.All', 'Read and write all users\' full profiles', ['Application']),
+      graphPermission(microsoftGraph.roles.userInviteAll, 'User.Invite.All', 'Invite guest users to the organization'),
+      graphPermission(microsoftGraph.roles.userReadAll, 'User.Read.All', 'Read all users\' full profiles'),
+      graphPermission(microsoftGraph.roles.userReadWriteAll, 'User.ReadWrite.All', 'Read and write all users\' full profiles'),
+      graphPermission(microsoftGraph.roles.groupMemberReadAll, 'GroupMember.Read.All', 'Read all group memberships'),
+      graphPermission(microsoftGraph.roles.groupMemberReadWriteAll, 'GroupMember.ReadWrite.All', 'Read and write all group memberships'),
+      graphPermission(microsoftGraph.roles.applicationReadAll, 'Application.Read.All', 'Read all applications'),
+      graphPermission(microsoftGraph.roles.applicationReadWriteAll, 'Application.ReadWrite.All', 'Read and write all applications'),
+      graphPermission(microsoftGraph.roles.appRoleAssignmentReadWriteAll, 'AppRoleAssignment.ReadWrite.All', 'Manage app permission grants and app role assignments'),
       role(microsoftGraph.roles.directoryReadAll, 'Directory.Read.All', 'Read directory data', userAndApp),
-      role(microsoftGraph.roles.appRoleAssignmentReadWriteAll, 'AppRoleAssignment.ReadWrite.All', 'Manage app permission grants and app role assignments', ['Application']),
+      graphPermission(microsoftGraph.roles.directoryReadWriteAll, 'Directory.ReadWrite.All', 'Read and write directory data'),
+      graphPermission(microsoftGraph.roles.roleManagementReadWriteDirectory, 'RoleManagement.ReadWrite.Directory', 'Read and write all directory RBAC settings'),
+      graphPermission(microsoftGraph.roles.auditLogReadAll, 'AuditLog.Read.All', 'Read all audit log data'),
     ], false),
     servicePrincipal(guestgate, 'guestgate', [
       role(guestgate.roles.guestsInvite, 'Guests.Invite', 'Invite guests', userAndApp),
@@ -200,5 +256,21 @@ export function seedData(tenantDomain: string = DEFAULT_TENANT_DOMAIN): SeedData
     ], true),
   ]
 
-  return { users, groups, memberships: [[SEED.groups.marketing, existingGuest.id]], servicePrincipals }
+  const grant = (appRoleId: string): AppRoleAssignmentRecord => ({
+    id: Buffer.concat([guidToBytes(guestgate.id), guidToBytes(appRoleId)]).toString('base64url'),
+    appRoleId,
+    createdDateTime: SEEDED_AT,
+    principalDisplayName: 'guestgate',
+    principalId: guestgate.id,
+    principalType: 'ServicePrincipal',
+    resourceDisplayName: 'Microsoft Graph',
+    resourceId: microsoftGraph.id,
+  })
+  return {
+    users,
+    groups,
+    memberships: [[SEED.groups.marketing, existingGuest.id]],
+    servicePrincipals,
+    appRoleAssignments: GRANTS[appRegistration].map(grant),
+  }
 }

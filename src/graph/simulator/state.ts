@@ -3,13 +3,26 @@
 // replication lag) live here rather than in the routes.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { guidToBytes } from '../app-role-assignment-id.js'
+import { resetRedemptionAddressProblem } from '../graph-gateway.js'
 import { GraphError, graphErrors } from './graph-error-bodies.js'
-import { seedData } from './seed.js'
+import { userShape } from './representations.js'
+import { matchesMembershipRule, MembershipRuleError, parseMembershipRule, type MembershipRule } from './membership-rule.js'
+import { seedData, type AppRegistrationSeed } from './seed.js'
 
 export interface ObjectIdentityRecord {
   signInType: string
   issuer: string
   issuerAssignedId: string | null
+}
+
+/** https://learn.microsoft.com/en-us/graph/api/resources/signinactivity */
+export interface SignInActivityRecord {
+  lastSignInDateTime: string | null
+  lastSignInRequestId: string | null
+  lastNonInteractiveSignInDateTime: string | null
+  lastNonInteractiveSignInRequestId: string | null
+  lastSuccessfulSignInDateTime: string | null
+  lastSuccessfulSignInRequestId: string | null
 }
 
 export interface UserRecord {
@@ -26,9 +39,13 @@ export interface UserRecord {
   mail: string | null
   otherMails: string[]
   proxyAddresses: string[]
+  /** Only on $select, and only with an Entra ID P1/P2 licence; null for users who never signed in. */
+  signInActivity: SignInActivityRecord | null
   surname: string | null
   userPrincipalName: string
   userType: 'Member' | 'Guest'
+  /** Not a property the simulator returns: when revokeSignInSessions last ran. */
+  signInSessionsValidFromDateTime: string | null
 }
 
 export interface GroupRecord {
@@ -68,7 +85,7 @@ export interface AppRoleAssignmentRecord {
   createdDateTime: string
   principalDisplayName: string
   principalId: string
-  principalType: 'User'
+  principalType: 'User' | 'ServicePrincipal' | 'Group'
   resourceDisplayName: string
   resourceId: string
 }
@@ -118,6 +135,8 @@ export interface DirectorySnapshot {
   appRoleAssignments: AppRoleAssignmentRecord[]
   invitations: InvitationRecord[]
   sentEmails: SentEmailRecord[]
+  /** user id -> sponsor ids */
+  sponsors: Record<string, string[]>
 }
 
 export interface NewInvitation {
@@ -132,6 +151,8 @@ export interface NewInvitation {
   invitedUserId?: string
   /** The caller holds an app-only token (no delegated user): Graph leaves the custom message out of the e-mail. */
   appOnly: boolean
+  /** invitedUserSponsors: users or groups to sponsor a new guest (at most 5). */
+  sponsorIds?: string[]
 }
 
 export interface NewAppRoleAssignment {
@@ -141,7 +162,16 @@ export interface NewAppRoleAssignment {
 }
 
 /** Where a request names a user: its URL path, a member reference, or an assignment's principalId. */
-export type UserReference = 'path' | 'member' | 'principal'
+export type UserReference = 'path' | 'member' | 'body'
+
+/** "You can assign a maximum of five sponsors to a single guest user." (https://learn.microsoft.com/en-us/entra/external-id/b2b-sponsors) */
+export const MAX_SPONSORS = 5
+
+const EMPTY_SIGN_IN_ACTIVITY: SignInActivityRecord = {
+  lastSignInDateTime: null, lastSignInRequestId: null,
+  lastNonInteractiveSignInDateTime: null, lastNonInteractiveSignInRequestId: null,
+  lastSuccessfulSignInDateTime: null, lastSuccessfulSignInRequestId: null,
+}
 
 /** The role id Graph uses for "default access" on apps that declare no app roles. */
 const DEFAULT_ACCESS_ROLE_ID = '00000000-0000-0000-0000-000000000000'
@@ -153,7 +183,10 @@ export class SimulatedDirectory {
   readonly users = new Map<string, UserRecord>()
   readonly groups = new Map<string, GroupRecord>()
   /** group id -> ids of its direct (user) members */
+  /** group id -> ids of its assigned (user) members; dynamic groups keep theirs in `rules` */
   readonly memberships = new Map<string, Set<string>>()
+  /** dynamic group id -> its parsed membershipRule */
+  private readonly rules = new Map<string, MembershipRule>()
   readonly servicePrincipals = new Map<string, ServicePrincipalRecord>()
   readonly assignments = new Map<string, AppRoleAssignmentRecord>()
   readonly invitations: InvitationRecord[] = []
@@ -163,16 +196,23 @@ export class SimulatedDirectory {
   /** object id -> how many more references answer "not found" */
   private readonly unreplicated = new Map<string, number>()
 
+  /** user id -> ids of its sponsors (users or groups), in the order they were added */
+  readonly sponsors = new Map<string, string[]>()
+  /** Entra ID P1/P2: without it Graph refuses signInActivity. */
+  premiumLicence = true
+
   constructor(
     readonly tenantId: string,
     readonly tenantDomain: string,
+    /** Which grants guestgate's own service principal holds in the seed; reset() may change it. */
+    public appRegistration: AppRegistrationSeed = 'well-configured',
   ) {
     this.reset()
   }
 
   /** Back to the seed, in place: references to the maps stay valid. */
   reset(): void {
-    const seed = seedData(this.tenantDomain)
+    const seed = seedData(this.tenantDomain, this.appRegistration)
     const memberships: Record<string, string[]> = {}
     for (const [groupId, userId] of seed.memberships) (memberships[groupId] ??= []).push(userId)
     this.restore({
@@ -180,10 +220,12 @@ export class SimulatedDirectory {
       groups: seed.groups,
       memberships,
       servicePrincipals: seed.servicePrincipals,
-      appRoleAssignments: [],
+      appRoleAssignments: seed.appRoleAssignments,
       invitations: [],
       sentEmails: [],
+      sponsors: {},
     })
+    this.premiumLicence = true
   }
 
   /** A deep copy of everything the directory holds. */
@@ -191,28 +233,29 @@ export class SimulatedDirectory {
     return structuredClone({
       users: [...this.users.values()],
       groups: [...this.groups.values()],
-      memberships: Object.fromEntries([...this.memberships].map(([groupId, members]) => [groupId, [...members]])),
+      memberships: Object.fromEntries([...this.groups.keys()].map((groupId) => [groupId, this.membersOf(groupId).map((user) => user.id)])),
       servicePrincipals: [...this.servicePrincipals.values()],
       appRoleAssignments: [...this.assignments.values()],
       invitations: this.invitations,
       sentEmails: this.outbox,
+      sponsors: Object.fromEntries(this.sponsors),
     })
   }
 
   /** Replaces everything with a snapshot (in place); replication lag starts over. */
   restore(snapshot: DirectorySnapshot): void {
     const copy = structuredClone(snapshot)
-    for (const collection of [this.users, this.groups, this.memberships, this.servicePrincipals, this.assignments, this.unreplicated]) {
+    for (const collection of [this.users, this.groups, this.memberships, this.rules, this.servicePrincipals, this.assignments, this.sponsors, this.unreplicated]) {
       collection.clear()
     }
     this.replicationLag = 0
     for (const user of copy.users) this.users.set(user.id, user)
-    for (const group of copy.groups) this.groups.set(group.id, group)
-    for (const group of copy.groups) this.memberships.set(group.id, new Set(copy.memberships[group.id] ?? []))
+    for (const group of copy.groups) this.addGroup(group, copy.memberships[group.id] ?? [])
     for (const sp of copy.servicePrincipals) this.servicePrincipals.set(sp.id, sp)
     for (const assignment of copy.appRoleAssignments) this.assignments.set(assignment.id, assignment)
     this.invitations.splice(0, this.invitations.length, ...copy.invitations)
     this.outbox.splice(0, this.outbox.length, ...copy.sentEmails)
+    for (const [userId, sponsorIds] of Object.entries(copy.sponsors ?? {})) this.sponsors.set(userId, sponsorIds)
   }
 
   /** Objects created from now on stay invisible to the next `requests` references. */
@@ -232,7 +275,7 @@ export class SimulatedDirectory {
       // A path reference is an unknown resource; a body reference fails the write as a 400.
       // https://learn.microsoft.com/en-us/graph/api/group-post-members (graph-facts.md, "not yet replicated")
       if (from === 'member') throw graphErrors.addedReferencesMissing()
-      if (from === 'principal') throw graphErrors.referencedObjectsMissing()
+      if (from === 'body') throw graphErrors.referencedObjectsMissing()
       throw graphErrors.notFound(id)
     }
     const user = this.users.get(id)
@@ -262,11 +305,22 @@ export class SimulatedDirectory {
     return undefined
   }
 
-  /** Creates the guest, or re-invites the user who already has that address (as Graph does). */
+  /**
+   * Creates the guest, or re-invites the user who already has that address (as Graph does: the
+   * way to resend). invitedUser names the user instead only for a redemption reset, or to invite
+   * an internal member to B2B collaboration (https://learn.microsoft.com/en-us/entra/external-id/invite-internal-users).
+   */
   invite(input: NewInvitation): InvitationRecord {
-    const existing = input.invitedUserId !== undefined ? this.referenceUser(input.invitedUserId) : this.findUserByEmail(input.invitedUserEmailAddress)
+    // invitedUserSponsors: checked before anything is created (at most five, each must exist).
+    const sponsorIds = [...new Set(input.sponsorIds ?? [])]
+    if (sponsorIds.length > MAX_SPONSORS) throw graphErrors.tooManySponsors()
+    const sponsorObjects = sponsorIds.map((id) => this.sponsorObject(id))
+    const existing = input.invitedUserId !== undefined ? this.invitedUser(input) : this.findUserByEmail(input.invitedUserEmailAddress)
     const user = existing ?? this.createInvitedUser(input)
-    if (existing && input.resetRedemption) {
+    // Sponsors at invitation time are for a new guest (b2b-sponsors); for an existing user: SILENT, not applied.
+    if (!existing && sponsorObjects.length > 0) this.sponsors.set(user.id, sponsorObjects.map((o) => o.id))
+    if (existing && input.invitedUserId !== undefined) {
+      // Reset (or the member's first B2B invitation): the same object must redeem (again).
       existing.externalUserState = 'PendingAcceptance'
       existing.externalUserStateChangeDateTime = graphNow()
     }
@@ -311,6 +365,25 @@ export class SimulatedDirectory {
     })
   }
 
+  /**
+   * The user invitedUser names, and whether this request may name it
+   * (https://learn.microsoft.com/en-us/graph/api/resources/invitation: invitedUser is read-only
+   * except that resetRedemption requires invitedUser/id; invitation-post example 2).
+   */
+  private invitedUser(input: NewInvitation): UserRecord {
+    const user = this.referenceUser(input.invitedUserId as string, 'body')
+    if (!input.resetRedemption) {
+      // Only an internal member may be named without a reset (its B2B invitation); a guest's
+      // invitation is sent again by its address. Graph's wording for this refusal: SILENT.
+      if (user.userType === 'Guest') throw graphErrors.invitedUserReadOnly()
+      return user
+    }
+    // A reset of a member: SILENT in the docs (notes §9.4); refused, guestgate checks userType itself.
+    if (user.userType !== 'Guest') throw graphErrors.resetOfMember()
+    if (resetRedemptionAddressProblem(user, input.invitedUserEmailAddress) !== null) throw graphErrors.resetAddressMismatch()
+    return user
+  }
+
   deleteUser(id: string): void {
     this.referenceUser(id)
     this.users.delete(id)
@@ -318,16 +391,112 @@ export class SimulatedDirectory {
     for (const assignment of this.assignments.values()) {
       if (assignment.principalId === id) this.assignments.delete(assignment.id)
     }
+    this.sponsors.delete(id)
+    for (const [userId, sponsorIds] of this.sponsors) this.sponsors.set(userId, sponsorIds.filter((sponsorId) => sponsorId !== id))
   }
 
+  // Sponsors: https://learn.microsoft.com/en-us/graph/api/user-list-sponsors, user-post-sponsors,
+  // user-delete-sponsors; at most five (https://learn.microsoft.com/en-us/entra/external-id/b2b-sponsors).
+
+  /** A sponsor can be a user or a group. */
+  sponsorObjectsOf(userId: string): Array<UserRecord | GroupRecord> {
+    const user = this.referenceUser(userId)
+    return (this.sponsors.get(user.id) ?? []).flatMap((id) => this.users.get(id) ?? this.groups.get(id) ?? [])
+  }
+
+  addSponsor(userId: string, sponsorId: string): void {
+    const user = this.referenceUser(userId)
+    const sponsor = this.sponsorObject(sponsorId)
+    const current = this.sponsors.get(user.id) ?? []
+    if (current.includes(sponsor.id)) throw graphErrors.sponsorAlreadyExists()
+    if (current.length >= MAX_SPONSORS) throw graphErrors.tooManySponsors()
+    this.sponsors.set(user.id, [...current, sponsor.id])
+  }
+
+  removeSponsor(userId: string, sponsorId: string): void {
+    const user = this.referenceUser(userId)
+    const current = this.sponsors.get(user.id) ?? []
+    if (!current.includes(sponsorId)) throw graphErrors.sponsorDoesNotExist()
+    this.sponsors.set(user.id, current.filter((id) => id !== sponsorId))
+  }
+
+  /**
+   * DELETE /users/{id}/sponsors/{sponsorId} WITHOUT /$ref addresses the sponsor object itself:
+   * Graph deletes it when the app may manage that object type (User.ReadWrite.All: a user
+   * sponsor is deleted), otherwise 403 (a group: no Group.ReadWrite.All). The documented
+   * danger of user-delete-sponsors, reproduced so a test can show guestgate never does it.
+   */
+  deleteSponsorObject(userId: string, sponsorId: string): void {
+    const user = this.referenceUser(userId)
+    if (!(this.sponsors.get(user.id) ?? []).includes(sponsorId)) throw graphErrors.notFound(sponsorId)
+    if (!this.users.has(sponsorId)) throw graphErrors.insufficientPrivileges()
+    this.deleteUser(sponsorId)
+  }
+
+  /** PATCH /users/{id} {accountEnabled}: https://learn.microsoft.com/en-us/graph/api/user-update */
+  setAccountEnabled(userId: string, enabled: boolean): void {
+    this.referenceUser(userId).accountEnabled = enabled
+  }
+
+  /** https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions */
+  revokeSignInSessions(userId: string): void {
+    this.referenceUser(userId).signInSessionsValidFromDateTime = graphNow()
+  }
+
+  /** Control API: the guest opens the redemption link and signs in. */
+  redeem(userId: string): UserRecord {
+    const user = this.referenceUser(userId)
+    if (user.externalUserState !== 'PendingAcceptance') throw new GraphError(409, 'Conflict', `User ${user.id} has no pending invitation to redeem.`)
+    if (!user.accountEnabled) throw new GraphError(409, 'Conflict', `User ${user.id} is disabled and cannot sign in.`)
+    const now = graphNow()
+    const requestId = randomUUID()
+    user.externalUserState = 'Accepted'
+    user.externalUserStateChangeDateTime = now
+    user.signInActivity = {
+      lastSignInDateTime: now,
+      lastSignInRequestId: requestId,
+      lastNonInteractiveSignInDateTime: user.signInActivity?.lastNonInteractiveSignInDateTime ?? null,
+      lastNonInteractiveSignInRequestId: user.signInActivity?.lastNonInteractiveSignInRequestId ?? null,
+      lastSuccessfulSignInDateTime: now,
+      lastSuccessfulSignInRequestId: requestId,
+    }
+    return user
+  }
+
+  /** Control API: set (or clear) what Entra recorded of a user's sign-ins. */
+  setSignInActivity(userId: string, activity: Partial<SignInActivityRecord> | null): UserRecord {
+    const user = this.referenceUser(userId)
+    user.signInActivity = activity === null ? null : { ...EMPTY_SIGN_IN_ACTIVITY, ...user.signInActivity, ...activity }
+    return user
+  }
+
+  private sponsorObject(id: string): UserRecord | GroupRecord {
+    const group = this.groups.get(id)
+    return group ?? this.referenceUser(id, 'body')
+  }
+
+  /** A group with its assigned members; a dynamic group's members come from its rule instead. */
+  addGroup(group: GroupRecord, members: readonly string[] = []): void {
+    const rule = isDynamic(group) ? compileRule(group) : undefined
+    this.groups.set(group.id, group)
+    if (rule) this.rules.set(group.id, rule)
+    this.memberships.set(group.id, new Set(rule ? [] : members))
+  }
+
+  /** Direct members: assigned ones, or for a dynamic group every user its rule matches. */
   membersOf(groupId: string): UserRecord[] {
-    const members = this.memberships.get(this.getGroup(groupId).id) ?? new Set<string>()
-    return [...members].flatMap((userId) => this.users.get(userId) ?? [])
+    const group = this.getGroup(groupId)
+    return [...this.users.values()].filter((user) => this.isMember(group, user))
   }
 
   groupsOf(userId: string): GroupRecord[] {
     const user = this.referenceUser(userId)
-    return [...this.groups.values()].filter((group) => this.memberships.get(group.id)?.has(user.id))
+    return [...this.groups.values()].filter((group) => this.isMember(group, user))
+  }
+
+  private isMember(group: GroupRecord, user: UserRecord): boolean {
+    const rule = this.rules.get(group.id)
+    return rule ? matchesMembershipRule(user, rule) : this.memberships.get(group.id)?.has(user.id) === true
   }
 
   addMember(groupId: string, userId: string): void {
@@ -351,6 +520,12 @@ export class SimulatedDirectory {
     return [...this.assignments.values()].filter((assignment) => assignment.resourceId === sp.id)
   }
 
+  /** The app role assignments a service principal holds (as principal): e.g. its Graph permissions. */
+  assignmentsHeldBy(servicePrincipalId: string): AppRoleAssignmentRecord[] {
+    const sp = this.getServicePrincipal(servicePrincipalId)
+    return [...this.assignments.values()].filter((assignment) => assignment.principalId === sp.id)
+  }
+
   assignmentsOf(userId: string): AppRoleAssignmentRecord[] {
     const user = this.referenceUser(userId)
     return [...this.assignments.values()].filter((assignment) => assignment.principalId === user.id)
@@ -359,7 +534,7 @@ export class SimulatedDirectory {
   assignAppRole(servicePrincipalId: string, input: NewAppRoleAssignment): AppRoleAssignmentRecord {
     const sp = this.getServicePrincipal(servicePrincipalId)
     if (input.resourceId.toLowerCase() !== sp.id) throw graphErrors.resourceMismatch(input.resourceId)
-    const user = this.referenceUser(input.principalId.toLowerCase(), 'principal')
+    const user = this.referenceUser(input.principalId.toLowerCase(), 'body')
     const appRoleId = input.appRoleId.toLowerCase()
     const isDefaultAccess = appRoleId === DEFAULT_ACCESS_ROLE_ID && sp.appRoles.length === 0
     if (!isDefaultAccess) {
@@ -416,9 +591,11 @@ export class SimulatedDirectory {
       mail: email,
       otherMails: [],
       proxyAddresses: [`SMTP:${email}`],
+      signInActivity: null,
       surname: null,
       userPrincipalName,
       userType: input.invitedUserType,
+      signInSessionsValidFromDateTime: null,
     }
     this.users.set(user.id, user)
     if (this.replicationLag > 0) this.unreplicated.set(user.id, this.replicationLag)
@@ -443,8 +620,22 @@ export class SimulatedDirectory {
   /** We never hold RoleManagement.ReadWrite.Directory, and dynamic groups manage themselves. */
   private refuseMembershipChange(group: GroupRecord, dynamicError: () => GraphError): void {
     if (group.isAssignableToRole) throw graphErrors.insufficientPrivileges()
-    if (group.groupTypes.includes('DynamicMembership')) throw dynamicError()
+    if (isDynamic(group)) throw dynamicError()
   }
+}
+
+const isDynamic = (group: GroupRecord): boolean => group.groupTypes.includes('DynamicMembership')
+
+/** The group's rule, refused when it names a property a user does not have or uses syntax we do not evaluate. */
+function compileRule(group: GroupRecord): MembershipRule {
+  if (!group.membershipRule) throw new MembershipRuleError(`dynamic group ${group.id} has no membershipRule`)
+  const rule = parseMembershipRule(group.membershipRule)
+  const properties = (node: MembershipRule): string[] =>
+    node.kind === 'compare' ? [node.property] : node.kind === 'not' ? properties(node.operand) : [...properties(node.left), ...properties(node.right)]
+  for (const property of properties(rule)) {
+    if (!(userShape.properties as readonly string[]).includes(property)) throw new MembershipRuleError(`user.${property} is not a property the simulator models (rule of ${group.id})`)
+  }
+  return rule
 }
 
 /** Graph's assignment ids: 43 base64url characters that start with the principal's id (app-role-assignment-id.ts). */

@@ -71,6 +71,12 @@ t.test('every simulator endpoint answers bodies that conform to the slice', asyn
     body: { principalId: guest, resourceId: docuSign.id, appRoleId: docuSign.roles.sender },
   })
   for (let i = 0; i < 3; i++) await inviteGuest(graph, `page${i}@partner.example`)
+  await graph.request('POST', `/v1.0/users/${guest}/sponsors/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${SEED.users.adele.id}` } })
+  const groupSponsored = await inviteGuest(graph, 'group-sponsored@partner.example')
+  await graph.request('POST', `/v1.0/users/${groupSponsored}/sponsors/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/groups/${SEED.groups.marketing}` } })
+  await sample('invitation', 'POST', '/v1.0/invitations', {
+    body: { invitedUserEmailAddress: 'with-sponsor@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com', invitedUserSponsors: [{ id: SEED.users.adele.id }] },
+  })
 
   await sample('user', 'GET', '/v1.0/users')
   await sample('user', 'GET', `/v1.0/users?${all(userShape.properties)}&$top=2`)
@@ -79,6 +85,10 @@ t.test('every simulator endpoint answers bodies that conform to the slice', asyn
   await sample('user', 'GET', `/v1.0/users/${guest}`)
   await sample('user', 'GET', `/v1.0/users/${existingGuest.id}?${all(userShape.properties)}`)
   await sample('user', 'GET', `/v1.0/users/${SEED.users.adele.id}?${all(userShape.properties)}`)
+  await sample('user', 'GET', `/v1.0/users/${existingGuest.id}?$select=id,accountEnabled,signInActivity`)
+  await sample('user', 'GET', `/v1.0/users?$select=id,signInActivity&$filter=${encodeURIComponent('signInActivity/lastSignInDateTime le 2030-01-01T00:00:00Z')}`)
+  await sample('user', 'GET', `/v1.0/users/${guest}/sponsors`)
+  await sample('group', 'GET', `/v1.0/users/${groupSponsored}/sponsors?$select=id,displayName,mail`)
   await sample('group', 'GET', `/v1.0/users/${existingGuest.id}/memberOf`)
   await sample('group', 'GET', `/v1.0/users/${guest}/memberOf/microsoft.graph.group?${all(groupShape.properties)},description`)
   await sample('appRoleAssignment', 'GET', `/v1.0/users/${guest}/appRoleAssignments`)
@@ -95,6 +105,9 @@ t.test('every simulator endpoint answers bodies that conform to the slice', asyn
   await sample('servicePrincipal', 'GET', `/v1.0/servicePrincipals?${all(servicePrincipalShape.properties)}&$top=1`)
   for (const app of Object.values(SEED.apps)) await sample('servicePrincipal', 'GET', `/v1.0/servicePrincipals/${app.id}`)
   await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo?${all(appRoleAssignmentShape.properties)}`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo/${assignment.body.id}`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${SEED.apps.guestgate.id}/appRoleAssignments`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/users/${guest}/appRoleAssignments?$filter=${encodeURIComponent(`resourceId eq ${docuSign.id}`)}`)
 
   t.ok(samples.some((s) => typeof s.answer.body['@odata.nextLink'] === 'string'), 'a paged answer is among the samples')
   t.ok(samples.some((s) => typeof s.answer.body['@odata.count'] === 'number'), 'a counted answer is among the samples')

@@ -45,7 +45,7 @@ t.test('unknown routes, methods and versions answer like Graph', async (t) => {
   const entitySet = await graph.request('GET', '/v1.0/contacts')
   t.match(entitySet.body.error, { message: "Resource not found for the segment 'contacts'." })
 
-  const method = await graph.request('PATCH', `/v1.0/users/${adele}`)
+  const method = await graph.request('PATCH', `/v1.0/groups/${SEED.groups.developers}`)
   t.equal(method.status, 405)
 
   const version = await graph.request('GET', '/beta/users')
@@ -236,7 +236,7 @@ t.test('GET /_simulator/state: the whole directory as JSON', async (t) => {
   await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
   const state = await graph.request('GET', '/_simulator/state', { anonymous: true })
   t.equal(state.status, 200)
-  t.same(Object.keys(state.body).sort(), ['appRoleAssignments', 'groups', 'invitations', 'memberships', 'sentEmails', 'servicePrincipals', 'users'])
+  t.same(Object.keys(state.body).sort(), ['appRoleAssignments', 'groups', 'invitations', 'memberships', 'sentEmails', 'servicePrincipals', 'sponsors', 'users'])
   t.ok(state.body.users.some((u: { id: string }) => u.id === guest))
   t.ok(state.body.memberships[SEED.groups.developers].includes(guest))
   t.equal(state.body.invitations.length, 1)

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { graphErrors } from '../graph-error-bodies.js'
 import { collectionResponse, entityResponse } from '../odata-query.js'
 import { groupShape, userShape } from '../representations.js'
-import { objectId, readBody } from '../request-input.js'
+import { objectId, referencedObjectId } from '../request-input.js'
 import type { SimulatedDirectory } from '../state.js'
 
 interface GroupParams {
@@ -13,23 +13,6 @@ interface GroupParams {
 
 interface MemberParams extends GroupParams {
   memberId: string
-}
-
-// https://graph.microsoft.com/v1.0/directoryObjects/{id} (any host; /users/{id} is accepted too)
-const MEMBER_REFERENCE = /^https?:\/\/[^/]+\/v1\.0\/(?:directoryObjects|users)\/([^/?#]+)$/i
-
-function referencedObjectId(body: unknown): string {
-  const reference = readBody(body, 'microsoft.graph.directoryObject', {})['@odata.id']
-  if (typeof reference !== 'string') throw graphErrors.invalidReference(String(reference))
-  const id = MEMBER_REFERENCE.exec(reference)?.[1]
-  if (id === undefined) throw graphErrors.invalidReference(reference)
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(id)
-  } catch {
-    throw graphErrors.invalidReference(reference)
-  }
-  return objectId(decoded)
 }
 
 export const groupRoutes: FastifyPluginAsync<{ directory: SimulatedDirectory }> = async (app, { directory }) => {
@@ -50,7 +33,7 @@ export const groupRoutes: FastifyPluginAsync<{ directory: SimulatedDirectory }> 
 
   app.post<{ Params: GroupParams }>('/groups/:id/members/$ref', async (request, reply) => {
     const groupId = objectId(request.params.id)
-    directory.addMember(groupId, referencedObjectId(request.body))
+    directory.addMember(groupId, referencedObjectId(request.body, ['directoryObjects', 'users']))
     return reply.code(204).send()
   })
 

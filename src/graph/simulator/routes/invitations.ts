@@ -1,29 +1,24 @@
 // POST /invitations: creates a guest, or re-invites the user who already has the address.
 import type { FastifyPluginAsync } from 'fastify'
+import { invitableEmailProblem } from '../../invitable-email.js'
+import { callerOf } from '../caller.js'
 import { graphErrors } from '../graph-error-bodies.js'
 import { objectId, optionalBoolean, optionalString, readBody, requiredString, type GraphBody } from '../request-input.js'
 import type { InvitedUserMessageInfoRecord, SimulatedDirectory } from '../state.js'
 
 const INVITATION = 'microsoft.graph.invitation'
 
-// Exchange refuses plus-addressing, quoted local parts and anything without a dotted domain.
-const SMTP_ADDRESS = /^[A-Za-z0-9_%'-]+(\.[A-Za-z0-9_%'-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/
 
 /**
- * Whether the bearer token is app-only: a delegated token carries the user's scopes in `scp`,
- * an application token has none (https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference).
- * Tokens are not verified here; anything that is not a JWT with `scp` counts as app-only, as
- * guestgate's own credential always is.
+ * invitedUserSponsors: [{"id": "<user or group id>"}] (the v1.0 metadata's navigation property;
+ * the body shape is what Graph PowerShell sends: graph-lifecycle-facts.md §1, SILENT in the docs).
  */
-function isAppOnlyCaller(authorization: string | undefined): boolean {
-  const payload = authorization?.replace(/^Bearer\s+/i, '').split('.')[1]
-  if (!payload) return true
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
-    return !(typeof claims === 'object' && claims !== null && typeof (claims as { scp?: unknown }).scp === 'string')
-  } catch {
-    return true
-  }
+function sponsorIds(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined
+  return (value as unknown[]).map((item) => {
+    const sponsor = readBody(item, 'microsoft.graph.directoryObject', { id: 'Edm.String' })
+    return objectId(requiredString(sponsor, 'id', 'microsoft.graph.directoryObject'))
+  })
 }
 
 function redirectUrl(value: string): string {
@@ -64,9 +59,11 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUserType: 'Edm.String',
       resetRedemption: 'Edm.Boolean',
       invitedUser: 'object',
+      invitedUserSponsors: 'array',
     })
     const email = requiredString(body, 'invitedUserEmailAddress', INVITATION)
-    if (email.length > 254 || !SMTP_ADDRESS.test(email)) throw graphErrors.invalidEmail()
+    // The same rule guestgate checks before its audit row (invitable-email.ts).
+    if (invitableEmailProblem(email) !== null) throw graphErrors.invalidEmail()
     const inviteRedirectUrl = redirectUrl(requiredString(body, 'inviteRedirectUrl', INVITATION))
 
     const userType = optionalString(body, 'invitedUserType') ?? 'Guest'
@@ -75,6 +72,8 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       ? undefined
       : readBody(body.invitedUser, 'microsoft.graph.user', { id: 'Edm.String' })
     const invitedUserId = typeof invitedUser?.id === 'string' ? objectId(invitedUser.id) : undefined
+    const resetRedemption = optionalBoolean(body, 'resetRedemption') ?? false
+    if (resetRedemption && invitedUserId === undefined) throw graphErrors.resetNeedsInvitedUser()
 
     const invitation = directory.invite({
       invitedUserEmailAddress: email,
@@ -83,9 +82,10 @@ export const invitationRoutes: FastifyPluginAsync<{ directory: SimulatedDirector
       invitedUserType: userType,
       sendInvitationMessage: optionalBoolean(body, 'sendInvitationMessage') ?? false,
       invitedUserMessageInfo: messageInfo(body.invitedUserMessageInfo),
-      resetRedemption: optionalBoolean(body, 'resetRedemption') ?? false,
+      resetRedemption,
       invitedUserId,
-      appOnly: isAppOnlyCaller(request.headers.authorization),
+      appOnly: callerOf(request.headers.authorization).appOnly,
+      sponsorIds: sponsorIds(body.invitedUserSponsors),
     })
     return reply.code(201).send(structuredClone(invitation))
   })

@@ -25,6 +25,12 @@ export const servicePrincipalRoutes: FastifyPluginAsync<{ directory: SimulatedDi
     entityResponse(request, directory.getServicePrincipal(objectId(request.params.id)), servicePrincipalShape),
   )
 
+  // What the service principal holds, e.g. an app's Graph permissions:
+  // https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments
+  app.get<{ Params: ServicePrincipalParams }>('/servicePrincipals/:id/appRoleAssignments', async (request) =>
+    collectionResponse(request, directory.assignmentsHeldBy(objectId(request.params.id)), appRoleAssignmentShape),
+  )
+
   app.get<{ Params: ServicePrincipalParams }>('/servicePrincipals/:id/appRoleAssignedTo', async (request) =>
     collectionResponse(request, directory.assignmentsTo(objectId(request.params.id)), appRoleAssignmentShape),
   )

@@ -22,6 +22,8 @@ t.test('GET /groups and /groups/{id} with $select, $search and $top', async (t) 
   }, 'description is a real Graph property the simulator does not model')
 
   const search = q('"displayName:dev"')
+  const inside = await graph.eventual(`/v1.0/groups?$search=${q('"displayName:artner"')}`)
+  t.same(inside.body.value, [], 'a search term matches the start of a word, never its inside')
   t.equal((await graph.request('GET', `/v1.0/groups?$search=${search}`)).status, 400, '$search needs ConsistencyLevel')
   const found = await graph.eventual(`/v1.0/groups?$search=${search}&$count=true`)
   t.same(found.body.value.map((g: { id: string }) => g.id), [developers])
@@ -50,7 +52,7 @@ t.test('adding a member: 204, then Graph\'s "already exist" 400; both sides see 
   const members = await graph.request('GET', `/v1.0/groups/${developers}/members/microsoft.graph.user?$select=id,mail`)
   t.same(members.body.value, [{ id: guest, mail: 'new@partner.example' }])
   const memberOf = await graph.request('GET', `/v1.0/users/${guest}/memberOf/microsoft.graph.group?$select=id`)
-  t.same(memberOf.body.value, [{ id: developers }])
+  t.same(memberOf.body.value, [{ id: developers }, { id: allPartners }], 'and the dynamic group every guest is in')
 
   const byUsersUrl = await graph.request('POST', membersRef(marketing), { body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${adele.id}` } })
   t.equal(byUsersUrl.status, 204, 'a /users/{id} reference is accepted too')
@@ -73,14 +75,15 @@ t.test('member references must be a directory object URL to an existing object',
   t.equal((await graph.request('POST', membersRef('d0000000-0000-4000-8000-0000000000ff'), { body: directoryObjectRef(adele.id) })).status, 404, 'unknown group')
 })
 
-t.test('removing a member: 204 with /$ref, then Graph\'s "do not exist" 404', async (t) => {
+t.test('removing a member: 204 with /$ref, then Graph\'s "do not exist" 400', async (t) => {
   const graph = await startSimulator(t)
   const removed = await graph.request('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}/$ref`)
   t.equal(removed.status, 204)
   t.same((await graph.request('GET', `/v1.0/groups/${marketing}/members/microsoft.graph.user`)).body.value, [])
 
   const again = await graph.request('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}/$ref`)
-  t.equal(again.status, 404)
+  t.equal(again.status, 400)
+  t.equal(again.body.error.code, 'Request_BadRequest')
   t.equal(again.body.error.message, "One or more removed object references do not exist for the following modified properties: 'members'.")
 })
 
@@ -101,6 +104,20 @@ t.test('role-assignable groups refuse membership changes with 403', async (t) =>
   t.match(add.body.error, { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' })
   const remove = await graph.request('DELETE', `/v1.0/groups/${financeAdmins}/members/${existingGuest.id}/$ref`)
   t.equal(remove.status, 403)
+})
+
+t.test('a dynamic group\'s members come from its rule: every guest is in All Partners, members are not', async (t) => {
+  const graph = await startSimulator(t)
+  const members = async () => (await graph.request('GET', `/v1.0/groups/${allPartners}/members/microsoft.graph.user?$select=id`)).body.value.map((u: { id: string }) => u.id)
+  t.same(await members(), [existingGuest.id], 'the seeded guest, not Adele (a member)')
+  const guest = await inviteGuest(graph, 'dynamic@partner.example')
+  t.same(await members(), [existingGuest.id, guest], 'a new guest is in at once')
+  const state = await graph.request('GET', '/_simulator/state', { anonymous: true })
+  t.same(state.body.memberships[allPartners], [existingGuest.id, guest], 'the state shows evaluated members')
+  await graph.request('DELETE', `/v1.0/users/${guest}`)
+  t.same(await members(), [existingGuest.id])
+  t.equal((await graph.request('DELETE', `/v1.0/groups/${allPartners}/members/${existingGuest.id}/$ref`)).status, 400, 'removal refused')
+  t.same(await members(), [existingGuest.id], 'still in')
 })
 
 t.test('dynamic groups refuse membership changes with 400', async (t) => {

@@ -81,26 +81,79 @@ t.test('inviting an address that already has a user re-invites that user', async
   t.equal(graph.sim.state.invitations.length, 4, 'every invitation is recorded')
 })
 
-t.test('invitedUser.id with resetRedemption re-invites that user and resets its redemption', async (t) => {
+t.test('resetRedemption: the same user (id, memberships, assignments) must redeem again, with an address it has', async (t) => {
   const graph = await startSimulator(t)
-  const answer = await graph.request('POST', '/v1.0/invitations', {
-    body: {
-      invitedUserEmailAddress: SEED.users.existingGuest.mail,
-      inviteRedirectUrl: REDIRECT,
-      invitedUser: { id: SEED.users.existingGuest.id },
-      resetRedemption: true,
-    },
+  const guestId = SEED.users.existingGuest.id
+  const { docuSign } = SEED.apps
+  await graph.request('POST', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo`, { body: { principalId: guestId, resourceId: docuSign.id, appRoleId: docuSign.roles.viewer } })
+  graph.sim.state.users.get(guestId)?.otherMails.push('existing.new@fabrikam.example')
+  const reset = (email: string, extra: Record<string, unknown> = {}) => graph.request('POST', '/v1.0/invitations', {
+    body: { invitedUserEmailAddress: email, inviteRedirectUrl: REDIRECT, invitedUser: { id: guestId }, resetRedemption: true, ...extra },
   })
-  t.equal(answer.status, 201)
-  t.equal(answer.body.invitedUser.id, SEED.users.existingGuest.id)
-  t.equal(answer.body.resetRedemption, true)
-  t.equal(graph.sim.state.users.get(SEED.users.existingGuest.id)?.externalUserState, 'PendingAcceptance')
 
-  const missing = await graph.request('POST', '/v1.0/invitations', {
-    body: { invitedUserEmailAddress: 'who@partner.example', inviteRedirectUrl: REDIRECT, invitedUser: { id: 'f0000000-0000-4000-8000-0000000000ff' } },
+  const answer = await reset('Existing.New@fabrikam.example')
+  t.equal(answer.status, 201, 'an address from otherMails, matched without regard to case')
+  t.equal(answer.body.invitedUser.id, guestId)
+  t.equal(answer.body.resetRedemption, true)
+  const user = graph.sim.state.users.get(guestId)
+  t.equal(user?.externalUserState, 'PendingAcceptance', 'back to pending')
+  t.equal(user?.userPrincipalName, 'existing_fabrikam.example#EXT#@sandbox.onmicrosoft.com', 'the UPN is kept')
+  t.ok(graph.sim.state.memberships.get(SEED.groups.marketing)?.has(guestId), 'memberships are kept')
+  t.equal([...graph.sim.state.assignments.values()].filter((a) => a.principalId === guestId).length, 1, 'assignments are kept')
+  t.equal(graph.sim.state.users.size, 2, 'no new user')
+
+  const mismatch = await reset('someone.else@fabrikam.example')
+  t.equal(mismatch.status, 400)
+  t.match(mismatch.body.error, { code: 'BadRequest', message: /doesn’t match any emails on the user object/ })
+
+  const member = await graph.request('POST', '/v1.0/invitations', {
+    body: { invitedUserEmailAddress: SEED.users.adele.mail, inviteRedirectUrl: REDIRECT, invitedUser: { id: SEED.users.adele.id }, resetRedemption: true },
   })
+  t.equal(member.status, 400, 'a member has no redemption to reset')
+
+  const missing = await reset('who@partner.example', { invitedUser: { id: 'f0000000-0000-4000-8000-0000000000ff' } })
   t.equal(missing.status, 404)
   t.equal(missing.body.error.code, 'Request_ResourceNotFound')
+  const noUser = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'who@partner.example', inviteRedirectUrl: REDIRECT, resetRedemption: true } })
+  t.equal(noUser.status, 400, 'resetRedemption needs invitedUser/id')
+})
+
+t.test('invitedUser without resetRedemption: refused for a guest (resend by address), accepted for an internal member', async (t) => {
+  const graph = await startSimulator(t)
+  const guest = await graph.request('POST', '/v1.0/invitations', {
+    body: { invitedUserEmailAddress: SEED.users.existingGuest.mail, inviteRedirectUrl: REDIRECT, invitedUser: { id: SEED.users.existingGuest.id }, sendInvitationMessage: true },
+  })
+  t.equal(guest.status, 400)
+  t.match(guest.body.error.message, /invitedUser/)
+  t.equal(graph.sim.state.invitations.length, 0)
+
+  const member = await graph.request('POST', '/v1.0/invitations', {
+    body: { invitedUserEmailAddress: 'adele.home@contoso.example', inviteRedirectUrl: REDIRECT, invitedUser: { id: SEED.users.adele.id } },
+  })
+  t.equal(member.status, 201, 'inviting an internal user to B2B collaboration')
+  const adele = graph.sim.state.users.get(SEED.users.adele.id)
+  t.match(adele, { userType: 'Member', externalUserState: 'PendingAcceptance' }, 'keeps its userType, must redeem')
+})
+
+t.test('the outbox: an app-only invitation e-mail has no custom message, although the answer echoes it', async (t) => {
+  const graph = await startSimulator(t)
+  const body = (email: string) => ({
+    invitedUserEmailAddress: email, inviteRedirectUrl: REDIRECT, sendInvitationMessage: true,
+    invitedUserMessageInfo: { customizedMessageBody: 'Welcome aboard', messageLanguage: 'en-US', ccRecipients: [{ emailAddress: { address: 'boss@partner.example' } }] },
+  })
+  const appOnly = await graph.request('POST', '/v1.0/invitations', { body: body('app@partner.example') })
+  t.equal(appOnly.body.invitedUserMessageInfo.customizedMessageBody, 'Welcome aboard', 'Graph echoes the message')
+  const claims = (payload: object) => Buffer.from(JSON.stringify(payload)).toString('base64url')
+  const delegatedToken = `${claims({ alg: 'none' })}.${claims({ scp: 'User.Invite.All', roles: undefined })}.sig`
+  await graph.request('POST', '/v1.0/invitations', { body: body('user@partner.example'), headers: { Authorization: `Bearer ${delegatedToken}` } })
+  await graph.request('POST', '/v1.0/invitations', { body: { ...body('quiet@partner.example'), sendInvitationMessage: false } })
+
+  const { sentEmails } = (await graph.request('GET', '/_simulator/state', { anonymous: true })).body
+  t.same(sentEmails.map((e: { to: string; customizedMessageBody: string | null }) => [e.to, e.customizedMessageBody]), [
+    ['app@partner.example', null],
+    ['user@partner.example', 'Welcome aboard'],
+  ], 'the app-only e-mail lost the message; no e-mail when sendInvitationMessage is false')
+  t.match(sentEmails[0], { cc: ['boss@partner.example'], messageLanguage: 'en-US', inviteRedeemUrl: appOnly.body.inviteRedeemUrl, invitedUserId: appOnly.body.invitedUser.id })
 })
 
 t.test('addresses Exchange refuses answer "The Primary SMTP Address is an invalid value"', async (t) => {

@@ -87,7 +87,26 @@ t.test('roles that cannot go to a user are refused with Graph-like 400s', async 
     body: { principalId: 'f0000000-0000-4000-8000-0000000000ff', resourceId: docuSign.id, appRoleId: docuSign.roles.sender },
   })
   t.equal(unknownPrincipal.status, 404)
-  t.equal(graph.sim.state.assignments.size, 0)
+  t.equal([...graph.sim.state.assignments.values()].filter((a) => a.principalType === 'User').length, 0, 'no user got an assignment')
+})
+
+t.test('a service principal\'s own app role assignments: guestgate\'s Graph permissions, per app registration seed', async (t) => {
+  const graph = await startSimulator(t)
+  const { guestgate, microsoftGraph } = SEED.apps
+  const held = async () => {
+    const answer = await graph.request('GET', `/v1.0/servicePrincipals/${guestgate.id}/appRoleAssignments`)
+    t.equal(answer.status, 200)
+    t.ok(answer.body.value.every((a: { principalId: string; principalType: string; resourceId: string }) =>
+      a.principalId === guestgate.id && a.principalType === 'ServicePrincipal' && a.resourceId === microsoftGraph.id))
+    const roles = new Map(((await graph.request('GET', `/v1.0/servicePrincipals/${microsoftGraph.id}?$select=appRoles`)).body.appRoles as Array<{ id: string; value: string }>).map((r) => [r.id, r.value]))
+    return answer.body.value.map((a: { appRoleId: string }) => roles.get(a.appRoleId)).sort()
+  }
+  t.same(await held(), ['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'AuditLog.Read.All', 'GroupMember.ReadWrite.All', 'User.Invite.All', 'User.ReadWrite.All'])
+  t.equal((await graph.request('POST', '/_simulator/reset', { anonymous: true, body: { appRegistration: 'mis-configured' } })).status, 204)
+  t.same(await held(), ['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'AuditLog.Read.All', 'Directory.ReadWrite.All', 'User.Invite.All', 'User.ReadWrite.All'])
+  t.equal((await graph.request('POST', '/_simulator/reset', { anonymous: true, body: { appRegistration: 'nonsense' } })).status, 400)
+  const byAppId = await graph.request('GET', `/v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${guestgate.appId}'`)}&$select=id`)
+  t.same(byAppId.body.value, [{ id: guestgate.id }], 'found by its application (client) id')
 })
 
 t.test('removing an assignment: 204, then 404; another app\'s assignment is not found here', async (t) => {
