@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 export interface GuestgateMetrics {
   /** Requests refused by the rate limiter; `route` is the route template (e.g. /v1/guests/:id). */
-  rateLimitRejections: Counter<'route'>
+  rateLimitRejections: Counter<'route' | 'caller'>
 }
 
 declare module 'fastify' {
@@ -51,8 +51,8 @@ export default fp(async function metrics(app: FastifyInstance, opts: MetricsPlug
 
   const rateLimitRejections = new Counter({
     name: 'guestgate_rate_limit_rejections_total',
-    help: 'Requests refused by the rate limiter (429), by route template',
-    labelNames: ['route'] as const,
+    help: 'Requests refused by the rate limiter (429), by route template and kind of caller (principal or anonymous)',
+    labelNames: ['route', 'caller'] as const,
     registers: [registry],
   })
 

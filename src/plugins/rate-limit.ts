@@ -9,10 +9,7 @@ import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { Counter } from 'prom-client'
 import { ProblemError } from '../errors.js'
-
-const REJECTIONS_METRIC = 'guestgate_rate_limit_rejections_total'
 
 /** The caller a request is counted against. Exported for tests. */
 export function rateLimitKey(request: FastifyRequest): string {
@@ -22,13 +19,7 @@ export function rateLimitKey(request: FastifyRequest): string {
 
 export default fp(async function rateLimiting(app: FastifyInstance) {
   const limits = app.config.rateLimit
-  const rejections = (app.metricsRegistry.getSingleMetric(REJECTIONS_METRIC) as Counter<'route' | 'caller'> | undefined) ??
-    new Counter({
-      name: REJECTIONS_METRIC,
-      help: 'Requests refused with 429 because the caller exceeded its rate limit',
-      labelNames: ['route', 'caller'] as const,
-      registers: [app.metricsRegistry],
-    })
+  const rejections = app.metrics.rateLimitRejections
 
   const redis = limits.redisUrl ? await connectRedis(app, limits.redisUrl) : undefined
 

@@ -45,13 +45,15 @@ t.test('no GUESTGATE_CORS_ORIGINS: no CORS header at all', async (t) => {
   t.equal(response.headers['access-control-allow-methods'], undefined)
 })
 
-t.test('x-request-id: returned on every answer; the caller\'s own id is kept when usable', async (t) => {
+t.test('x-request-id: returned on every answer, always our own; the caller\'s id comes back in x-client-request-id', async (t) => {
   const { app } = await build(t)
   const given = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'portal-abc-123' } })
-  t.equal(given.headers['x-request-id'], 'portal-abc-123')
+  t.match(given.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+  t.equal(given.headers['x-client-request-id'], 'portal-abc-123')
   const fresh = await app.inject({ method: 'GET', url: '/v1/guests' })
   t.match(fresh.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a new id on errors too')
   t.equal(fresh.json<{ requestId: string }>().requestId, fresh.headers['x-request-id'], 'the same id as in the problem body')
   const unusable = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id with spaces' } })
+  t.equal(unusable.statusCode, 400, 'an unusable id is refused, naming the header')
   t.not(unusable.headers['x-request-id'], 'bad id with spaces')
 })

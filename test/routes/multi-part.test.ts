@@ -41,7 +41,7 @@ t.test('revoke-access keeps what a hard rule protects: role-assignable groups, G
   t.equal([...simulator.state.assignments.values()].filter((a) => a.principalId === guest.id).length, 2, 'the protected roles are still there')
 
   const refusals = await auditRows(databaseUrl, `status = 'denied' AND operation_id = $1`, [body.operationId])
-  t.same(refusals.map((r) => r.rule_id).sort(), ['apps.protected-application', 'apps.protected-application', 'groups.role-assignable'], 'each kept part has its audit row')
+  t.same(refusals.map((r) => r.rule_id).sort(), ['apps.protected-application', 'apps.protected-application', 'groups.dynamic', 'groups.role-assignable'], 'each kept part has its audit row (All Partners is dynamic: every guest is in it)')
 })
 
 t.test('a revoke part is asked the single route\'s question: the hard refusals hold, the grant is the revocation\'s', async (t) => {
