@@ -1,6 +1,7 @@
 // The writes that give and take a guest's access: group membership and app role assignments.
 // Single routes, onboarding and revoke-access all go through these, so each is audited the same.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import type { Caller } from './caller.js'
 import type { AuditTarget } from '../audit/types.js'
 import { type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
 import { retryWhileNotReplicated } from '../graph/replication.js'
@@ -23,6 +24,8 @@ export interface AccessWrite {
   operationId?: string
   /** Right after the invitation: retry Graph's not-yet-replicated answers with backoff. */
   newlyInvited?: boolean
+  /** How long to wait for the Graph write budget (jobs wait; requests mostly do not). */
+  budgetWaitMs?: number
 }
 
 const replicationOf = (app: FastifyInstance, write: AccessWrite) => (write.newlyInvited ? app.config.replication : undefined)
@@ -31,7 +34,7 @@ export function addToGroup(app: FastifyInstance, identity: RequestIdentity, gues
   return app.graphOps.write(identity, {
     write: 'groupMembership.addMember', params: { groupId: group.id, userId: guest.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { groupName: group.displayName }, replication: replicationOf(app, write),
+    summary: { groupName: group.displayName }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -39,7 +42,7 @@ export function removeFromGroup(app: FastifyInstance, identity: RequestIdentity,
   return app.graphOps.write(identity, {
     write: 'groupMembership.removeMember', params: { groupId: group.id, userId: guest.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { groupName: group.displayName },
+    summary: { groupName: group.displayName }, budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -47,7 +50,7 @@ export function assignAppRole(app: FastifyInstance, identity: RequestIdentity, g
   return app.graphOps.write(identity, {
     write: 'appRoleAssignment.assign', params: { appId: sp.id, principalId: guest.id, appRoleId: role.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { appName: sp.displayName, appRole: role.value }, replication: replicationOf(app, write),
+    summary: { appName: sp.displayName, appRole: role.value }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -55,7 +58,7 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
   return app.graphOps.write(identity, {
     write: 'appRoleAssignment.unassign', params: { appId: assignment.resourceId, assignmentId: assignment.id, principalId: assignment.principalId },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { appName: assignment.resourceDisplayName, appRoleId: assignment.appRoleId, appRole: roleValue },
+    summary: { appName: assignment.resourceDisplayName, appRoleId: assignment.appRoleId, appRole: roleValue }, budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -65,7 +68,7 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
  * (409, audited); guestgate only manages guests' access. Reads with replication retries: the
  * user may be too new to be found.
  */
-export async function requireGuest(app: FastifyInstance, request: FastifyRequest, guest: GuestRef, operationId: string, allowed: PolicyDecision): Promise<void> {
+export async function requireGuest(app: FastifyInstance, request: Caller, guest: GuestRef, operationId: string, allowed: PolicyDecision): Promise<void> {
   const identity = identityOf(request)
   const user = await retryWhileNotReplicated(app.config.replication, () => app.graphOps.read(identity, (graph, ctx) => graph.getUser(guest.id, ctx)))
   if (user.userType === 'Guest') return
@@ -95,7 +98,7 @@ export interface GuestAccess {
   apps: Map<string, ServicePrincipal>
 }
 
-export async function accessOf(app: FastifyInstance, request: FastifyRequest, guestId: string): Promise<GuestAccess> {
+export async function accessOf(app: FastifyInstance, request: Caller, guestId: string): Promise<GuestAccess> {
   const identity = identityOf(request)
   const [groups, assignments] = await Promise.all([
     app.graphOps.read(identity, (graph, ctx) => graph.listUserGroups(guestId, ctx)),
@@ -118,7 +121,7 @@ export type RevocationPart =
  * from this group, revoke this app role) as a part of a revocation: the hard refusals hold
  * (role-assignable and dynamic groups, Graph's and guestgate's own apps) and such parts are kept.
  */
-export async function planRevocation(app: FastifyInstance, request: FastifyRequest, guestId: string): Promise<RevocationPart[]> {
+export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string): Promise<RevocationPart[]> {
   const access = await accessOf(app, request, guestId)
   const groupParts = access.groups.map((group): RevocationPart => ({
     kind: 'group', target: group.id, group,

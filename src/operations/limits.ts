@@ -3,7 +3,8 @@
 // sees the same counts, and a new invitation is counted, decided and reserved in one step: under
 // transaction-scoped advisory locks on the tenant and the requester, in the transaction that
 // writes its intent row (the reservation). So at most N pass in any burst. Resends count too.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import type { Caller } from './caller.js'
 import type { Principal } from '../auth/principal.js'
 import type { Queryable } from '../db/queryable.js'
 import { databaseUnavailable } from '../errors.js'
@@ -37,7 +38,7 @@ export const invitationKey = (principal: Principal, email: string) => lockKey('i
 
 /** The reservation step of an invitation's write: lock the counters (tenant first, always the
  *  same order), count, and ask the policy the invitation's question again with those counts. */
-export function reserveInvitation(app: FastifyInstance, request: FastifyRequest, target: Extract<PolicyTarget, { type: 'Invitation' }>) {
+export function reserveInvitation(app: FastifyInstance, request: Caller, target: Extract<PolicyTarget, { type: 'Invitation' }>) {
   return async (db: Queryable): Promise<PolicyDecision> => {
     const principal = request.authenticatedPrincipal()
     const limits = app.policies.current().invitationLimitsOf(principal)

@@ -1,7 +1,8 @@
 // Builds the policy question for each kind of request, from the request alone (first pass,
 // no Graph call) and then with what Graph knows about the target (second pass). The real routes
 // and the what-if check use these same functions, so the what-if answer is what the route does.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import type { Caller } from './caller.js'
 import { conflict, notFound, ProblemError } from '../errors.js'
 import { GraphRequestError, type AppRole, type DirectoryGroup, type DirectoryUser, type ServicePrincipal } from '../graph/graph-gateway.js'
 import type { AuthorizeOptions } from '../plugins/authorization.js'
@@ -17,7 +18,7 @@ export interface PolicyQuestion {
 export type InvitationTarget = Extract<PolicyTarget, { type: 'Invitation' }>
 
 /** Invitations count against the requester's and the tenant's hourly limits (limits.ts). */
-export async function invitationQuestion(app: FastifyInstance, request: FastifyRequest, email: string, redirectUrl: string): Promise<PolicyQuestion & { target: InvitationTarget }> {
+export async function invitationQuestion(app: FastifyInstance, request: Caller, email: string, redirectUrl: string): Promise<PolicyQuestion & { target: InvitationTarget }> {
   const context = await invitationContext(app, request.authenticatedPrincipal())
   return { target: { type: 'Invitation', email, redirectUrl }, context }
 }
@@ -27,7 +28,7 @@ const notFoundAs = (detail: string) => (error: unknown) => {
   throw error
 }
 
-export function loadUser(app: FastifyInstance, request: FastifyRequest, id: string): Promise<DirectoryUser> {
+export function loadUser(app: FastifyInstance, request: Caller, id: string): Promise<DirectoryUser> {
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getUser(id, ctx)).catch(notFoundAs(`No guest with id ${id}`))
 }
 
@@ -39,7 +40,7 @@ export type GuestAction = 'read' | 'resend' | 'delete' | 'revokeAccess'
  * others, which never show members), then the policy decides. `askFor` gets the user, so an
  * enforcing ask can name it in the audit row of a denial.
  */
-export async function checkGuestAction(app: FastifyInstance, request: FastifyRequest, askFor: (user: DirectoryUser) => PolicyAsk,
+export async function checkGuestAction(app: FastifyInstance, request: Caller, askFor: (user: DirectoryUser) => PolicyAsk,
   action: GuestAction, id: string): Promise<{ decision: PolicyDecision; user: DirectoryUser }> {
   const user = await loadUser(app, request, id)
   if (user.userType !== 'Guest') {
@@ -50,17 +51,17 @@ export async function checkGuestAction(app: FastifyInstance, request: FastifyReq
 }
 
 /** The guest, or 404: members of the directory are not guests and are not shown or changed here. */
-export async function loadGuest(app: FastifyInstance, request: FastifyRequest, id: string): Promise<DirectoryUser> {
+export async function loadGuest(app: FastifyInstance, request: Caller, id: string): Promise<DirectoryUser> {
   const user = await loadUser(app, request, id)
   if (user.userType !== 'Guest') throw notFound(`No guest with id ${id}`)
   return user
 }
 
-export function loadGroup(app: FastifyInstance, request: FastifyRequest, groupId: string): Promise<DirectoryGroup> {
+export function loadGroup(app: FastifyInstance, request: Caller, groupId: string): Promise<DirectoryGroup> {
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getGroup(groupId, ctx)).catch(notFoundAs(`No group with id ${groupId}`))
 }
 
-export function loadApp(app: FastifyInstance, request: FastifyRequest, appId: string): Promise<ServicePrincipal> {
+export function loadApp(app: FastifyInstance, request: Caller, appId: string): Promise<ServicePrincipal> {
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getServicePrincipal(appId, ctx)).catch(notFoundAs(`No enterprise application with id ${appId}`))
 }
 
@@ -97,15 +98,15 @@ export const appRoleTarget = (appId: string, appRoleValue: string, sp?: ServiceP
 /** Asks the policy one question: enforcing (403 and audited when denied) or only evaluating (what-if). */
 export type PolicyAsk = (action: PolicyAction, target: PolicyTarget, context?: PolicyContext) => Promise<PolicyDecision>
 
-export const enforcing = (request: FastifyRequest, options: Omit<AuthorizeOptions, 'context'> = {}): PolicyAsk =>
+export const enforcing = (request: Caller, options: Omit<AuthorizeOptions, 'context'> = {}): PolicyAsk =>
   (action, target, context) => request.authorize(action, target, { ...options, context })
 
-export const evaluating = (request: FastifyRequest): PolicyAsk =>
+export const evaluating = (request: Caller): PolicyAsk =>
   async (action, target, context) => request.evaluate(action, target, context)
 
 /** First from the request alone (a group the role may not manage costs no Graph call), then
  *  with the group's kind from Graph (role-assignable and dynamic groups are refused). */
-export async function checkGroupMembership(app: FastifyInstance, request: FastifyRequest, ask: PolicyAsk,
+export async function checkGroupMembership(app: FastifyInstance, request: Caller, ask: PolicyAsk,
   action: 'addMember' | 'removeMember' | 'read', groupId: string): Promise<{ decision: PolicyDecision; group?: DirectoryGroup }> {
   const first = await ask(action, groupMembershipTarget(groupId))
   if (!first.allowed) return { decision: first }
@@ -115,7 +116,7 @@ export async function checkGroupMembership(app: FastifyInstance, request: Fastif
 
 /** The same two passes for an app role: by value from the request, then with the application
  *  behind the service principal (Microsoft Graph's and guestgate's own are refused). */
-export async function checkAppRole(app: FastifyInstance, request: FastifyRequest, ask: PolicyAsk,
+export async function checkAppRole(app: FastifyInstance, request: Caller, ask: PolicyAsk,
   action: 'assign' | 'unassign', appId: string, role: { appRole?: string; appRoleId?: string }, field: string,
 ): Promise<{ decision: PolicyDecision; app?: ServicePrincipal; role?: AppRole }> {
   if (role.appRole !== undefined) {

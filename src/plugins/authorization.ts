@@ -3,11 +3,12 @@
 // the caller must hold some grant for that action (coarse check); the handler then asks about
 // the concrete target with request.authorize(). Every denial is audited and answered 403 (429 for
 // a limit); a denial the audit log cannot take is answered 503 instead.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditTarget } from '../audit/types.js'
 import type { Principal } from '../auth/principal.js'
 import { auditUnavailable } from '../errors.js'
+import type { Caller } from '../operations/caller.js'
 import { denialEntry, policyProblem } from '../operations/denials.js'
 import { identityOf } from '../routes/request-identity.js'
 import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
@@ -18,9 +19,17 @@ export interface RouteAuthorization {
   subject: PolicySubject
 }
 
+/** A job acting for a requester: its request id (e.g. the job's) and the key of the one write it makes. */
+export interface JobIdentity {
+  requestId: string
+  idempotencyKey?: string
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     policies: PolicyStore
+    /** A Caller for work done outside a request on a principal's behalf (bulk rows, expiry). */
+    callerFor(principal: Principal, as: JobIdentity): Caller
   }
   interface FastifyRequest {
     /** Asks the policy about a concrete target; throws 403 (audited) when denied. */
@@ -71,31 +80,51 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
     }
   })
 
-  async function deny(request: FastifyRequest, decision: PolicyDecision, action: string, target: AuditTarget, summary?: Record<string, unknown>): Promise<never> {
-    const entry = denialEntry(identityOf(request), decision, action, target, summary)
+  async function deny(caller: Caller, log: FastifyBaseLogger, decision: PolicyDecision, action: string, target: AuditTarget, summary?: Record<string, unknown>): Promise<never> {
+    const entry = denialEntry(identityOf(caller), decision, action, target, summary)
     try {
       await app.audit.append(entry)
     } catch (err) {
       // Fail closed: a 403 the audit log does not show would be a refusal nobody can find.
-      request.log.error({ err, operationId: entry.operationId }, 'denial could not be audited; answering 503')
+      log.error({ err, operationId: entry.operationId }, 'denial could not be audited; answering 503')
       throw auditUnavailable(err)
     }
     throw policyProblem(decision, entry.operationId)
   }
+
+  /** The same questions, answered and recorded the same way, for requests and for jobs. */
+  function evaluateFor(principal: Principal, action: PolicyAction, target: PolicyTarget, context?: PolicyContext): PolicyDecision {
+    return policies.current().decide(principal, action, target, context)
+  }
+  async function authorizeFor(caller: Caller, log: FastifyBaseLogger, action: PolicyAction, target: PolicyTarget, options: AuthorizeOptions = {}): Promise<PolicyDecision> {
+    const decision = caller.evaluate(action, target, options.context)
+    if (!decision.allowed) {
+      await deny(caller, log, decision, auditActionOf(action, target.type), options.auditTarget ?? { type: lowerFirst(target.type) }, options.summary)
+    }
+    return decision
+  }
+
+  app.decorate('callerFor', (principal: Principal, as: JobIdentity): Caller => {
+    const caller: Caller = {
+      id: as.requestId,
+      clientRequestId: null,
+      idempotencyKey: as.idempotencyKey ?? null,
+      authenticatedPrincipal: () => principal,
+      evaluate: (action, target, context) => evaluateFor(principal, action, target, context),
+      authorize: (action, target, options) => authorizeFor(caller, app.log, action, target, options),
+    }
+    return caller
+  })
 
   app.decorateRequest('authenticatedPrincipal', function (this: FastifyRequest) {
     if (!this.principal) throw new Error('authorization asked before authentication')
     return this.principal
   })
   app.decorateRequest('evaluate', function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, context?: PolicyContext) {
-    return policies.current().decide(this.authenticatedPrincipal(), action, target, context)
+    return evaluateFor(this.authenticatedPrincipal(), action, target, context)
   })
-  app.decorateRequest('authorize', async function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, options: AuthorizeOptions = {}) {
-    const decision = this.evaluate(action, target, options.context)
-    if (!decision.allowed) {
-      await deny(this, decision, auditActionOf(action, target.type), options.auditTarget ?? { type: lowerFirst(target.type) }, options.summary)
-    }
-    return decision
+  app.decorateRequest('authorize', function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, options: AuthorizeOptions = {}) {
+    return authorizeFor(this, this.log, action, target, options)
   })
 
   app.addHook('preValidation', async (request) => {
@@ -103,7 +132,7 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
     if (!rule || request.routeOptions.config.public) return
     const decision = policies.current().decideAny(request.authenticatedPrincipal(), rule.action, rule.subject)
     if (!decision.allowed) {
-      await deny(request, decision, auditActionOf(rule.action, rule.subject), { type: lowerFirst(rule.subject) },
+      await deny(request, request.log, decision, auditActionOf(rule.action, rule.subject), { type: lowerFirst(rule.subject) },
         { method: request.method, route: request.routeOptions.url })
     }
   })

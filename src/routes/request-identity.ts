@@ -1,7 +1,7 @@
-import type { FastifyRequest } from 'fastify'
+import type { Caller } from '../operations/caller.js'
 import type { RequestIdentity } from '../operations/audited-graph.js'
 
-export const identityOf = (request: FastifyRequest): RequestIdentity => {
+export const identityOf = (request: Caller): RequestIdentity => {
   const context = {
     ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
     ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),

@@ -1,0 +1,130 @@
+// Inviting a guest, with the groups and app roles of onboarding: one operation for the single
+// route, bulk rows and anything else that invites for a caller. Every part is asked its single
+// route's policy question before anything is sent; then the invitation (one per address at a
+// time, inside the limits), the check that Graph answered with a guest, and the parts in order.
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { conflict } from '../errors.js'
+import type { AppRole, DirectoryGroup, ServicePrincipal } from '../graph/graph-gateway.js'
+import type { PolicyDecision } from '../policies/types.js'
+import { identityOf } from '../routes/request-identity.js'
+import { invitableEmail } from '../schemas/email-address.js'
+import type { Caller } from './caller.js'
+import { addToGroup, assignAppRole, requireGuest, runPart, type PartOutcome } from './guest-access.js'
+import { invitationKey, reserveInvitation } from './limits.js'
+import { appRoleTarget, checkAppRole, checkGroupMembership, enforcing, groupMembershipTarget, invitationQuestion } from './policy-targets.js'
+
+export interface InviteGuestInput {
+  email: string
+  displayName?: string
+  redirectUrl?: string
+  message?: string
+  sendEmail?: boolean
+  groups?: string[]
+  appRoles?: Array<{ appId: string; appRole: string }>
+}
+
+export interface InviteGuestOptions {
+  /** Where a field of the input is named in errors: body (the single route), or a bulk row. */
+  fieldPrefix?: string
+  /** How long to wait for the Graph write budget (a bulk row waits; a request does not). */
+  budgetWaitMs?: number
+}
+
+export interface InvitationResult {
+  id: string
+  email: string
+  displayName: string | null
+  userType: string
+  invitationState: string
+  inviteRedeemUrl: string | null
+  operationId: string
+  outcome: 'complete' | 'partial'
+  parts: PartOutcome[]
+}
+
+interface GroupPart { group: DirectoryGroup; decision: PolicyDecision }
+interface AppRolePart { app: ServicePrincipal; role: AppRole; decision: PolicyDecision }
+
+/** Every part is allowed, or 403 before anything is sent to Graph. Questions that need no
+ *  Graph lookup are asked first for all parts, so a part the role may never have costs no call. */
+async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteGuestInput, email: string, redirectUrl: string, summary: Record<string, unknown>, field: string) {
+  const auditTarget = { type: 'guest', displayName: email }
+  const ask = enforcing(request, { auditTarget, summary })
+  const question = await invitationQuestion(app, request, email, redirectUrl)
+  const invitation = await ask('invite', question.target, question.context)
+  for (const groupId of body.groups ?? []) await ask('addMember', groupMembershipTarget(groupId))
+  for (const { appId, appRole } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId, appRole))
+
+  const groups: GroupPart[] = []
+  for (const groupId of body.groups ?? []) {
+    const { decision, group } = await checkGroupMembership(app, request, ask, 'addMember', groupId)
+    groups.push({ decision, group: group! })
+  }
+  const appRoles: AppRolePart[] = []
+  for (const [i, { appId, appRole }] of (body.appRoles ?? []).entries()) {
+    const checked = await checkAppRole(app, request, ask, 'assign', appId, { appRole }, `${field}/appRoles/${i}/appRole`)
+    appRoles.push({ decision: checked.decision, app: checked.app!, role: checked.role! })
+  }
+  return { invitation, groups, appRoles }
+}
+
+export async function inviteGuest(app: FastifyInstance, request: Caller, body: InviteGuestInput, options: InviteGuestOptions = {}): Promise<InvitationResult> {
+  const field = options.fieldPrefix ?? 'body'
+  const email = invitableEmail(body.email, `${field}/email`)
+  const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
+  const sendEmail = body.sendEmail ?? true
+  const summary = {
+    email, displayName: body.displayName ?? null, redirectUrl, sendEmail, messageLength: body.message?.length ?? 0,
+    groups: body.groups ?? [], appRoles: body.appRoles ?? [],
+  }
+  const allowed = await authorizeAll(app, request, body, email, redirectUrl, summary, field)
+  const identity = identityOf(request)
+  const operationId = randomUUID()
+  const principal = request.authenticatedPrincipal()
+  const invited = await app.graphOps.write(identity, {
+    write: 'invitation.invite',
+    params: { email, redirectUrl, sendEmail, ...(body.displayName ? { displayName: body.displayName } : {}), ...(body.message ? { message: body.message } : {}) },
+    target: { type: 'guest', displayName: email }, decision: allowed.invitation, operationId, budgetWaitMs: options.budgetWaitMs,
+    summary: { groups: summary.groups, appRoles: summary.appRoles },
+    targetAfter: (invitation) => ({ type: 'guest', id: invitation.invitedUserId, displayName: email }),
+    // One invitation per address at a time, anywhere: a second request waits, then finds the user.
+    exclusive: {
+      key: invitationKey(principal, email),
+      precheck: async (graph, ctx) => {
+        const user = (await graph.findUsersByEmail(email, ctx)).value[0]
+        if (user) {
+          throw conflict('user_exists', `A ${user.userType === 'Guest' ? 'guest' : 'user'} with ${email} already exists (${user.id}); no second invitation was sent. To send the invitation again use POST /v1/guests/${user.id}/resend-invitation.`,
+            { existingUserId: user.id })
+        }
+      },
+      reserve: reserveInvitation(app, request, { type: 'Invitation', email, redirectUrl }),
+    },
+  })
+  const invitation = invited.value
+  const guest = { id: invitation.invitedUserId, label: email }
+  const write = { operationId, newlyInvited: true, budgetWaitMs: options.budgetWaitMs }
+
+  const parts: PartOutcome[] = [{ kind: 'invitation', target: email, status: 'succeeded', operationId }]
+  if (allowed.groups.length + allowed.appRoles.length > 0) {
+    // Graph re-invites whoever holds the address by then: grant nothing to a member account.
+    await requireGuest(app, request, guest, operationId, allowed.invitation)
+  }
+  for (const { group, decision } of allowed.groups) {
+    parts.push(await runPart('group', group.id, () => addToGroup(app, identity, guest, group, { ...write, decision })))
+  }
+  for (const { app: sp, role, decision } of allowed.appRoles) {
+    parts.push(await runPart('appRole', `${sp.id}/${role.value}`, () => assignAppRole(app, identity, guest, sp, role, { ...write, decision })))
+  }
+  return {
+    id: invitation.invitedUserId,
+    email: invitation.email,
+    displayName: invitation.displayName,
+    userType: invitation.userType,
+    invitationState: invitation.status,
+    inviteRedeemUrl: invitation.inviteRedeemUrl,
+    operationId,
+    outcome: parts.some((p) => p.status === 'failed') ? 'partial' : 'complete',
+    parts,
+  }
+}
