@@ -11,6 +11,7 @@ import configPlugin from './plugins/config.js'
 import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
+import eventsPlugin from './plugins/events.js'
 import graphPlugin from './plugins/graph.js'
 import helmetPlugin from './plugins/helmet.js'
 import idempotencyPlugin from './plugins/idempotency.js'
@@ -50,6 +51,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   // Before authentication: preflights carry no token.
   await app.register(corsPlugin)
   await app.register(errorsPlugin)
+  await app.register(eventsPlugin)
   await app.register(helmetPlugin)
   await app.register(databasePlugin, { embedded: opts.embeddedDatabase })
   await app.register(auditPlugin)

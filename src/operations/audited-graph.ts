@@ -99,6 +99,8 @@ export interface AuditedGraphDeps {
   log?: Logger
   /** How long an exclusive write may wait for another one with its key (more than a Graph call lasts). */
   lockWaitMs: number
+  /** Told of every write Graph applied (answered, or shown by reading): domain events. */
+  onApplied?: (applied: { action: string; params: unknown; target: AuditTarget; operationId: string; changed: boolean }) => void
   /** Paces writes below Graph's limits; absent: unpaced (unit tests of one piece). */
   budget?: { take(tenantId: string, kinds: BudgetKind[], maxWaitMs: number): Promise<void>; defaultWaitMs: number }
 }
@@ -169,6 +171,7 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
       }
       if (effect.effect === 'present') {
         await append({ ...settledRow(row, 'succeeded', error, effect), target: targetAfter?.(effect.value) ?? row.target })
+        applied(row, params, effect.value, targetAfter)
         return { value: effect.value, ...ids, graphStatus: error.status, ...(error.requestId ? { graphRequestId: error.requestId } : {}), settledByRead: true }
       }
       if (effect.effect === 'absent') {
@@ -185,7 +188,18 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
       graphStatus: result.status,
       graphRequestId: result.requestId ?? null,
     })
+    applied(row, params, result.value, targetAfter)
     return { value: result.value, ...ids, graphStatus: result.status, ...(result.requestId ? { graphRequestId: result.requestId } : {}) }
+  }
+
+  function applied<T>(row: WriteRow, params: unknown, value: T, targetAfter: ((value: T) => AuditTarget) | undefined) {
+    if (!deps.onApplied) return
+    const changed = typeof value === 'object' && value !== null && 'changed' in value ? (value as { changed: boolean }).changed : true
+    try {
+      deps.onApplied({ action: row.action, params, target: targetAfter?.(value) ?? row.target, operationId: row.operationId, changed })
+    } catch (err) {
+      deps.log?.warn({ err, operationId: row.operationId }, 'a listener of applied writes failed')
+    }
   }
 
   /** Holds a connection through the write: the key's session lock, the reservation and the intent

@@ -10,6 +10,16 @@ import { buildGraphSimulator } from '../graph/simulator/graph-simulator.js'
 import { poolOf } from '../db/prisma-client.js'
 import { createAuditedGraph, type AuditedGraph } from '../operations/audited-graph.js'
 import { GraphBudget } from '../operations/graph-budget.js'
+import type { EventType } from './events.js'
+
+/** Writes that give or take access, as events. */
+const ACCESS_EVENTS: Record<string, EventType> = {
+  'groupMembership.addMember': 'guest.access.granted',
+  'appRoleAssignment.assign': 'guest.access.granted',
+  'groupMembership.removeMember': 'guest.access.removed',
+  'appRoleAssignment.unassign': 'guest.access.removed',
+  'guest.delete': 'guest.access.removed',
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,8 +85,13 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
     // An exclusive write waits at most for another one's Graph call and its settling read.
     lockWaitMs: 2 * config.graphTimeoutMs + config.databaseQueryTimeoutMs,
     budget: { take: (tenantId, kinds, maxWaitMs) => budget.take(tenantId, kinds, maxWaitMs), defaultWaitMs: config.budget.maxWaitMs },
+    // Access that changed is an event (webhooks); an unchanged write (already so) is not.
+    onApplied: ({ action, params, target, operationId, changed }) => {
+      const type = ACCESS_EVENTS[action]
+      if (type && changed) app.events.publish({ type, operationId, data: { action, guestId: target.id ?? null, ...(params as Record<string, unknown>) } })
+    },
   })
   app.decorate('graphOps', graphOps)
   // Writes that timed out are being settled by reading Graph: let them finish.
   app.addHook('onClose', () => graphOps.drain())
-}, { name: 'graph', dependencies: ['config', 'database', 'audit'] })
+}, { name: 'graph', dependencies: ['config', 'database', 'audit', 'events'] })
