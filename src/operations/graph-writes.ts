@@ -36,7 +36,6 @@ export interface InviteParams {
   redirectUrl: string
   displayName?: string
   sendEmail: boolean
-  message?: string
 }
 
 export interface ResendParams {
@@ -44,7 +43,15 @@ export interface ResendParams {
   email: string
   redirectUrl: string
   displayName?: string
-  message?: string
+}
+
+export interface ResetParams {
+  guestId: string
+  email: string
+  redirectUrl: string
+  sendEmail: boolean
+  /** The guest's state before: a reset of an accepted guest shows as PendingAcceptance afterwards. */
+  stateBefore: string | null
 }
 
 export interface GuestParams {
@@ -100,7 +107,6 @@ const invite: WriteKind<InviteParams, InvitationOutcome> = {
       inviteRedirectUrl: p.redirectUrl,
       invitedUserDisplayName: p.displayName,
       sendInvitationMessage: p.sendEmail,
-      customizedMessageBody: p.message,
     }, ctx)
     return { ...result, value: outcomeOf(result.value) }
   },
@@ -128,12 +134,32 @@ const resend: WriteKind<ResendParams, InvitationOutcome> = {
       inviteRedirectUrl: p.redirectUrl,
       invitedUserDisplayName: p.displayName,
       sendInvitationMessage: true,
-      customizedMessageBody: p.message,
     }, ctx)
     return { ...result, value: outcomeOf(result.value) }
   },
   async verify() {
     return { effect: 'unknown', reason: 'Graph keeps no record of a sent invitation e-mail that could be read back' }
+  },
+}
+
+const resetRedemption: WriteKind<ResetParams, InvitationOutcome> = {
+  action: 'guest.resetRedemption',
+  budget: ['invitations', 'writes'],
+  async send(graph, p, ctx) {
+    const result = await graph.resetRedemption({
+      invitedUserId: p.guestId, invitedUserEmailAddress: p.email, inviteRedirectUrl: p.redirectUrl, sendInvitationMessage: p.sendEmail,
+    }, ctx)
+    return { ...result, value: outcomeOf(result.value) }
+  },
+  // Only an accepted guest shows the reset: it is pending again.
+  async verify(graph, p, ctx) {
+    if (p.stateBefore !== 'Accepted') return { effect: 'unknown', reason: 'the guest had not redeemed before, so a reset changes nothing that can be read' }
+    const { value: user } = await graph.getUser(p.guestId, ctx)
+    if (user.externalUserState !== 'PendingAcceptance') return { effect: 'absent' }
+    return {
+      effect: 'present',
+      value: { invitedUserId: user.id, inviteRedeemUrl: null, email: p.email, displayName: user.displayName, userType: user.userType, status: 'PendingAcceptance' },
+    }
   },
 }
 
@@ -197,6 +223,7 @@ const unassign: WriteKind<UnassignParams, Change> = {
 export const GRAPH_WRITES = {
   'invitation.invite': invite,
   'guest.resend': resend,
+  'guest.resetRedemption': resetRedemption,
   'guest.delete': deleteGuest,
   'groupMembership.addMember': addMember,
   'groupMembership.removeMember': removeMember,

@@ -4,7 +4,7 @@
 // time, inside the limits), the check that Graph answered with a guest, and the parts in order.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { conflict } from '../errors.js'
+import { conflict, unprocessable } from '../errors.js'
 import type { AppRole, DirectoryGroup, ServicePrincipal } from '../graph/graph-gateway.js'
 import type { PolicyDecision } from '../policies/types.js'
 import { identityOf } from '../routes/request-identity.js'
@@ -29,6 +29,20 @@ export interface InviteGuestOptions {
   fieldPrefix?: string
   /** How long to wait for the Graph write budget (a bulk row waits; a request does not). */
   budgetWaitMs?: number
+}
+
+/**
+ * guestgate invites as an application (client credentials), and Entra leaves a custom message out
+ * of invitation e-mails an application sends, although Graph's answer echoes it
+ * (https://learn.microsoft.com/en-us/entra/external-id/troubleshoot; microsoft-graph-docs#1095).
+ * Accepting one would promise what the guest never reads: refuse it, and say what works instead.
+ */
+export function refuseCustomMessage(message: string | undefined, field: string): void {
+  if (message === undefined || message === '') return
+  const why = 'Entra leaves a custom message out of invitation e-mails that an application (such as guestgate) sends'
+  throw unprocessable('message_not_delivered',
+    `${why}, although Microsoft Graph accepts it. To send your own text, invite with sendEmail false and e-mail the inviteRedeemUrl of the answer yourself.`,
+    { errors: [{ field, message: `is not delivered: ${why}` }] })
 }
 
 export interface InvitationResult {
@@ -72,10 +86,11 @@ async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteG
 export async function inviteGuest(app: FastifyInstance, request: Caller, body: InviteGuestInput, options: InviteGuestOptions = {}): Promise<InvitationResult> {
   const field = options.fieldPrefix ?? 'body'
   const email = invitableEmail(body.email, `${field}/email`)
+  refuseCustomMessage(body.message, `${field}/message`)
   const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
   const sendEmail = body.sendEmail ?? true
   const summary = {
-    email, displayName: body.displayName ?? null, redirectUrl, sendEmail, messageLength: body.message?.length ?? 0,
+    email, displayName: body.displayName ?? null, redirectUrl, sendEmail,
     groups: body.groups ?? [], appRoles: body.appRoles ?? [],
   }
   const allowed = await authorizeAll(app, request, body, email, redirectUrl, summary, field)
@@ -84,7 +99,7 @@ export async function inviteGuest(app: FastifyInstance, request: Caller, body: I
   const principal = request.authenticatedPrincipal()
   const invited = await app.graphOps.write(identity, {
     write: 'invitation.invite',
-    params: { email, redirectUrl, sendEmail, ...(body.displayName ? { displayName: body.displayName } : {}), ...(body.message ? { message: body.message } : {}) },
+    params: { email, redirectUrl, sendEmail, ...(body.displayName ? { displayName: body.displayName } : {}) },
     target: { type: 'guest', displayName: email }, decision: allowed.invitation, operationId, budgetWaitMs: options.budgetWaitMs,
     summary: { groups: summary.groups, appRoles: summary.appRoles },
     targetAfter: (invitation) => ({ type: 'guest', id: invitation.invitedUserId, displayName: email }),

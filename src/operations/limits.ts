@@ -11,7 +11,7 @@ import { databaseUnavailable } from '../errors.js'
 import type { PolicyContext, PolicyDecision, PolicyTarget } from '../policies/types.js'
 
 /** Audit actions that send an invitation e-mail or a redeem link. */
-export const INVITING_ACTIONS = ['invitation.invite', 'guest.resend']
+export const INVITING_ACTIONS = ['invitation.invite', 'guest.resend', 'guest.resetRedemption']
 
 const HOUR_MS = 60 * 60 * 1000
 

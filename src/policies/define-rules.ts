@@ -37,6 +37,7 @@ export function protectedApplicationIds(env: PolicyEnv): string[] {
 const GUEST_ACTIONS = [
   ['read', 'guests.read'],
   ['resend', 'guests.resend'],
+  ['resetRedemption', 'guests.reset-redemption'],
   ['delete', 'guests.delete'],
   ['revokeAccess', 'guests.revoke-access'],
 ] as const

@@ -36,6 +36,7 @@ type TargetOf<T extends PolicySubject> = Extract<PolicyTarget, { type: T }>
 const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   invite: ['Invitation'],
   resend: ['Guest'],
+  resetRedemption: ['Guest'],
   read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'],
   delete: ['Guest'],
   revokeAccess: ['Guest'],
@@ -50,6 +51,7 @@ const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
 const ACTION_PHRASES: Record<string, string> = {
   'invite Invitation': 'invite guests',
   'resend Guest': 'resend invitations',
+  'resetRedemption Guest': 'reset guests\' redemption',
   'read Guest': 'read guests',
   'read Group': 'list groups',
   'read App': 'list applications',

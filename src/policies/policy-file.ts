@@ -43,7 +43,7 @@ export const InvitationsPolicySchema = Type.Object(
 )
 
 export const GuestsPolicySchema = Type.Object(
-  { read: Flag, resend: Flag, delete: Flag, revokeAccess: Flag },
+  { read: Flag, resend: Flag, resetRedemption: Flag, delete: Flag, revokeAccess: Flag },
   { additionalProperties: false },
 )
 

@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.js'
 export type PolicyAction =
   | 'invite' // Invitation
   | 'resend' // Guest
+  | 'resetRedemption' // Guest
   | 'read' // Guest, Group, App, AuditLog; GroupMembership: list a group's guests
   | 'delete' // Guest
   | 'revokeAccess' // Guest

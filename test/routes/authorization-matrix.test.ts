@@ -99,6 +99,10 @@ const TABLE: Record<string, Row> = {
     // The seeded guest accepted long ago: nothing to resend.
     targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/resend-invitation` }), expect: gate([GI, GM], guestRoute(409, 404)),
   },
+  'POST /v1/guests/:id/reset-redemption': {
+    // The seeded guest accepted: a reset makes it redeem again (its own action: Guests.Manage).
+    targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/reset-redemption`, payload: { sendEmail: false } }), expect: gate([GM], guestRoute(200, 404)),
+  },
   'POST /v1/guests/:id/revoke-access': { targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/revoke-access` }), expect: gate([GM], guestRoute(200, 404)) },
   'GET /v1/groups': { targets: false, request: () => ({ method: 'GET', url: '/v1/groups' }), expect: gate([GMM], () => 200) },
   'GET /v1/groups/:groupId/members': {

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { DirectoryUser } from '../../graph/graph-gateway.js'
-import { conflict, databaseUnavailable } from '../../errors.js'
+import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
+import { conflict, databaseUnavailable, unprocessable } from '../../errors.js'
 import { denialEntry } from '../../operations/denials.js'
 import { accessOf, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
+import { refuseCustomMessage } from '../../operations/invite-guest.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
 import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
 import { toAssignment } from '../../schemas/directory.js'
+import { invitableEmail } from '../../schemas/email-address.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
-import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, type GuestIdParams, type ListGuestsQuery, type ResendInvitationBody } from './schemas.js'
+import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, type GuestIdParams, type ListGuestsQuery, type ResendInvitationBody, resetRedemption, type ResetRedemptionBody } from './schemas.js'
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -40,8 +42,9 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const { id } = request.params as GuestIdParams
     const body = (request.body ?? {}) as ResendInvitationBody
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
-    const summary = { guestId: id, redirectUrl, message: body.message ?? null }
+    const summary = { guestId: id, redirectUrl }
     const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
+    refuseCustomMessage(body.message, 'body/message')
     const { decision, user: guest } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u), summary }), 'resend', id)
     const target = auditTargetOf(guest)
     const principal = request.authenticatedPrincipal()
@@ -55,7 +58,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
     const outcome = await app.graphOps.write(identityOf(request), {
       write: 'guest.resend',
-      params: { guestId: id, email: guest.mail, redirectUrl, ...(guest.displayName ? { displayName: guest.displayName } : {}), ...(body.message ? { message: body.message } : {}) },
+      params: { guestId: id, email: guest.mail, redirectUrl, ...(guest.displayName ? { displayName: guest.displayName } : {}) },
       target, decision,
       // Resends count against the invitation limits and run one at a time per address.
       exclusive: { key: invitationKey(principal, guest.mail), reserve: reserveInvitation(app, request, question.target) },
@@ -69,6 +72,30 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     }
   })
 
+
+  app.post('/:id/reset-redemption', { schema: resetRedemption, config: { authorization: { action: 'resetRedemption', subject: 'Guest' } } }, async (request) => {
+    const { id } = request.params as GuestIdParams
+    const body = (request.body ?? {}) as ResetRedemptionBody
+    const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
+    const sendEmail = body.sendEmail ?? true
+    const summary = { guestId: id, email: body.email ?? null, redirectUrl, sendEmail }
+    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
+    const { decision, user: guest } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u), summary }), 'resetRedemption', id)
+    const email = invitableEmail(body.email ?? guest.mail ?? '', 'body/email')
+    // Graph refuses an address the user does not have: say so before anything is recorded.
+    const addressProblem = resetRedemptionAddressProblem(guest, email)
+    if (addressProblem) throw unprocessable('address_not_on_guest', addressProblem, { errors: [{ field: 'body/email', message: 'is not the guest\'s mail nor one of its otherMails' }] })
+    // The same redirect and limit questions as any invitation.
+    const question = await invitationQuestion(app, request, email, redirectUrl)
+    await request.authorize('invite', question.target, { context: question.context, auditTarget: auditTargetOf(guest), summary })
+    const outcome = await app.graphOps.write(identityOf(request), {
+      write: 'guest.resetRedemption',
+      params: { guestId: id, email, redirectUrl, sendEmail, stateBefore: guest.externalUserState },
+      target: auditTargetOf(guest), decision,
+      exclusive: { key: invitationKey(request.authenticatedPrincipal(), email), reserve: reserveInvitation(app, request, question.target) },
+    })
+    return { id, email, invitationState: outcome.value.status, inviteRedeemUrl: outcome.value.inviteRedeemUrl, operationId: outcome.operationId }
+  })
 
   app.post('/:id/revoke-access', { schema: revokeAccess, config: { authorization: { action: 'revokeAccess', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params as GuestIdParams

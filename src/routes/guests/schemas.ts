@@ -68,9 +68,17 @@ export const revokeAccess = {
   },
 }
 
+export const ResetRedemptionBody = Type.Object({
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254,
+    description: 'The address to redeem with: the guest\'s mail or one of its otherMails (Graph refuses any other). Defaults to the guest\'s mail.' })),
+  redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048, description: 'Where the guest lands after redeeming; allowed by policy' })),
+  sendEmail: Type.Optional(Type.Boolean({ default: true, description: 'Let Microsoft send the new invitation e-mail' })),
+}, { additionalProperties: false })
+export type ResetRedemptionBody = Static<typeof ResetRedemptionBody>
+
 export const ResendInvitationBody = Type.Object({
   redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048 })),
-  message: Type.Optional(MultilineText({ maxLength: 2000, description: 'Text added to the invitation email (line breaks allowed)' })),
+  message: Type.Optional(MultilineText({ maxLength: 2000, deprecated: true, description: 'Not supported: Entra leaves a custom message out of invitation e-mails an application sends, so any text here is refused (422 message_not_delivered).' })),
 }, { additionalProperties: false })
 export type ResendInvitationBody = Static<typeof ResendInvitationBody>
 
@@ -108,6 +116,29 @@ export const deleteGuest = {
     ...standardProblemResponses,
     404: notFound,
     409: problemResponse('The user is not a guest'),
+    502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const resetRedemption = {
+  operationId: 'resetRedemption',
+  tags: ['guests'],
+  summary: 'Reset a guest\'s redemption',
+  description: 'The guest must redeem again, for example after losing access to the account they redeemed with, or to move to another address: the same user object is invited anew (Graph\'s resetRedemption), so its id, group memberships and app role assignments stay. The address must already be the guest\'s mail or one of its otherMails (else 422 with Graph\'s reason). Its own policy action (resetRedemption); counts against the invitation limits like a resend. Needs the Graph application permission User.ReadWrite.All.',
+  params: GuestIdParams,
+  body: Type.Optional(ResetRedemptionBody),
+  response: {
+    200: Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      email: Type.String(),
+      invitationState: Type.String(),
+      inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'null when Graph\'s answer was lost and the reset was confirmed by reading' }),
+      operationId: Type.String({ format: 'uuid' }),
+    }, { additionalProperties: false }),
+    ...standardProblemResponses,
+    404: problemResponse('No guest with this id'),
+    422: problemResponse('The address is not one of the guest\'s (Graph\'s reason), or Graph refused the reset'),
+    429: problemResponse('An invitation limit is reached: Retry-After says when'),
     502: problemResponse('Microsoft Graph failed'),
   },
 }

@@ -7,7 +7,7 @@ export const CreateInvitationBody = Type.Object({
   displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048,
     description: 'Where the guest lands after redeeming; must be allowed by policy. Defaults to the configured URL (My Apps).' })),
-  message: Type.Optional(MultilineText({ maxLength: 2000, description: 'Text added to the invitation email (line breaks allowed)' })),
+  message: Type.Optional(MultilineText({ maxLength: 2000, deprecated: true, description: 'Not supported: Entra leaves a custom message out of invitation e-mails an application sends, so any text here is refused (422 message_not_delivered). To send your own text, invite with sendEmail false and e-mail the inviteRedeemUrl yourself.' })),
   sendEmail: Type.Optional(Type.Boolean({ default: true, description: 'Let Microsoft send the invitation email' })),
   groups: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 20, uniqueItems: true,
     description: 'Groups to add the guest to, in order, after the invitation' })),
