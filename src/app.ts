@@ -10,6 +10,7 @@ import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
 import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
+import dryRunPlugin from './plugins/dry-run.js'
 import errorsPlugin from './plugins/errors.js'
 import eventsPlugin from './plugins/events.js'
 import graphPlugin from './plugins/graph.js'
@@ -61,6 +62,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   // Before any route (docs included): it adds its hook to each route as the route is added.
   await app.register(rateLimitPlugin)
   await app.register(swaggerPlugin)
+  await app.register(dryRunPlugin)
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)

@@ -7,7 +7,19 @@
 /** Carried on every call; correlationId is sent to Graph as client-request-id. */
 export interface GraphCallContext {
   correlationId: string
+  /** A dry run: writes are not sent but recorded here (what would be sent), reads go to Graph. */
+  plan?: PlannedGraphCall[]
 }
+
+/** A write a dry run would have sent: method, path under Graph's version, body. */
+export interface PlannedGraphCall {
+  method: string
+  path: string
+  body?: unknown
+}
+
+/** In a dry run, the id of an object Graph would create (the new guest): unknown until Graph answers. */
+export const PLANNED_OBJECT_ID = '00000000-0000-0000-0000-000000000000'
 
 /** What Graph answered besides the payload: recorded in the audit outcome row. */
 export interface GraphResult<T> {

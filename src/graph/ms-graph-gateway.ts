@@ -15,6 +15,7 @@ import type { TokenCredential } from '@azure/identity'
 import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
 import {
   InvalidPageTokenError,
+  PLANNED_OBJECT_ID,
   type AppRole,
   type AppRoleAssignment,
   type Change,
@@ -248,6 +249,24 @@ function errorFromAnswer(answer: GraphAnswer, headers: Headers): GraphRequestErr
   )
 }
 
+/** What Graph would answer a planned write (dry run), shaped so the caller's code runs on. */
+function plannedAnswer(call: GraphCall): unknown {
+  const body = isJson(call.body) ? call.body : {}
+  if (call.method === 'POST' && call.path === '/invitations') {
+    const invitedUser = isJson(body.invitedUser) ? body.invitedUser : {}
+    return {
+      id: PLANNED_OBJECT_ID, inviteRedeemUrl: 'https://login.microsoftonline.com/redeem?dry-run', status: 'PendingAcceptance',
+      invitedUserEmailAddress: body.invitedUserEmailAddress, invitedUserDisplayName: body.invitedUserDisplayName ?? null,
+      invitedUserType: 'Guest', inviteRedirectUrl: body.inviteRedirectUrl, invitedUser: { id: invitedUser.id ?? PLANNED_OBJECT_ID },
+    }
+  }
+  if (call.method === 'POST' && call.path.endsWith('/appRoleAssignedTo')) {
+    return { id: PLANNED_OBJECT_ID, appRoleId: body.appRoleId, principalId: body.principalId, principalType: 'User', resourceId: body.resourceId }
+  }
+  if (call.method === 'POST' && call.path.endsWith('/revokeSignInSessions')) return { value: true }
+  return undefined
+}
+
 const result = <T>(value: T, answer: GraphAnswer): GraphResult<T> =>
   answer.requestId === undefined ? { value, status: answer.status } : { value, status: answer.status, requestId: answer.requestId }
 
@@ -292,6 +311,11 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
   }
 
   async function send(call: GraphCall, ctx: GraphCallContext): Promise<GraphAnswer> {
+    // A dry run: the write is recorded exactly as it would be sent, and answered as Graph would.
+    if (ctx.plan && call.method !== 'GET') {
+      ctx.plan.push({ method: call.method, path: `${versionPrefix.slice(0, -1)}${call.path}`, ...(call.body === undefined ? {} : { body: call.body }) })
+      return { status: 0, body: plannedAnswer(call) }
+    }
     let request = client.api(call.path).responseType(ResponseType.RAW).header('client-request-id', ctx.correlationId)
     if (call.eventual) request = request.header('ConsistencyLevel', 'eventual')
     if (call.query) {

@@ -11,7 +11,7 @@ import { AuditEntryError } from '../audit/audit-store.js'
 import type { AuditEntryInput, AuditStore, AuditTarget } from '../audit/types.js'
 import type { Queryable } from '../db/queryable.js'
 import { databaseUnavailable, ProblemError } from '../errors.js'
-import { GraphRequestError, isAmbiguousFailure, type GraphCallContext, type GraphGateway, type GraphReader, type GraphResult } from '../graph/graph-gateway.js'
+import { GraphRequestError, isAmbiguousFailure, type GraphCallContext, type PlannedGraphCall, type GraphGateway, type GraphReader, type GraphResult } from '../graph/graph-gateway.js'
 import { problemFromGraphError } from '../graph/graph-problems.js'
 import { retryWhileNotReplicated } from '../graph/replication.js'
 import type { PolicyDecision } from '../policies/types.js'
@@ -251,6 +251,15 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
     }
   }
 
+  /** A dry run: the same checks up to Graph (a precheck reads), then the write is planned, not sent:
+   *  no intent, no budget, no lock, no reservation. */
+  async function planWrite<T>(kind: WriteKind<unknown, T>, request: WriteRequest<WriteName>, row: WriteRow, calls: PlannedGraphCall[]): Promise<WriteOutcome<T>> {
+    const ctx = { correlationId: row.correlationId }
+    await request.exclusive?.precheck?.(graph, ctx)
+    const result = await kind.send(graph, request.params, { ...ctx, plan: calls })
+    return { value: result.value, operationId: row.operationId, correlationId: row.correlationId, graphStatus: result.status }
+  }
+
   return {
     events,
 
@@ -276,6 +285,7 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
         requestSummary: { ...identity.context, ...request.summary, params: request.params },
       }
       trace.getActiveSpan()?.setAttributes({ 'guestgate.operation_id': row.operationId, 'guestgate.correlation_id': row.correlationId, 'guestgate.action': row.action })
+      if (identity.dryRun) return planWrite(kind, request as WriteRequest<WriteName>, row, identity.dryRun.calls)
       // Within the budget before anything is recorded: a write that cannot go now leaves no intent.
       if (deps.budget) await takeBudget(deps.budget, identity.principal.tenantId, kind.budget, request.budgetWaitMs ?? deps.budget.defaultWaitMs)
       if (request.exclusive) {

@@ -3,4 +3,7 @@
 // so a job asks exactly the questions the single route asks, through the same functions.
 import type { FastifyRequest } from 'fastify'
 
-export type Caller = Pick<FastifyRequest, 'id' | 'authorize' | 'evaluate' | 'authenticatedPrincipal' | 'clientRequestId' | 'idempotencyKey'>
+export type Caller = Pick<FastifyRequest, 'id' | 'authorize' | 'evaluate' | 'authenticatedPrincipal' | 'clientRequestId' | 'idempotencyKey'> & {
+  /** A dry run (requests only): what is decided and planned is recorded here. */
+  dryRun?: FastifyRequest['dryRun']
+}

@@ -70,6 +70,8 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
  */
 export async function requireGuest(app: FastifyInstance, request: Caller, guest: GuestRef, operationId: string, allowed: PolicyDecision): Promise<void> {
   const identity = identityOf(request)
+  // A dry run invited nobody: there is no user to look at yet.
+  if (identity.dryRun) return
   const user = await retryWhileNotReplicated(app.config.replication, () => app.graphOps.read(identity, (graph, ctx) => graph.getUser(guest.id, ctx)))
   if (user.userType === 'Guest') return
   const reason = `Graph reports ${guest.label ?? guest.id} (${guest.id}) as a ${user.userType} of the directory, not a guest: guestgate grants nothing to members.`

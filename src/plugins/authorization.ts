@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.js'
 import { auditUnavailable } from '../errors.js'
 import type { Caller } from '../operations/caller.js'
 import { denialEntry, policyProblem } from '../operations/denials.js'
+import { recordDecision } from './dry-run.js'
 import { identityOf } from '../routes/request-identity.js'
 import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicySubject, PolicyTarget } from '../policies/types.js'
@@ -81,6 +82,8 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
   })
 
   async function deny(caller: Caller, log: FastifyBaseLogger, decision: PolicyDecision, action: string, target: AuditTarget, summary?: Record<string, unknown>): Promise<never> {
+    // A dry run records the refusal in its own row (plugins/dry-run.ts).
+    if (caller.dryRun) throw policyProblem(decision, caller.dryRun.operationId)
     const entry = denialEntry(identityOf(caller), decision, action, target, summary)
     try {
       await app.audit.append(entry)
@@ -121,7 +124,9 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
     return this.principal
   })
   app.decorateRequest('evaluate', function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, context?: PolicyContext) {
-    return evaluateFor(this.authenticatedPrincipal(), action, target, context)
+    const decision = evaluateFor(this.authenticatedPrincipal(), action, target, context)
+    recordDecision(this, action, target, decision)
+    return decision
   })
   app.decorateRequest('authorize', function (this: FastifyRequest, action: PolicyAction, target: PolicyTarget, options: AuthorizeOptions = {}) {
     return authorizeFor(this, this.log, action, target, options)
@@ -131,6 +136,7 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
     const rule = request.routeOptions.config.authorization
     if (!rule || request.routeOptions.config.public) return
     const decision = policies.current().decideAny(request.authenticatedPrincipal(), rule.action, rule.subject)
+    recordDecision(request, rule.action, { type: rule.subject } as PolicyTarget, decision)
     if (!decision.allowed) {
       await deny(request, request.log, decision, auditActionOf(rule.action, rule.subject), { type: lowerFirst(rule.subject) },
         { method: request.method, route: request.routeOptions.url })

@@ -129,7 +129,8 @@ export default fp(async function idempotency(app: FastifyInstance) {
 
   app.addHook('preHandler', async (request, reply) => {
     const header = request.headers[IDEMPOTENCY_HEADER]
-    if (header === undefined || !MUTATING.has(request.method) || request.routeOptions.config.public) return
+    // A dry run changes nothing and has nothing to replay.
+    if (header === undefined || !MUTATING.has(request.method) || request.routeOptions.config.public || request.dryRun) return
     const match = typeof header === 'string' ? KEY.exec(header) : null
     if (!match) {
       const message = 'must be 1 to 255 visible ASCII characters (a String, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324"), sent once'

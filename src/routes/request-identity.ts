@@ -6,5 +6,8 @@ export const identityOf = (request: Caller): RequestIdentity => {
     ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
     ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
   }
-  return { requestId: String(request.id), principal: request.authenticatedPrincipal(), context }
+  return {
+    requestId: String(request.id), principal: request.authenticatedPrincipal(), context,
+    ...(request.dryRun ? { dryRun: { calls: request.dryRun.calls } } : {}),
+  }
 }

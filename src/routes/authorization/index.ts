@@ -107,7 +107,7 @@ export default async function authorizationRoutes(app: FastifyInstance) {
 
   app.post('/authorization/check', {
     schema: checkAuthorization,
-    config: { authorization: self, rateLimit: { max: app.config.rateLimit.whatIfMax, timeWindow: app.config.rateLimit.windowMs } },
+    config: { authorization: self, readOnly: true, rateLimit: { max: app.config.rateLimit.whatIfMax, timeWindow: app.config.rateLimit.windowMs } },
   }, async (request) => {
     const body = request.body as CheckBody
     let answer: PolicyDecision
