@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import { createGraphCredential, describeCredential, graphCredentialSettingsFromEnv, type GraphCredentialSettings } from '../graph/graph-credential.js'
 import type { GraphGateway } from '../graph/graph-gateway.js'
 import { createMsGraphGateway } from '../graph/ms-graph-gateway.js'
+import { createGraphMetrics } from '../graph/graph-metrics.js'
 import { buildGraphSimulator } from '../graph/simulator/graph-simulator.js'
 import { poolOf } from '../db/prisma-client.js'
 import { createAuditedGraph, type AuditedGraph } from '../operations/audited-graph.js'
@@ -48,6 +49,7 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
     budget.throttled(config.tenantId, retryAfterMs / 1000).catch((err: unknown) => app.log.warn({ err }, 'the Graph write budget could not be slowed down'))
   }
 
+  const graphMetrics = createGraphMetrics(app.metricsRegistry)
   let gateway = opts.graph
   if (!gateway) {
     let baseUrl = config.graphBaseUrl
@@ -72,13 +74,14 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
       timeoutMs: config.graphTimeoutMs,
       onRetry: (info) => {
         app.log.warn(info, 'Graph asked us to wait; retrying')
+        graphMetrics.retried(info)
         // Graph is throttling this app in this tenant: every write here slows down, not just this one.
         if (info.status === 429) onThrottled(info.delayMs)
       },
     })
   }
   const graphOps = createAuditedGraph({
-    graph: gateway,
+    graph: graphMetrics.instrument(gateway),
     audit: app.audit,
     pool: poolOf(app.prisma),
     log: app.log,
@@ -94,4 +97,4 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
   app.decorate('graphOps', graphOps)
   // Writes that timed out are being settled by reading Graph: let them finish.
   app.addHook('onClose', () => graphOps.drain())
-}, { name: 'graph', dependencies: ['config', 'database', 'audit', 'events'] })
+}, { name: 'graph', dependencies: ['config', 'database', 'audit', 'events', 'metrics'] })
