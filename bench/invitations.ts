@@ -33,8 +33,8 @@ function start(entry: string, env: Record<string, string>, ready: RegExp): Promi
       const match = ready.exec(output)
       if (match) resolve(match[1]!)
     }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
     child.once('exit', (code) => reject(new Error(`${entry} exited (${code}):\n${output}`)))
   })
 }
@@ -81,7 +81,8 @@ async function main() {
   await admin(`CREATE DATABASE "${database}"`)
   const databaseUrl = `${SERVER}/${database}`
   await applyMigrations(databaseUrl)
-  const policy = parse(await readFile(new URL('../config/policy.sandbox.yaml', import.meta.url), 'utf8'))
+  // Only what the bench changes is typed; the rest is written back as it was read.
+  const policy = parse(await readFile(new URL('../config/policy.sandbox.yaml', import.meta.url), 'utf8')) as { version: string; roles: { 'Guests.Invite': { invitations: { maxPerHour: number } } } }
   policy.version += '+bench'
   policy.roles['Guests.Invite'].invitations.maxPerHour = 10_000_000
   const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-bench-'))

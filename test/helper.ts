@@ -69,7 +69,7 @@ export async function build(t: Teardown, env: Record<string, string> = {}, optio
     async token(roles, extra = {}) {
       const response = await app.inject({ method: 'POST', url: '/v1/sandbox/tokens', payload: { roles, ...extra } })
       if (response.statusCode !== 201) throw new Error(`token mint failed: ${response.body}`)
-      return response.json().accessToken as string
+      return response.json<{ accessToken: string }>().accessToken
     },
     as(token, request) {
       return app.inject({

@@ -324,11 +324,12 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     }
     let response: Response
     try {
+      // ResponseType.RAW: the SDK answers the fetch Response itself (its methods are typed any).
       switch (call.method) {
-        case 'GET': response = await request.get(); break
-        case 'POST': response = await request.post(call.body); break
-        case 'PATCH': response = await request.patch(call.body); break
-        case 'DELETE': response = await request.delete(); break
+        case 'GET': response = (await request.get()) as Response; break
+        case 'POST': response = (await request.post(call.body)) as Response; break
+        case 'PATCH': response = (await request.patch(call.body)) as Response; break
+        case 'DELETE': response = (await request.delete()) as Response; break
       }
     } catch (error) {
       throw graphRequestErrorFromChain(error) ?? new GraphRequestError(0, 'ClientError', error instanceof Error ? error.message : String(error))

@@ -237,5 +237,5 @@ export type ParamsOf<K extends WriteName> = GraphWrites[K] extends WriteKind<inf
 export type ResultOf<K extends WriteName> = GraphWrites[K] extends WriteKind<never, infer T> ? T : never
 
 export function writeKind(name: string): WriteKind<unknown, unknown> | undefined {
-  return Object.hasOwn(GRAPH_WRITES, name) ? (GRAPH_WRITES[name as WriteName] as WriteKind<unknown, unknown>) : undefined
+  return Object.hasOwn(GRAPH_WRITES, name) ? GRAPH_WRITES[name as WriteName] : undefined
 }

@@ -75,9 +75,9 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
   app.decorate('policies', policies)
 
   app.addHook('onRoute', (route) => {
-    const config = route.config as { public?: boolean; authorization?: RouteAuthorization } | undefined
+    const config = route.config
     if (!config?.public && !config?.authorization) {
-      throw new Error(`Route ${route.method} ${route.url} declares neither config.public nor config.authorization`)
+      throw new Error(`Route ${[route.method].flat().join(',')} ${route.url} declares neither config.public nor config.authorization`)
     }
   })
 

@@ -77,7 +77,7 @@ export default fp(async function dryRun(app: FastifyInstance) {
 
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat()
-    if (!methods.some((m) => isDryRunRoute(m, route.config as { public?: boolean; readOnly?: boolean }))) return
+    if (!methods.some((m) => isDryRunRoute(m, route.config))) return
     const schema = (route.schema ??= {}) as { querystring?: { type?: string; properties?: Record<string, unknown> }; response?: Record<string | number, unknown> }
     const query = schema.querystring ?? { type: 'object', properties: {} }
     schema.querystring = {

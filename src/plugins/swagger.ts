@@ -37,7 +37,7 @@ export default fp(async function openapi(app: FastifyInstance) {
       },
       security: [{ bearerAuth: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
   })
   // The docs page and its assets are public; the plugin cannot say so itself, so its routes are
   // marked as they are registered.

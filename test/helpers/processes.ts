@@ -69,8 +69,8 @@ export function startTypeScript(t: Teardown, entry: string, env: Record<string, 
       if (exited) return child.exitCode
       const done = once(child, 'exit')
       child.kill(signal)
-      const [code] = await done
-      return code as number | null
+      const [code] = (await done) as [number | null, NodeJS.Signals | null]
+      return code
     },
   }
 }

@@ -25,7 +25,7 @@ export default async function authorizationRoutes(app: FastifyInstance) {
   function required<K extends keyof CheckBody['target']>(body: CheckBody, key: K): NonNullable<CheckBody['target'][K]> {
     const value = body.target[key]
     if (value === undefined) throw badRequest(`body/target/${key}: is required for ${body.action}`, [{ field: `body/target/${key}`, message: `is required for ${body.action}` }])
-    return value!
+    return value
   }
 
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
 import { conflict, databaseUnavailable, unprocessable } from '../../errors.js'
@@ -13,13 +13,13 @@ import { invitableEmail } from '../../schemas/email-address.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
-import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, type GuestIdParams, type ListGuestsQuery, type ResendInvitationBody, resetRedemption, type ResetRedemptionBody } from './schemas.js'
+import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, resetRedemption } from './schemas.js'
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/', { schema: listGuests, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
-    const query = request.query as ListGuestsQuery
+    const query = request.query
     const filters = { state: query.state, domain: query.domain?.toLowerCase(), search: query.search, limit: query.limit }
     await request.authorize('read', { type: 'Guest' })
     const page = await readPage(query.cursor, filters, (pageToken) => app.graphOps.read(identityOf(request), (graph, ctx) =>
@@ -28,7 +28,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   })
 
   app.get('/:id', { schema: getGuest, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
+    const { id } = request.params
     const { user: guest } = await checkGuestAction(app, request, () => enforcing(request), 'read', id)
     const access = await accessOf(app, request, id)
     return {
@@ -39,8 +39,8 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/:id/resend-invitation', { schema: resendInvitation, config: { authorization: { action: 'resend', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
-    const body = (request.body ?? {}) as ResendInvitationBody
+    const { id } = request.params
+    const body = request.body ?? {}
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
     const summary = { guestId: id, redirectUrl }
     const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
@@ -74,8 +74,8 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
 
   app.post('/:id/reset-redemption', { schema: resetRedemption, config: { authorization: { action: 'resetRedemption', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
-    const body = (request.body ?? {}) as ResetRedemptionBody
+    const { id } = request.params
+    const body = request.body ?? {}
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
     const sendEmail = body.sendEmail ?? true
     const summary = { guestId: id, email: body.email ?? null, redirectUrl, sendEmail }
@@ -98,7 +98,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/:id/revoke-access', { schema: revokeAccess, config: { authorization: { action: 'revokeAccess', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
+    const { id } = request.params
     const { user: guest } = await checkGuestAction(app, request,
       (u) => enforcing(request, { auditTarget: { type: 'guest', id, displayName: u.mail ?? u.displayName } }), 'revokeAccess', id)
     const ref = { id, label: guest.mail ?? guest.displayName }
@@ -125,7 +125,7 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   })
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {
-    const { id } = request.params as GuestIdParams
+    const { id } = request.params
     const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
     // The same question as the what-if: unknown id 404, a member 409 not_a_guest, then the policy.
     const { decision, user } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u) }), 'delete', id)
