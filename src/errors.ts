@@ -1,6 +1,26 @@
 // Every error the API answers is one of these: RFC 9457 problem details with a stable code.
 // Anything else that reaches the error handler is an internal error and shows no internals.
 
+/** Every `code` a problem body can carry: the Problem schema's enum, and the type of
+ *  ProblemError.code, so a new code cannot reach a client without being listed here. */
+export const PROBLEM_CODES = [
+  // the request itself
+  'validation_failed', 'malformed_body', 'bad_request', 'body_too_large', 'uri_too_long', 'unsupported_media_type', 'route_not_found',
+  // who asks and what the policy says
+  'unauthorized', 'policy_denied', 'limit_exceeded', 'rate_limited',
+  // the target
+  'not_found', 'not_a_guest', 'user_exists', 'invitation_already_accepted', 'guest_without_email', 'address_not_on_guest',
+  'app_role_not_assignable', 'message_not_delivered',
+  // Idempotency-Key
+  'idempotency_key_reused', 'idempotency_key_in_use',
+  // Microsoft Graph
+  'graph_rejected', 'graph_permission_denied', 'graph_invitations_blocked', 'graph_cross_tenant_blocked', 'graph_failed',
+  'graph_unavailable', 'graph_timeout', 'graph_outcome_unknown', 'graph_budget_exhausted',
+  // guestgate's own dependencies
+  'database_unavailable', 'audit_unavailable', 'not_ready', 'internal_error',
+] as const
+export type ProblemCode = (typeof PROBLEM_CODES)[number]
+
 export interface FieldError {
   /** JSON pointer-ish location, e.g. "body/email" or "query/limit". */
   field: string
@@ -24,7 +44,7 @@ export class ProblemError extends Error {
   override readonly name = 'ProblemError'
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ProblemCode,
     readonly title: string,
     readonly detail: string,
     readonly extras: ProblemExtras = {},
@@ -44,10 +64,10 @@ export const unauthorized = (detail: string, wwwAuthenticate: string) =>
 
 export const notFound = (detail: string) => new ProblemError(404, 'not_found', 'Not found', detail)
 
-export const conflict = (code: string, detail: string, extras: ProblemExtras = {}) =>
+export const conflict = (code: ProblemCode, detail: string, extras: ProblemExtras = {}) =>
   new ProblemError(409, code, 'Conflict', detail, extras)
 
-export const unprocessable = (code: string, detail: string, extras: ProblemExtras = {}) =>
+export const unprocessable = (code: ProblemCode, detail: string, extras: ProblemExtras = {}) =>
   new ProblemError(422, code, 'Request cannot be carried out', detail, extras)
 
 /** `cause`: the database error, kept for logs and for the health check (never shown). */

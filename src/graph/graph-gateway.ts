@@ -87,6 +87,10 @@ export interface ResetRedemptionRequest {
   customizedMessageBody?: string
 }
 
+/** invitation.status as Graph documents it (https://learn.microsoft.com/en-us/graph/api/resources/invitation). */
+export const GRAPH_INVITATION_STATUSES = ['PendingAcceptance', 'Completed', 'InProgress', 'Error'] as const
+export type GraphInvitationStatus = (typeof GRAPH_INVITATION_STATUSES)[number]
+
 export interface Invitation {
   id: string
   inviteRedeemUrl: string
@@ -94,7 +98,7 @@ export interface Invitation {
   invitedUserDisplayName: string | null
   invitedUserType: string | null
   inviteRedirectUrl: string
-  status: string
+  status: GraphInvitationStatus
   invitedUserId: string
 }
 

@@ -14,6 +14,8 @@
 import type { TokenCredential } from '@azure/identity'
 import { Client, ResponseType } from '@microsoft/microsoft-graph-client'
 import {
+  GRAPH_INVITATION_STATUSES,
+  type GraphInvitationStatus,
   InvalidPageTokenError,
   PLANNED_OBJECT_ID,
   type AppRole,
@@ -222,6 +224,11 @@ function mapSponsor(sponsor: Json): Sponsor {
   return { id: requiredString(sponsor, 'id'), type, displayName: stringOrNull(sponsor.displayName), mail: stringOrNull(sponsor.mail) }
 }
 
+/** A status Graph does not document reads as PendingAcceptance, the status an invitation keeps in
+ *  practice (redemption shows in the user's externalUserState, not here). */
+const invitationStatusOf = (value: unknown): GraphInvitationStatus =>
+  GRAPH_INVITATION_STATUSES.find((status) => status === value) ?? 'PendingAcceptance'
+
 function mapInvitation(invitation: Json): Invitation {
   const invitedUser = isJson(invitation.invitedUser) ? invitation.invitedUser : {}
   return {
@@ -231,7 +238,7 @@ function mapInvitation(invitation: Json): Invitation {
     invitedUserDisplayName: stringOrNull(invitation.invitedUserDisplayName),
     invitedUserType: stringOrNull(invitation.invitedUserType),
     inviteRedirectUrl: requiredString(invitation, 'inviteRedirectUrl'),
-    status: stringOrNull(invitation.status) ?? '',
+    status: invitationStatusOf(invitation.status),
     invitedUserId: requiredString(invitedUser, 'id'),
   }
 }

@@ -6,6 +6,8 @@
 import type { BudgetKind } from './graph-budget.js'
 import {
   GraphRequestError,
+  type ExternalUserState,
+  type GraphInvitationStatus,
   type AppRoleAssignment,
   type Change,
   type GraphCallContext,
@@ -28,7 +30,8 @@ export interface InvitationOutcome {
   email: string
   displayName: string | null
   userType: string
-  status: string
+  /** Graph's invitation status, or the user's externalUserState when confirmed by reading. */
+  status: GraphInvitationStatus | ExternalUserState
 }
 
 export interface InviteParams {
@@ -89,7 +92,7 @@ const changed = <T = undefined>(value: T): Change<T> => ({ changed: true, value 
 
 const isNotFound = (error: unknown) => error instanceof GraphRequestError && error.status === 404
 
-const outcomeOf = (invitation: { invitedUserId: string; inviteRedeemUrl: string; invitedUserEmailAddress: string; invitedUserDisplayName: string | null; invitedUserType: string | null; status: string }): InvitationOutcome => ({
+const outcomeOf = (invitation: { invitedUserId: string; inviteRedeemUrl: string; invitedUserEmailAddress: string; invitedUserDisplayName: string | null; invitedUserType: string | null; status: GraphInvitationStatus }): InvitationOutcome => ({
   invitedUserId: invitation.invitedUserId,
   inviteRedeemUrl: invitation.inviteRedeemUrl,
   email: invitation.invitedUserEmailAddress,
@@ -119,7 +122,7 @@ const invite: WriteKind<InviteParams, InvitationOutcome> = {
       effect: 'present',
       value: {
         invitedUserId: user.id, inviteRedeemUrl: null, email: p.email, displayName: user.displayName,
-        userType: user.userType, status: user.externalUserState ?? 'PendingAcceptance',
+        userType: user.userType, status: user.externalUserState === 'Accepted' ? 'Accepted' : 'PendingAcceptance',
       },
     }
   },

@@ -3,10 +3,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { Caller } from './caller.js'
 import type { AuditTarget } from '../audit/types.js'
-import { type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { GraphRequestError, type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import { problemFromGraphError } from '../graph/graph-problems.js'
 import { retryWhileNotReplicated } from '../graph/replication.js'
 import type { PolicyDecision } from '../policies/types.js'
-import { conflict, databaseUnavailable } from '../errors.js'
+import { conflict, databaseUnavailable, ProblemError, type ProblemCode } from '../errors.js'
 import { identityOf } from '../routes/request-identity.js'
 import type { RequestIdentity, WriteOutcome } from './audited-graph.js'
 import { denialEntry } from './denials.js'
@@ -90,7 +91,7 @@ export interface PartOutcome {
   operationId?: string
   rule?: string
   reason?: string
-  error?: { status: number; code: string; detail: string }
+  error?: { status: number; code: ProblemCode; detail: string }
 }
 
 /** What a guest holds: direct groups, app role assignments, and the apps they are on. */
@@ -151,11 +152,12 @@ export async function runPart(kind: PartOutcome['kind'], target: string, step: (
     const outcome = await step()
     return { kind, target, status: outcome.value.changed ? 'succeeded' : 'unchanged', operationId: outcome.operationId }
   } catch (error) {
-    const problem = error as { status?: number; code?: string; detail?: string; extras?: { operationId?: string } }
+    // Only a problem's own words reach the caller; anything else is an internal error.
+    const problem = error instanceof ProblemError ? error : error instanceof GraphRequestError ? problemFromGraphError(error) : null
     return {
       kind, target, status: 'failed',
-      ...(problem.extras?.operationId ? { operationId: problem.extras.operationId } : {}),
-      error: { status: problem.status ?? 500, code: problem.code ?? 'internal_error', detail: problem.detail ?? 'internal error' },
+      ...(problem?.extras.operationId ? { operationId: problem.extras.operationId } : {}),
+      error: { status: problem?.status ?? 500, code: problem?.code ?? 'internal_error', detail: problem?.detail ?? 'internal error' },
     }
   }
 }

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sharedSchemas } from '../schemas/index.js'
+import { contractSchema } from './openapi-contract.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -38,6 +39,10 @@ export default fp(async function openapi(app: FastifyInstance) {
       security: [{ bearerAuth: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+    transform: ({ schema, url, route }) => ({
+      schema: schema && !schema.hide ? contractSchema(schema as Record<string, unknown>, route) as typeof schema : schema,
+      url,
+    }),
   })
   // The docs page and its assets are public; the plugin cannot say so itself, so its routes are
   // marked as they are registered.

@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { StringEnum } from './enum.js'
 import { AUDIT_STATUSES } from '../audit/types.js'
+
+export const AUDIT_DECISIONS = ['allowed', 'denied'] as const
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -14,8 +17,8 @@ export const AuditEventSchema = Type.Object({
   }, { additionalProperties: false }),
   action: Type.String({ description: 'e.g. invitation.invite, guest.delete, groupMembership.addMember' }),
   target: Type.Object({ type: Type.String(), id: Nullable(Type.String()), displayName: Nullable(Type.String()) }, { additionalProperties: false }),
-  decision: Type.Union([Type.Literal('allowed'), Type.Literal('denied')]),
-  status: Type.Union(AUDIT_STATUSES.map((s) => Type.Literal(s))),
+  decision: StringEnum(AUDIT_DECISIONS),
+  status: StringEnum(AUDIT_STATUSES),
   ruleId: Nullable(Type.String()),
   reason: Nullable(Type.String()),
   policyVersion: Type.String(),

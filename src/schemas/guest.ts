@@ -1,9 +1,27 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { DirectoryUser } from '../graph/graph-gateway.js'
+import type { DirectoryUser, ExternalUserState } from '../graph/graph-gateway.js'
+import { PROBLEM_CODES } from '../errors.js'
+import { NullableStringEnum, StringEnum } from './enum.js'
 
-export const InvitationState = Type.Union([Type.Literal('PendingAcceptance'), Type.Literal('Accepted')], {
-  description: 'Whether the guest has redeemed the invitation (Graph: externalUserState)',
+/** Graph's externalUserState: https://learn.microsoft.com/en-us/graph/api/resources/user (null for users not invited). */
+export const EXTERNAL_USER_STATES = ['PendingAcceptance', 'Accepted'] as const satisfies readonly ExternalUserState[]
+const stateDescription = 'Whether the guest has redeemed the invitation (Graph: externalUserState)'
+export const InvitationState = StringEnum(EXTERNAL_USER_STATES, { description: stateDescription })
+
+/** What an invitation call answers: Graph's invitation status
+ *  (https://learn.microsoft.com/en-us/graph/api/resources/invitation), or the user's
+ *  externalUserState when a lost answer was confirmed by reading the directory. */
+export const INVITATION_STATUSES = ['PendingAcceptance', 'Accepted', 'Completed', 'InProgress', 'Error'] as const
+export const InvitationStatus = StringEnum(INVITATION_STATUSES, {
+  description: 'Graph\'s invitation status (PendingAcceptance, Completed, InProgress, Error); Accepted when the invitation was confirmed by reading the guest',
 })
+
+export const OUTCOMES = ['complete', 'partial'] as const
+export const PART_KINDS = ['invitation', 'group', 'appRole'] as const
+export const PART_STATUSES = ['succeeded', 'unchanged', 'kept', 'failed'] as const
+
+const isExternalUserState = (value: string | null): value is ExternalUserState =>
+  (EXTERNAL_USER_STATES as readonly (string | null)[]).includes(value)
 
 /** A guest as the API shows it: only these fields leave the service, whatever Graph returns. */
 export const GuestSchema = Type.Object({
@@ -12,7 +30,7 @@ export const GuestSchema = Type.Object({
   displayName: Type.Union([Type.String(), Type.Null()]),
   userPrincipalName: Type.Union([Type.String(), Type.Null()]),
   userType: Type.String({ description: 'Guest for B2B guests' }),
-  invitationState: Type.Union([InvitationState, Type.String(), Type.Null()]),
+  invitationState: NullableStringEnum(EXTERNAL_USER_STATES, { description: `${stateDescription}; null for users who were not invited` }),
   invitationStateChangedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 }, { $id: 'Guest', additionalProperties: false })
@@ -24,23 +42,23 @@ export const InvitationResult = Type.Object({
   email: Type.String(),
   displayName: Type.Union([Type.String(), Type.Null()]),
   userType: Type.String(),
-  invitationState: Type.Union([InvitationState, Type.String()]),
+  invitationState: InvitationStatus,
   inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'Link the guest opens to accept; send it yourself when sendEmail is false. null when Microsoft Graph\'s answer was lost and the invitation was confirmed by reading the directory instead: resend the invitation for a new link.' }),
   operationId: Type.String({ format: 'uuid', description: 'Audit operation id of the whole request: GET /v1/audit/operations/{operationId}' }),
-  outcome: Type.Union([Type.Literal('complete'), Type.Literal('partial')], {
+  outcome: StringEnum(OUTCOMES, {
     description: 'partial: the invitation stands but at least one group or app role part failed; parts says which. Retry those with PUT /v1/groups/{groupId}/members/{userId} or POST /v1/apps/{appId}/assignments.' }),
   parts: Type.Array(Type.Ref('OperationPart'), { description: 'Each step in the order it ran: the invitation, then groups, then app roles' }),
 }, { $id: 'InvitationResult', additionalProperties: false })
 
 export const OperationPartSchema = Type.Object({
-  kind: Type.Union([Type.Literal('invitation'), Type.Literal('group'), Type.Literal('appRole')]),
+  kind: StringEnum(PART_KINDS),
   target: Type.String({ description: 'email, group id, or appId/appRole' }),
-  status: Type.Union([Type.Literal('succeeded'), Type.Literal('unchanged'), Type.Literal('kept'), Type.Literal('failed')], {
+  status: StringEnum(PART_STATUSES, {
     description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule)' }),
   rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application' })),
   reason: Type.Optional(Type.String({ description: 'kept: why, in a sentence' })),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
-  error: Type.Optional(Type.Object({ status: Type.Integer(), code: Type.String(), detail: Type.String() }, { additionalProperties: false })),
+  error: Type.Optional(Type.Object({ status: Type.Integer(), code: StringEnum(PROBLEM_CODES), detail: Type.String() }, { additionalProperties: false })),
 }, { $id: 'OperationPart', additionalProperties: false })
 
 export function toGuest(user: DirectoryUser): Guest {
@@ -50,7 +68,7 @@ export function toGuest(user: DirectoryUser): Guest {
     displayName: user.displayName,
     userPrincipalName: user.userPrincipalName,
     userType: user.userType,
-    invitationState: user.externalUserState,
+    invitationState: isExternalUserState(user.externalUserState) ? user.externalUserState : null,
     invitationStateChangedAt: user.externalUserStateChangeDateTime,
     createdAt: user.createdDateTime,
   }

@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { PROBLEM_CODES } from '../errors.js'
+import { StringEnum } from './enum.js'
 
 export const FieldErrorSchema = Type.Object({
   field: Type.String({ description: 'Where the error is: body/email, query/limit, params/id, header/authorization' }),
@@ -12,7 +14,7 @@ export const ProblemSchema = Type.Object({
   status: Type.Integer({ minimum: 400, maximum: 599 }),
   detail: Type.String(),
   instance: Type.String({ description: 'The request path' }),
-  code: Type.String({ description: 'Stable machine-readable code' }),
+  code: StringEnum(PROBLEM_CODES, { description: 'Stable machine-readable code (the last part of type)' }),
   requestId: Type.String(),
   errors: Type.Optional(Type.Array(Type.Ref('FieldError'))),
   rule: Type.Optional(Type.String({ description: 'Policy rule that denied the request' })),

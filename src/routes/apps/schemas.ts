@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { AppRoleAssignmentRef, AppRoleSchema, AppSchema } from '../../schemas/directory.js'
 import { SearchPageQuery } from '../../schemas/paging.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
@@ -6,7 +7,9 @@ import { problemResponse, standardProblemResponses } from '../../schemas/problem
 const graphFailed = { 502: problemResponse('Microsoft Graph failed') }
 const noApp = { 404: problemResponse('No such application') }
 
-export const AppParams = Type.Object({ appId: Type.String({ format: 'uuid', description: 'Service principal id' }) }, { additionalProperties: false })
+// The sandbox's DocuSign app, whose roles its policy lets Apps.AssignRoles grant.
+const AppId = Type.String({ format: 'uuid', description: 'Service principal id', examples: ['a0000000-0000-4000-8000-000000000001'] })
+export const AppParams = Type.Object({ appId: AppId }, { additionalProperties: false })
 
 export type ListAppsQuery = Static<typeof SearchPageQuery>
 
@@ -15,8 +18,9 @@ export const listApps = {
   tags: ['apps'],
   summary: 'Search enterprise applications (for pickers)',
   querystring: SearchPageQuery,
+  ...graphPermissions('Application.Read.All'),
   response: {
-    200: Type.Object({ items: Type.Array(Type.Ref('App')), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    200: Type.Object({ items: Type.Array(Type.Ref('App')), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false, description: 'One page of applications' }),
     ...standardProblemResponses, ...graphFailed,
   },
 }
@@ -27,11 +31,12 @@ export const listAppRoles = {
   summary: 'Roles of an application that a guest can hold',
   description: 'Only enabled roles whose allowed member types include User. canGrant says whether the policy lets the caller grant it.',
   params: AppParams,
+  ...graphPermissions('Application.Read.All'),
   response: {
     200: Type.Object({
       app: Type.Ref('App'),
       items: Type.Array(Type.Composite([AppRoleSchema, Type.Object({ canGrant: Type.Boolean() })], { additionalProperties: false })),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The application and the roles a guest can hold in it' }),
     ...standardProblemResponses, ...noApp, ...graphFailed,
   },
 }
@@ -42,8 +47,9 @@ export const listAssignments = {
   summary: 'Who holds roles in an application',
   params: AppParams,
   querystring: Type.Object({ principalId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+  ...graphPermissions('Application.Read.All'),
   response: {
-    200: Type.Object({ items: Type.Array(AppRoleAssignmentRef) }, { additionalProperties: false }),
+    200: Type.Object({ items: Type.Array(AppRoleAssignmentRef) }, { additionalProperties: false, description: 'The application\'s role assignments' }),
     ...standardProblemResponses, ...noApp, ...graphFailed,
   },
 }
@@ -52,7 +58,7 @@ export const CreateAssignmentBody = Type.Object({
   principalId: Type.String({ format: 'uuid', description: 'The guest' }),
   appRoleId: Type.Optional(Type.String({ format: 'uuid' })),
   appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender (instead of appRoleId)' })),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ principalId: '00000000-0000-4000-8000-000000000000', appRole: 'DocuSign.Sender' }] })
 export type CreateAssignmentBody = Static<typeof CreateAssignmentBody>
 
 const AssignmentResult = Type.Object({
@@ -68,9 +74,10 @@ export const createAssignment = {
   description: 'The role by id or by value. Granting a role the guest already holds returns the existing assignment (200). Microsoft Graph\'s and guestgate\'s own applications are refused whatever the policy says.',
   params: AppParams,
   body: CreateAssignmentBody,
+  ...graphPermissions('User.Read.All', 'Application.Read.All', 'AppRoleAssignment.ReadWrite.All'),
   response: {
-    201: AssignmentResult,
-    200: AssignmentResult,
+    201: { ...AssignmentResult, description: 'The role was granted' },
+    200: { ...AssignmentResult, description: 'The guest already held the role: the existing assignment (changed false)' },
     ...standardProblemResponses,
     404: problemResponse('No such application or guest'),
     422: problemResponse('The role does not exist, is disabled or cannot be held by users: the valid ones are listed'),
@@ -82,9 +89,10 @@ export const deleteAssignment = {
   operationId: 'deleteAppRoleAssignment',
   tags: ['apps'],
   summary: 'Take an app role away (idempotent)',
-  params: Type.Object({ appId: Type.String({ format: 'uuid' }), assignmentId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false }),
+  params: Type.Object({ appId: AppId, assignmentId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false }),
+  ...graphPermissions('User.Read.All', 'Application.Read.All', 'AppRoleAssignment.ReadWrite.All'),
   response: {
-    200: Type.Object({ assignmentId: Type.String(), changed: Type.Boolean(), operationId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+    200: Type.Object({ assignmentId: Type.String(), changed: Type.Boolean(), operationId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false, description: 'Done; changed false when the assignment was already gone' }),
     ...standardProblemResponses, ...noApp, ...graphFailed,
   },
 }

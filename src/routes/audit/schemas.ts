@@ -1,4 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { AuditEventBody } from '../../schemas/audit-event.js'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
+import { StringEnum } from '../../schemas/enum.js'
+import { AUDIT_DECISIONS } from '../../schemas/audit-event.js'
 import { AuditEventRef } from '../../schemas/audit-event.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { AUDIT_STATUSES } from '../../audit/types.js'
@@ -10,8 +14,8 @@ export const AuditFilterQuery = Type.Object({
   // Target ids are object ids, stored in lower case (ids are canonical from the edge on).
   targetId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, [CANONICAL_KEYWORD]: 'lowercase',
     description: 'Object id of the target (a guest\'s id), in any case' })),
-  decision: Type.Optional(Type.Union([Type.Literal('allowed'), Type.Literal('denied')])),
-  status: Type.Optional(Type.Union(AUDIT_STATUSES.map((s) => Type.Literal(s)))),
+  decision: Type.Optional(StringEnum(AUDIT_DECISIONS)),
+  status: Type.Optional(StringEnum(AUDIT_STATUSES)),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive lower bound' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive upper bound' })),
@@ -25,11 +29,13 @@ const ListQuery = Type.Composite([AuditFilterQuery, Type.Object({
 export type ListQuery = Static<typeof ListQuery>
 
 const ExportQuery = Type.Composite([AuditFilterQuery, Type.Object({
-  format: Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' }),
+  format: StringEnum(['ndjson', 'csv'], { default: 'ndjson' }),
 })], { additionalProperties: false })
 export type ExportQuery = Static<typeof ExportQuery>
 
 const auditErrors = { ...standardProblemResponses }
+// The audit log is guestgate's own database: no Graph call.
+const noGraph = graphPermissions()
 
 export const listAuditEvents = {
   operationId: 'listAuditEvents',
@@ -37,8 +43,9 @@ export const listAuditEvents = {
   summary: 'Search the audit log',
   description: 'Newest first. Keyset pagination: pages neither skip nor repeat rows while new rows arrive.',
   querystring: ListQuery,
+  ...noGraph,
   response: {
-    200: Type.Object({ items: Type.Array(AuditEventRef), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    200: Type.Object({ items: Type.Array(AuditEventRef), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false, description: 'One page of events, newest first' }),
     ...auditErrors,
   },
 }
@@ -48,7 +55,8 @@ export const getAuditEvent = {
   tags: ['audit'],
   summary: 'Get one audit event',
   params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }, { additionalProperties: false }),
-  response: { 200: AuditEventRef, ...auditErrors, 404: problemResponse('No such event') },
+  ...noGraph,
+  response: { 200: Type.Unsafe<AuditEventBody>(Type.Ref('AuditEvent', { description: 'The event' })), ...auditErrors, 404: problemResponse('No such event') },
 }
 
 export const getAuditOperation = {
@@ -57,8 +65,9 @@ export const getAuditOperation = {
   summary: 'The rows of one operation',
   description: 'Intent and outcome rows (and denials) that share an operation id, in chain order.',
   params: Type.Object({ operationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  ...noGraph,
   response: {
-    200: Type.Object({ operationId: Type.String(), events: Type.Array(AuditEventRef) }, { additionalProperties: false }),
+    200: Type.Object({ operationId: Type.String(), events: Type.Array(AuditEventRef) }, { additionalProperties: false, description: 'The operation\'s rows in chain order' }),
     ...auditErrors,
     404: problemResponse('No rows with this operation id'),
   },
@@ -70,10 +79,12 @@ export const exportAuditEvents = {
   summary: 'Export the audit log (NDJSON or CSV, streamed)',
   description: 'Same filters as the search, every matching row, newest first, streamed from the database in constant memory. The export is itself audited.',
   querystring: ExportQuery,
+  ...noGraph,
   produces: ['application/x-ndjson', 'text/csv'],
   response: {
     200: {
-      description: 'The rows, one per line',
+      description: 'The rows, one per line (a CSV header line first)',
+      headers: { 'content-disposition': { type: 'string', description: 'attachment; filename="guestgate-audit-<time>.<ndjson|csv>"' } },
       content: {
         'application/x-ndjson': { schema: Type.String() },
         'text/csv': { schema: Type.String() },
@@ -92,13 +103,14 @@ export const verifyAuditLog = {
     fromId: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })),
     toId: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })),
   }, { additionalProperties: false }),
+  ...noGraph,
   response: {
     200: Type.Object({
       valid: Type.Boolean(),
       checked: Type.Integer(),
       firstInvalid: Type.Union([Type.String(), Type.Null()]),
       reason: Type.Optional(Type.String()),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The result of the check (valid false names the first bad row)' }),
     ...auditErrors,
   },
 }
@@ -122,11 +134,12 @@ export const getReconciliation = {
   tags: ['audit'],
   summary: 'The reconciler: its last pass and the intents still without outcome',
   description: 'A write whose answer from Microsoft Graph was lost (timeout, crash, a 5xx after the write may have happened) is settled by reading Graph, never by sending it again. The reconciler runs at start and on an interval, in one replica at a time, and appends a `reconciled` outcome row per settled intent.',
+  ...noGraph,
   response: {
     200: Type.Object({
       lastRun: Type.Union([ReconcilerRunSchema, Type.Null()]),
       unsettled: Type.Integer({ description: 'Intents without outcome right now' }),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The last pass (null before the first) and the intents still open' }),
     ...auditErrors,
   },
 }

@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
+import { StringEnum } from '../../schemas/enum.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 
 export const CheckBody = Type.Object({
-  action: Type.Union((['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export'] as const)
-    .map((a) => Type.Literal(a)), { description: 'The action to ask about' }),
-  subject: Type.Optional(Type.Union((['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'] as const).map((s) => Type.Literal(s)), {
+  action: StringEnum(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export'], { description: 'The action to ask about' }),
+  subject: Type.Optional(StringEnum(['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'], {
     description: 'For read: what to read (default Guest; GroupMembership: the guests of the group in target.groupId)' })),
   target: Type.Object({
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
@@ -15,7 +16,10 @@ export const CheckBody = Type.Object({
     appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),
     appRoleId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: role id (instead of appRole)' })),
   }, { additionalProperties: false, default: {} }),
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  examples: [{ action: 'assign', target: { appId: 'a0000000-0000-4000-8000-000000000001', appRole: 'DocuSign.Sender' } }],
+})
 export type CheckBody = Static<typeof CheckBody>
 
 export const checkAuthorization = {
@@ -24,13 +28,15 @@ export const checkAuthorization = {
   summary: 'What-if: would this request be allowed?',
   description: 'Answers with the rule and reason the real request would get, without doing anything. The caller first needs the grant the real route needs for this action (e.g. some Apps.AssignRoles grant to ask about assign); without it the answer is "not allowed" with that rule, and the target is not looked up. Then the same question as the real route is asked, so the answers agree: a target the route would refuse before the policy (unknown: 404; a member of the directory for delete: 409; an app role that cannot be assigned: 422) gets that same answer here. Every answer is audited (action authorization.check). Rate limited per caller more tightly than other routes.',
   body: CheckBody,
+  // Looks the target up as the real route would.
+  ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'),
   response: {
     200: Type.Object({
       allowed: Type.Boolean(),
       rule: Type.String(),
       reason: Type.String(),
       policyVersion: Type.String(),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The answer the real request would get from the policy' }),
     ...standardProblemResponses,
     404: problemResponse('The guest, group or application named in the target does not exist'),
     409: problemResponse('The real request would be refused before the policy: the user is a member of the directory, not a guest'),
@@ -44,6 +50,7 @@ export const getMyPermissions = {
   tags: ['authorization'],
   summary: 'What the caller may do',
   description: 'Domains the caller may invite, groups it may manage, app roles it may grant: portals offer only these.',
+  ...graphPermissions(),
   response: {
     200: Type.Object({
       policyVersion: Type.String(),
@@ -57,7 +64,7 @@ export const getMyPermissions = {
       }, { additionalProperties: false }), Type.Null()]),
       groups: Type.Array(Type.Object({ groupId: Type.String(), add: Type.Boolean(), remove: Type.Boolean() }, { additionalProperties: false })),
       appRoles: Type.Array(Type.Object({ appId: Type.String(), grant: Type.Array(Type.String()), revoke: Type.Array(Type.String()) }, { additionalProperties: false })),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'What the policy lets the caller do' }),
     ...standardProblemResponses,
   },
 }

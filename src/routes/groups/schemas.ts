@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { GroupSchema } from '../../schemas/directory.js'
 import { GuestRef } from '../../schemas/guest.js'
 import { pageFields, SearchPageQuery } from '../../schemas/paging.js'
@@ -6,8 +7,10 @@ import { problemResponse, standardProblemResponses } from '../../schemas/problem
 
 const graphFailed = { 502: problemResponse('Microsoft Graph failed') }
 
-export const GroupParams = Type.Object({ groupId: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
-export const MemberParams = Type.Object({ groupId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+// The sandbox's Developers group, which its policy lets Groups.ManageMembers manage.
+const GroupId = Type.String({ format: 'uuid', examples: ['d0000000-0000-4000-8000-000000000001'] })
+export const GroupParams = Type.Object({ groupId: GroupId }, { additionalProperties: false })
+export const MemberParams = Type.Object({ groupId: GroupId, userId: Type.String({ format: 'uuid', description: 'Object id of the guest' }) }, { additionalProperties: false })
 export type MemberParams = Static<typeof MemberParams>
 
 export type ListGroupsQuery = Static<typeof SearchPageQuery>
@@ -18,11 +21,12 @@ export const listGroups = {
   summary: 'Search groups (for pickers)',
   description: 'canAddGuests says whether the policy lets the caller add guests to the group.',
   querystring: SearchPageQuery,
+  ...graphPermissions('GroupMember.Read.All'),
   response: {
     200: Type.Object({
       items: Type.Array(Type.Composite([Type.Omit(GroupSchema, []), Type.Object({ canAddGuests: Type.Boolean() })], { additionalProperties: false })),
       nextCursor: Type.Optional(Type.String()),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'One page of groups' }),
     ...standardProblemResponses, ...graphFailed,
   },
 }
@@ -40,8 +44,9 @@ export const listGroupMembers = {
   description: 'Lists the guests among the group\'s direct members; members of the directory (employees) are never listed, whoever asks. Allowed to a role that may read guests (it sees each guest\'s groups anyway) and to a role that manages the group in the policy file; anyone else gets 403 with the rule.',
   params: GroupParams,
   querystring: ListMembersQuery,
+  ...graphPermissions('GroupMember.Read.All'),
   response: {
-    200: Type.Object({ items: Type.Array(GuestRef), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    200: Type.Object({ items: Type.Array(GuestRef), nextCursor: Type.Optional(Type.String()) }, { additionalProperties: false, description: 'One page of the group\'s guests' }),
     ...standardProblemResponses, 404: problemResponse('No such group'), ...graphFailed,
   },
 }
@@ -51,7 +56,7 @@ const MembershipResult = Type.Object({
   userId: Type.String({ format: 'uuid' }),
   changed: Type.Boolean({ description: 'false when the guest already was (or was not) a member: nothing changed' }),
   operationId: Type.String({ format: 'uuid' }),
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Done; changed says whether anything had to change' })
 
 const membershipResponses = {
   200: MembershipResult,
@@ -66,6 +71,7 @@ export const addGroupMember = {
   summary: 'Add a guest to a group (idempotent)',
   description: 'Role-assignable and dynamic groups are refused (403 with the rule) whatever the policy file says.',
   params: MemberParams,
+  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All'),
   response: membershipResponses,
 }
 
@@ -74,5 +80,6 @@ export const removeGroupMember = {
   tags: ['groups'],
   summary: 'Remove a guest from a group (idempotent)',
   params: MemberParams,
+  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All'),
   response: membershipResponses,
 }

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { AppRoleAssignmentRef } from '../../schemas/directory.js'
-import { GuestRef, GuestSchema, InvitationState } from '../../schemas/guest.js'
+import { GuestRef, GuestSchema, InvitationState, InvitationStatus, OUTCOMES } from '../../schemas/guest.js'
+import { StringEnum } from '../../schemas/enum.js'
 import { pageFields, SearchText } from '../../schemas/paging.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { MultilineText } from '../../schemas/text.js'
@@ -26,11 +28,12 @@ export const listGuests = {
   summary: 'List guests',
   description: 'Guests of the directory, newest Graph order, filtered by invitation state, email domain or text. Pages with an opaque cursor.',
   querystring: ListGuestsQuery,
+  ...graphPermissions('User.Read.All'),
   response: {
     200: Type.Object({
       items: Type.Array(GuestRef),
       nextCursor: Type.Optional(Type.String({ description: 'Pass as cursor for the next page; absent on the last page' })),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'One page of guests' }),
     ...standardProblemResponses,
     502: problemResponse('Microsoft Graph failed'),
   },
@@ -42,11 +45,14 @@ export const getGuest = {
   summary: 'Get a guest with the access it holds',
   description: 'The guest, its direct group memberships and its app role assignments.',
   params: GuestIdParams,
+  // A user's memberOf and appRoleAssignments: AppRoleAssignment.ReadWrite.All, which guestgate
+  // holds anyway, also reads them (the least privileged read alone is Directory.Read.All).
+  ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
     200: Type.Composite([Type.Omit(GuestSchema, []), Type.Object({
       groups: Type.Array(Type.Object({ id: Type.String(), displayName: Type.String() }, { additionalProperties: false })),
       appRoleAssignments: Type.Array(AppRoleAssignmentRef),
-    })], { additionalProperties: false }),
+    })], { additionalProperties: false, description: 'The guest, its direct groups and its app role assignments' }),
     ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
   },
 }
@@ -57,13 +63,14 @@ export const revokeAccess = {
   summary: 'Take away every group membership and app role of a guest',
   description: 'Removes the guest from every group and every app role assignment it holds, whoever granted them, and keeps the account. Each removal is audited under one operation id; a removal that fails is reported in parts and the others still run (outcome "partial").',
   params: GuestIdParams,
+  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
     200: Type.Object({
       guestId: Type.String({ format: 'uuid' }),
       operationId: Type.String({ format: 'uuid' }),
-      outcome: Type.Union([Type.Literal('complete'), Type.Literal('partial')]),
+      outcome: StringEnum(OUTCOMES, { description: 'partial: at least one removal failed; parts says which' }),
       parts: Type.Array(Type.Ref('OperationPart')),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'Every removal, in order (outcome partial: some failed; kept: left by a rule)' }),
     ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
   },
 }
@@ -73,13 +80,13 @@ export const ResetRedemptionBody = Type.Object({
     description: 'The address to redeem with: the guest\'s mail or one of its otherMails (Graph refuses any other). Defaults to the guest\'s mail.' })),
   redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048, description: 'Where the guest lands after redeeming; allowed by policy' })),
   sendEmail: Type.Optional(Type.Boolean({ default: true, description: 'Let Microsoft send the new invitation e-mail' })),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ redirectUrl: 'https://myapps.microsoft.com/', sendEmail: false }] })
 export type ResetRedemptionBody = Static<typeof ResetRedemptionBody>
 
 export const ResendInvitationBody = Type.Object({
   redirectUrl: Type.Optional(Type.String({ format: 'uri', pattern: '^https://', maxLength: 2048 })),
   message: Type.Optional(MultilineText({ maxLength: 2000, deprecated: true, description: 'Not supported: Entra leaves a custom message out of invitation e-mails an application sends, so any text here is refused (422 message_not_delivered).' })),
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ redirectUrl: 'https://myapps.microsoft.com/' }] })
 export type ResendInvitationBody = Static<typeof ResendInvitationBody>
 
 export const resendInvitation = {
@@ -89,14 +96,15 @@ export const resendInvitation = {
   description: 'Graph has no resend call: as Microsoft advises, the same user is invited again with the invitation email on. Only for guests who have not accepted yet. Returns the new redeem URL.',
   params: GuestIdParams,
   body: Type.Optional(ResendInvitationBody),
+  ...graphPermissions('User.Invite.All', 'User.Read.All'),
   response: {
     200: Type.Object({
       id: Type.String({ format: 'uuid' }),
       email: Type.String(),
-      invitationState: Type.String(),
+      invitationState: InvitationStatus,
       inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'null when Graph\'s answer was lost and the resend could not be read back' }),
       operationId: Type.String({ format: 'uuid' }),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The invitation was sent again' }),
     ...standardProblemResponses,
     404: notFound,
     409: problemResponse('The guest already accepted, or the user is not a guest'),
@@ -111,8 +119,9 @@ export const deleteGuest = {
   summary: 'Remove a guest',
   description: 'Deletes the guest user from the directory (Entra keeps it restorable for 30 days). Members are never deleted here.',
   params: GuestIdParams,
+  ...graphPermissions('User.ReadWrite.All'),
   response: {
-    204: Type.Null({ description: 'Deleted' }),
+    204: Type.Null({ description: 'Deleted (restorable in Entra for 30 days)' }),
     ...standardProblemResponses,
     404: notFound,
     409: problemResponse('The user is not a guest'),
@@ -127,14 +136,15 @@ export const resetRedemption = {
   description: 'The guest must redeem again, for example after losing access to the account they redeemed with, or to move to another address: the same user object is invited anew (Graph\'s resetRedemption), so its id, group memberships and app role assignments stay. The address must already be the guest\'s mail or one of its otherMails (else 422 with Graph\'s reason). Its own policy action (resetRedemption); counts against the invitation limits like a resend. Needs the Graph application permission User.ReadWrite.All.',
   params: GuestIdParams,
   body: Type.Optional(ResetRedemptionBody),
+  ...graphPermissions('User.ReadWrite.All'),
   response: {
     200: Type.Object({
       id: Type.String({ format: 'uuid' }),
       email: Type.String(),
-      invitationState: Type.String(),
+      invitationState: InvitationStatus,
       inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'null when Graph\'s answer was lost and the reset was confirmed by reading' }),
       operationId: Type.String({ format: 'uuid' }),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The redemption was reset: the guest redeems again with the new link' }),
     ...standardProblemResponses,
     404: problemResponse('No guest with this id'),
     422: problemResponse('The address is not one of the guest\'s (Graph\'s reason), or Graph refused the reset'),

@@ -6,7 +6,7 @@ import { ProblemError } from '../../errors.js'
 import { problemResponse } from '../../schemas/problem.js'
 import { ReconcilerRunSchema } from '../audit/schemas.js'
 
-const Status = Type.Object({ status: Type.String() }, { additionalProperties: false })
+const Status = Type.Object({ status: Type.String() }, { additionalProperties: false, description: 'The process is up' })
 
 // Probes are never rate limited: a load balancer's probes share one address with its traffic.
 export default async function healthRoutes(app: FastifyInstance) {
@@ -32,7 +32,7 @@ export default async function healthRoutes(app: FastifyInstance) {
               lastRun: Type.Union([ReconcilerRunSchema, Type.Null()]),
             }, { additionalProperties: false, description: 'Writes whose Graph answer was lost are settled by reading Graph' }),
           }, { additionalProperties: false }),
-        }, { additionalProperties: false }),
+        }, { additionalProperties: false, description: 'Ready: the database is reachable and migrated' }),
         400: problemResponse('The x-request-id header is not valid'),
         500: problemResponse('Internal error'),
         503: problemResponse('Not ready: the database is unreachable or not migrated'),

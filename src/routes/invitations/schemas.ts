@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { MultilineText } from '../../schemas/text.js'
 
@@ -15,7 +16,11 @@ export const CreateInvitationBody = Type.Object({
     appId: Type.String({ format: 'uuid', description: 'Service principal id of the enterprise application' }),
     appRole: Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender' }),
   }, { additionalProperties: false }), { maxItems: 20, description: 'App roles to grant, in order, after the groups' })),
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  // Valid in the sandbox: partner.example and this redirect URL are allowed by its policy.
+  examples: [{ email: 'jane@partner.example', displayName: 'Jane Doe', redirectUrl: 'https://myapps.microsoft.com/', sendEmail: false }],
+})
 export type CreateInvitationBody = Static<typeof CreateInvitationBody>
 
 export const createInvitation = {
@@ -24,8 +29,13 @@ export const createInvitation = {
   summary: 'Invite an external user as a guest',
   description: 'Onboarding in one request. Every part (the invitation, each group, each app role) is authorized before anything is sent to Graph: one part denied is a 403 and nothing is done. Then the invitation, the groups and the app roles run in order, each with its own audit intent and outcome rows under one operation id. A part that fails after the invitation does not undo it: the answer is still 201, with outcome "partial" and the failed parts (with their error) in parts. An address that already belongs to a user gets no second invitation (409 names the user).',
   body: CreateInvitationBody,
+  ...graphPermissions('User.Invite.All', 'User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
-    201: Type.Ref('InvitationResult'),
+    201: {
+      description: 'The guest was invited (outcome complete), or invited with some group or app role parts failed (outcome partial)',
+      headers: { Location: { type: 'string', description: 'The guest: /v1/guests/{id}' } },
+      content: { 'application/json': { schema: Type.Ref('InvitationResult') } },
+    },
     ...standardProblemResponses,
     409: problemResponse('A user with this email already exists: existingUserId names it'),
     413: problemResponse('The body is too large'),

@@ -11,7 +11,11 @@ const MintTokenBody = Type.Object({
   oid: Type.Optional(Type.String({ format: 'uuid', description: 'Caller object id; a new one when absent' })),
   tenantId: Type.Optional(Type.String({ format: 'uuid', description: 'tid claim; the sandbox tenant when absent' })),
   expiresInSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, default: 3600 })),
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  // No tenantId: the token is for the sandbox tenant, the one its policy speaks of.
+  examples: [{ roles: ['Guests.Invite', 'Guests.Manage', 'Groups.ManageMembers', 'Apps.AssignRoles', 'Audit.Read'], name: 'Ada Admin' }],
+})
 
 export default async function sandboxRoutes(app: FastifyInstance) {
   const issuer = app.sandboxIssuer!
@@ -21,7 +25,7 @@ export default async function sandboxRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'mintSandboxToken', tags: ['sandbox'], security: [],
       summary: 'Mint a sandbox access token (sandbox mode only)',
-      description: 'Returns a token signed by the sandbox issuer, validated by the same code as Entra tokens. Answers 404 outside sandbox mode.',
+      description: 'Returns a token signed by the sandbox issuer, validated by the same code as Entra tokens. Answers 404 outside sandbox mode. In /docs: Try it out with the example (every API role), copy accessToken, then Authorize with it. Leave tenantId out: a token of another tenant is refused by every policy rule.',
       body: MintTokenBody,
       response: {
         201: Type.Object({
@@ -29,7 +33,7 @@ export default async function sandboxRoutes(app: FastifyInstance) {
           tokenType: Type.Literal('Bearer'),
           expiresIn: Type.Integer(),
           principal: Type.Object({ oid: Type.String(), name: Type.String(), tenantId: Type.String(), roles: Type.Array(Type.String()) }),
-        }, { additionalProperties: false }),
+        }, { additionalProperties: false, description: 'The token (send it as Authorization: Bearer <accessToken>)' }),
         400: problemResponse('The request is not valid'),
         404: problemResponse('Not in sandbox mode'),
         500: problemResponse('Internal error'),
@@ -51,7 +55,7 @@ export default async function sandboxRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'getSandboxJwks', tags: ['sandbox'], security: [], summary: 'The sandbox issuer\'s public keys',
       response: {
-        200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+        200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }, { description: 'A JSON Web Key Set' }),
         404: problemResponse('Not in sandbox mode'),
         500: problemResponse('Internal error'),
       },

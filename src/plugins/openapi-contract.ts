@@ -1,0 +1,135 @@
+// The parts of the OpenAPI contract that every operation shares, added in one place (the swagger
+// transform) from what the route already declares, so no route can forget them:
+// - x-required-roles: from config.authorization (the API roles whose policy section grants it);
+// - x-graph-permissions: declared beside the operation's schema (graphPermissions()), required;
+// - response headers: x-request-id on every answer, RateLimit-* where requests are counted,
+//   Retry-After on 429 and 503, Idempotent-Replayed where an Idempotency-Key is honoured;
+// - a parameter with a default is optional (the server fills it in);
+// - every response has a description of its own (a missing one fails the build of the document).
+// docs/api-contract.md describes these conventions for client authors.
+import type { RouteOptions } from 'fastify'
+import { API_ROLES, type ApiRole } from '../auth/principal.js'
+import type { PolicyAction, PolicySubject } from '../policies/types.js'
+import type { RouteAuthorization } from './authorization.js'
+
+/** Microsoft Graph application permissions an operation may use (least privileged per call). */
+export type GraphPermission =
+  | 'User.Invite.All'
+  | 'User.Read.All'
+  | 'User.ReadWrite.All'
+  | 'GroupMember.Read.All'
+  | 'GroupMember.ReadWrite.All'
+  | 'Application.Read.All'
+  | 'AppRoleAssignment.ReadWrite.All'
+
+export const GRAPH_PERMISSIONS_KEY = 'x-graph-permissions'
+export const REQUIRED_ROLES_KEY = 'x-required-roles'
+
+/** Spread into an operation's schema: the Graph permissions its calls need ([] for none). */
+export const graphPermissions = (...permissions: GraphPermission[]) => ({ [GRAPH_PERMISSIONS_KEY]: permissions })
+
+type Grant = `${PolicySubject}.${PolicyAction}`
+const anyRole: readonly ApiRole[] = API_ROLES
+const inviters: readonly ApiRole[] = ['Guests.Invite', 'Guests.Manage']
+
+/** Which API role's section of the policy file is meant to grant what (README, "Roles of the API").
+ *  The policy file decides in the end: a role it says nothing about gets nothing. */
+const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
+  'Invitation.invite': inviters,
+  'Guest.read': anyRole,
+  'Guest.resend': inviters,
+  'Guest.resetRedemption': ['Guests.Manage'],
+  'Guest.delete': ['Guests.Manage'],
+  'Guest.revokeAccess': ['Guests.Manage'],
+  'Group.read': ['Groups.ManageMembers'],
+  'GroupMembership.read': anyRole,
+  'GroupMembership.addMember': ['Groups.ManageMembers'],
+  'GroupMembership.removeMember': ['Groups.ManageMembers'],
+  'App.read': ['Apps.AssignRoles'],
+  'AppRoleAssignment.assign': ['Apps.AssignRoles'],
+  'AppRoleAssignment.unassign': ['Apps.AssignRoles'],
+  'AuditLog.read': ['Audit.Read'],
+  'AuditLog.export': ['Audit.Read'],
+  'Self.check': anyRole,
+}
+
+export function requiredRoles(authorization: RouteAuthorization | undefined): readonly ApiRole[] {
+  if (!authorization) return []
+  const roles = ROLES_FOR[`${authorization.subject}.${authorization.action}`]
+  if (!roles) throw new Error(`No API roles are known for ${authorization.subject}.${authorization.action}: add them to ROLES_FOR`)
+  return roles
+}
+
+type JsonObject = Record<string, unknown>
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const header = (description: string, schema: JsonObject = { type: 'string' }) => ({ ...schema, description })
+
+export const RESPONSE_HEADERS = {
+  requestId: header('guestgate\'s id of this request: in its logs, problem bodies and audit rows', { type: 'string', format: 'uuid' }),
+  clientRequestId: header('Your x-request-id, echoed when you sent one'),
+  rateLimitLimit: header('Requests allowed to this caller per window (IETF RateLimit header fields draft)', { type: 'integer' }),
+  rateLimitRemaining: header('Requests left in the current window', { type: 'integer' }),
+  rateLimitReset: header('Seconds until the window resets', { type: 'integer' }),
+  retryAfter: header('Seconds to wait before trying again', { type: 'integer', minimum: 1 }),
+  replayed: header('"true" when this is the stored answer of an earlier request with the same Idempotency-Key (nothing was done again)', { type: 'string', enum: ['true'] }),
+}
+
+interface RouteConfig {
+  public?: boolean
+  authorization?: RouteAuthorization
+  rateLimit?: unknown
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+function headersFor(status: string, route: Pick<RouteOptions, 'method' | 'config'>): JsonObject {
+  const config = (route.config ?? {}) as RouteConfig
+  const headers: JsonObject = { 'x-request-id': RESPONSE_HEADERS.requestId, 'x-client-request-id': RESPONSE_HEADERS.clientRequestId }
+  if (config.rateLimit !== false) {
+    Object.assign(headers, {
+      'RateLimit-Limit': RESPONSE_HEADERS.rateLimitLimit,
+      'RateLimit-Remaining': RESPONSE_HEADERS.rateLimitRemaining,
+      'RateLimit-Reset': RESPONSE_HEADERS.rateLimitReset,
+    })
+  }
+  // 409: an Idempotency-Key whose first request still runs.
+  if (status === '429' || status === '503' || status === '409') headers['Retry-After'] = RESPONSE_HEADERS.retryAfter
+  const idempotent = [route.method].flat().some((m) => MUTATING.has(m)) && !config.public
+  if (idempotent && !status.startsWith('5')) headers['Idempotent-Replayed'] = RESPONSE_HEADERS.replayed
+  return headers
+}
+
+/** A parameter object whose properties with a default are no longer required. */
+function defaultsOptional(schema: unknown): unknown {
+  if (!isObject(schema) || !Array.isArray(schema.required) || !isObject(schema.properties)) return schema
+  const properties = schema.properties
+  const required = (schema.required as string[]).filter((name) => !(isObject(properties[name]) && 'default' in properties[name]))
+  const { required: _required, ...rest } = schema
+  return required.length > 0 ? { ...rest, required } : rest
+}
+
+/** The route's schema as the OpenAPI document shows it; the route's own schema is not changed. */
+export function contractSchema(schema: JsonObject, route: Pick<RouteOptions, 'method' | 'url' | 'config'>): JsonObject {
+  const name = `${[route.method].flat().join(',')} ${route.url}`
+  const config = (route.config ?? {}) as RouteConfig
+  const permissions = schema[GRAPH_PERMISSIONS_KEY]
+  if (!Array.isArray(permissions)) {
+    if (!config.public) throw new Error(`${name}: its schema must declare the Graph permissions it uses (graphPermissions(...))`)
+  }
+  const responses: JsonObject = {}
+  for (const [status, response] of Object.entries(isObject(schema.response) ? schema.response : {})) {
+    if (!isObject(response) || typeof response.description !== 'string' || response.description === '') {
+      throw new Error(`${name}: response ${status} has no description`)
+    }
+    responses[status] = { ...response, headers: { ...headersFor(status, route), ...(isObject(response.headers) ? response.headers : {}) } }
+  }
+  return {
+    ...schema,
+    ...(schema.querystring ? { querystring: defaultsOptional(schema.querystring) } : {}),
+    ...(schema.body ? { body: defaultsOptional(schema.body) } : {}),
+    response: responses,
+    [REQUIRED_ROLES_KEY]: requiredRoles(config.authorization),
+    [GRAPH_PERMISSIONS_KEY]: Array.isArray(permissions) ? permissions : [],
+  }
+}
