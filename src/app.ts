@@ -5,6 +5,7 @@ import type { AppConfig } from './config.js'
 import type { EmbeddedPostgres } from './db/embedded-postgres.js'
 import type { GraphGateway } from './graph/graph-gateway.js'
 import auditPlugin from './plugins/audit.js'
+import bulkPlugin from './plugins/bulk.js'
 import authenticationPlugin from './plugins/authentication.js'
 import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
@@ -26,6 +27,7 @@ import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
 import auditRoutes from './routes/audit/index.js'
 import authorizationRoutes from './routes/authorization/index.js'
+import bulkRoutes from './routes/bulk/index.js'
 import groupRoutes from './routes/groups/index.js'
 import guestRoutes from './routes/guests/index.js'
 import healthRoutes from './routes/health/index.js'
@@ -66,10 +68,12 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)
+  await app.register(bulkPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
   await app.register(invitationRoutes, { prefix: '/v1/invitations' })
+  await app.register(bulkRoutes, { prefix: '/v1/bulk' })
   await app.register(guestRoutes, { prefix: '/v1/guests' })
   await app.register(groupRoutes, { prefix: '/v1/groups' })
   await app.register(appRoutes, { prefix: '/v1/apps' })

@@ -37,7 +37,7 @@ import {
 } from './graph-gateway.js'
 import { principalIdOfAssignment } from './app-role-assignment-id.js'
 import type { GraphExchange } from './graph-exchange.js'
-import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings } from './graph-middleware.js'
+import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings, type ThrottledInfo } from './graph-middleware.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
 export interface MsGraphGatewayOptions {
@@ -48,6 +48,8 @@ export interface MsGraphGatewayOptions {
   scopes?: string[]
   retry?: RetrySettings
   onRetry?: (info: RetryInfo) => void
+  /** Every 429 from Graph, retried or not. */
+  onThrottled?: (info: ThrottledInfo) => void
   /** Deadline of each HTTP request to Graph (GRAPH_TIMEOUT_MS). Default 30 000. */
   timeoutMs?: number
   /** Receives a redacted record of every HTTP exchange (the conformance script keeps them). */

@@ -27,6 +27,8 @@ export interface DryRunRecord {
   operationId: string
   decisions: DryRunDecision[]
   calls: PlannedGraphCall[]
+  /** What else the dry run's audit row should say (a bulk file: its hash and row count). */
+  summary?: Record<string, unknown>
 }
 
 declare module 'fastify' {
@@ -129,7 +131,7 @@ export default fp(async function dryRun(app: FastifyInstance) {
         target, decision: refused ? 'denied' : 'allowed', status: 'dry-run',
         ruleId: refused?.rule ?? plan.decisions.at(-1)?.rule ?? null, reason: refused?.reason ?? null,
         policyVersion: app.policies.current().version,
-        requestSummary: { wouldAnswer: status, decisions: plan.decisions, graphCalls: plan.calls },
+        requestSummary: { ...plan.summary, wouldAnswer: status, decisions: plan.decisions, graphCalls: plan.calls },
       })
     } catch (err) {
       request.log.error({ err }, 'a dry run could not be recorded')

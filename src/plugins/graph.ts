@@ -75,9 +75,10 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
       onRetry: (info) => {
         app.log.warn(info, 'Graph asked us to wait; retrying')
         graphMetrics.retried(info)
-        // Graph is throttling this app in this tenant: every write here slows down, not just this one.
-        if (info.status === 429) onThrottled(info.delayMs)
       },
+      // Graph is throttling this app in this tenant: every write here slows down, not just this
+      // one, for Graph's Retry-After (a second when it sent none), retried or not.
+      onThrottled: (info) => onThrottled(info.retryAfterMs ?? 1000),
     })
   }
   const graphOps = createAuditedGraph({

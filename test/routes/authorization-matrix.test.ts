@@ -28,6 +28,7 @@ type Role = (typeof ROLES)[number]
 type Caller = Role | 'no role' | 'all roles, other tenant'
 const CALLERS: Caller[] = [...ROLES, 'no role', 'all roles, other tenant']
 const OTHER_TENANT = '99999999-9999-4999-8999-999999999999'
+const UNKNOWN_JOB = '0b000000-0000-4000-8000-00000000b0b0'
 
 type Kind = 'guest' | 'unknown' | 'member' | 'group' | 'roleAssignableGroup' | 'dynamicGroup' | 'app' | 'graphApp' | 'guestgateApp'
 interface Target { kind: Kind; id: string }
@@ -92,6 +93,17 @@ const TABLE: Record<string, Row> = {
     // Onboarding parts need their own grants: an inviter without them is refused the whole request.
     expect: gate([GI, GM], (t) => (isGroup(t) || isApp(t) ? { denied: 'role.missing' } : 201)),
   },
+  // Bulk: the right to invite submits (each row is then authorized as the single route); jobs are
+  // their submitter's alone, so an unknown job is 404 to everyone who may invite.
+  'POST /v1/bulk/invitations': {
+    targets: false, request: (_t, n) => ({ method: 'POST', url: '/v1/bulk/invitations', payload: { invitations: [{ email: `bulkmatrix${n}@partner.example`, sendEmail: false }] } }),
+    expect: gate([GI, GM], () => 202),
+  },
+  'GET /v1/bulk/jobs/:id': { targets: false, request: () => ({ method: 'GET', url: `/v1/bulk/jobs/${UNKNOWN_JOB}` }), expect: gate([GI, GM], () => 404) },
+  'GET /v1/bulk/jobs/:id/events': { targets: false, request: () => ({ method: 'GET', url: `/v1/bulk/jobs/${UNKNOWN_JOB}/events` }), expect: gate([GI, GM], () => 404) },
+  'GET /v1/bulk/jobs/:id/results': { targets: false, request: () => ({ method: 'GET', url: `/v1/bulk/jobs/${UNKNOWN_JOB}/results` }), expect: gate([GI, GM], () => 404) },
+  'POST /v1/bulk/jobs/:id/cancel': { targets: false, request: () => ({ method: 'POST', url: `/v1/bulk/jobs/${UNKNOWN_JOB}/cancel` }), expect: gate([GI, GM], () => 404) },
+  'DELETE /v1/bulk/jobs/:id': { targets: false, request: () => ({ method: 'DELETE', url: `/v1/bulk/jobs/${UNKNOWN_JOB}` }), expect: gate([GI, GM], () => 404) },
   'GET /v1/guests': { targets: false, request: () => ({ method: 'GET', url: '/v1/guests' }), expect: gate(ROLES, () => 200) },
   'GET /v1/guests/:id': { targets: true, request: (t) => ({ method: 'GET', url: `/v1/guests/${t.id}` }), expect: gate(ROLES, guestRoute(200, 404)) },
   'DELETE /v1/guests/:id': { targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}` }), expect: gate([GM], guestRoute(204, 409)) },
