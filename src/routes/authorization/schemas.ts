@@ -2,14 +2,14 @@ import { Type, type Static } from '@sinclair/typebox'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 
 export const CheckBody = Type.Object({
-  action: Type.Union((['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export'] as const)
+  action: Type.Union((['invite', 'resend', 'read', 'delete', 'revokeAccess', 'manageSponsors', 'blockSignIn', 'revokeSessions', 'addMember', 'removeMember', 'assign', 'unassign', 'export'] as const)
     .map((a) => Type.Literal(a)), { description: 'The action to ask about' }),
   subject: Type.Optional(Type.Union((['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'] as const).map((s) => Type.Literal(s)), {
     description: 'For read: what to read (default Guest; GroupMembership: the guests of the group in target.groupId)' })),
   target: Type.Object({
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
     redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite (default: the configured redirect URL)' })),
-    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, read' })),
+    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, manageSponsors, blockSignIn, revokeSessions, read' })),
     groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember, read GroupMembership' })),
     appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
     appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),
