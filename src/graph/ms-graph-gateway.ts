@@ -468,6 +468,10 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
 
     getUser: async (id, ctx) => getOne(graphPath`/users/${id}`, USER_FIELDS, mapUser, ctx),
 
+    /** Returned only on $select (https://learn.microsoft.com/en-us/graph/api/resources/user). */
+    getSignInSessionsValidFrom: async (id, ctx) =>
+      getOne(graphPath`/users/${id}`, 'id,signInSessionsValidFromDateTime', (user) => stringOrNull(user.signInSessionsValidFromDateTime), ctx),
+
     async listGuests(query, ctx) {
       const filters = [`userType eq 'Guest'`]
       if (query.state) filters.push(`externalUserState eq ${odataString(query.state)}`)

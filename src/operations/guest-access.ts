@@ -1,5 +1,6 @@
-// The writes that give and take a guest's access: group membership and app role assignments.
-// Single routes, onboarding and revoke-access all go through these, so each is audited the same.
+// The writes that give and take a guest's access: group membership, app role assignments,
+// sponsors, and the offboarding steps (block sign-in, revoke sessions). Single routes, onboarding
+// and revoke-access all go through these, so each is audited the same.
 import type { FastifyInstance } from 'fastify'
 import type { Caller } from './caller.js'
 import type { AuditTarget } from '../audit/types.js'
@@ -63,6 +64,45 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
   })
 }
 
+/** A sponsor as guestgate writes it: Graph references users and groups by their own collections. */
+export interface SponsorRef {
+  id: string
+  type: 'user' | 'group'
+  displayName: string | null
+}
+
+export function addSponsor(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, sponsor: SponsorRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.addSponsor', params: { guestId: guest.id, sponsorId: sponsor.id, sponsorType: sponsor.type },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
+    summary: { sponsorName: sponsor.displayName, sponsorType: sponsor.type }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+export function removeSponsor(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, sponsor: SponsorRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.removeSponsor', params: { guestId: guest.id, sponsorId: sponsor.id, sponsorType: sponsor.type },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
+    summary: { sponsorName: sponsor.displayName, sponsorType: sponsor.type }, budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+/** accountEnabled false: the guest can no longer sign in to this tenant (its object and access stay). */
+export function blockSignIn(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.blockSignIn', params: { guestId: guest.id },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId, budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+/** revokeSignInSessions: refresh tokens and session cookies issued before now stop working. */
+export function revokeSessions(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.revokeSessions', params: { guestId: guest.id, requestedAt: new Date().toISOString() },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId, budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
 /**
  * Before granting anything to a user an invitation returned: Graph re-invites whoever holds the
  * address by then, which may be a member account created in the meantime. A member gets nothing
@@ -85,7 +125,7 @@ export async function requireGuest(app: FastifyInstance, request: Caller, guest:
 /** One step of a multi-step request, as the response reports it. kept: a rule (a hard refusal,
  *  or Graph's own, such as a dynamic group's membership rule) leaves it in place, untouched. */
 export interface PartOutcome {
-  kind: 'invitation' | 'group' | 'appRole'
+  kind: 'invitation' | 'sponsor' | 'group' | 'appRole' | 'blockSignIn' | 'revokeSessions'
   target: string
   status: 'succeeded' | 'unchanged' | 'kept' | 'failed'
   operationId?: string
@@ -116,15 +156,35 @@ export const roleOf = (access: GuestAccess, assignment: AppRoleAssignment): AppR
   access.apps.get(assignment.resourceId)?.appRoles.find((r) => r.id === assignment.appRoleId)
 
 export type RevocationPart =
+  | { kind: 'blockSignIn'; target: string; decision: PolicyDecision }
+  | { kind: 'revokeSessions'; target: string; decision: PolicyDecision }
   | { kind: 'group'; target: string; decision: PolicyDecision; group: DirectoryGroup }
   | { kind: 'appRole'; target: string; decision: PolicyDecision; assignment: AppRoleAssignment; role?: AppRole }
+
+/** Offboarding options of revoke-access: each its own policy action. */
+export interface OffboardingOptions {
+  blockSignIn?: boolean
+  revokeSessions?: boolean
+}
+
+/** The audit action of a revocation part (its denial row when it is kept). */
+export const revocationAction = (part: RevocationPart): string => ({
+  blockSignIn: 'guest.blockSignIn', revokeSessions: 'guest.revokeSessions',
+  group: 'groupMembership.removeMember', appRole: 'appRoleAssignment.unassign',
+})[part.kind]
 
 /**
  * Revoking a guest's access, part by part, each asked the question of its single route (remove
  * from this group, revoke this app role) as a part of a revocation: the hard refusals hold
  * (role-assignable and dynamic groups, Graph's and guestgate's own apps) and such parts are kept.
+ * The offboarding options come first (the guest is cut off before the slower removals), each
+ * asked its own action: a requester without it gets the part kept, with the rule and reason.
  */
-export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string): Promise<RevocationPart[]> {
+export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string, options: OffboardingOptions = {}): Promise<RevocationPart[]> {
+  const offboarding: RevocationPart[] = []
+  const guest = { type: 'Guest', id: guestId } as const
+  if (options.blockSignIn === true) offboarding.push({ kind: 'blockSignIn', target: guestId, decision: request.evaluate('blockSignIn', guest) })
+  if (options.revokeSessions === true) offboarding.push({ kind: 'revokeSessions', target: guestId, decision: request.evaluate('revokeSessions', guest) })
   const access = await accessOf(app, request, guestId)
   const groupParts = access.groups.map((group): RevocationPart => ({
     kind: 'group', target: group.id, group,
@@ -139,7 +199,7 @@ export async function planRevocation(app: FastifyInstance, request: Caller, gues
       decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, value, sp, role), via: 'revokeAccess' }),
     }
   })
-  return [...groupParts, ...roleParts]
+  return [...offboarding, ...groupParts, ...roleParts]
 }
 
 /** A kept part as the response reports it. */

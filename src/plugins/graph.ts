@@ -20,6 +20,8 @@ const ACCESS_EVENTS: Record<string, EventType> = {
   'groupMembership.removeMember': 'guest.access.removed',
   'appRoleAssignment.unassign': 'guest.access.removed',
   'guest.delete': 'guest.access.removed',
+  // A guest that cannot sign in has no access left to use.
+  'guest.blockSignIn': 'guest.access.removed',
 }
 
 declare module 'fastify' {

@@ -40,6 +40,9 @@ const GUEST_ACTIONS = [
   ['resetRedemption', 'guests.reset-redemption'],
   ['delete', 'guests.delete'],
   ['revokeAccess', 'guests.revoke-access'],
+  ['manageSponsors', 'guests.manage-sponsors'],
+  ['blockSignIn', 'guests.block-sign-in'],
+  ['revokeSessions', 'guests.revoke-sessions'],
 ] as const
 
 export function defineRulesFor(principal: Principal, policy: PolicyDocument, env: PolicyEnv): PolicyRule[] {

@@ -43,7 +43,14 @@ export const InvitationsPolicySchema = Type.Object(
 )
 
 export const GuestsPolicySchema = Type.Object(
-  { read: Flag, resend: Flag, resetRedemption: Flag, delete: Flag, revokeAccess: Flag },
+  {
+    read: Flag, resend: Flag, resetRedemption: Flag, delete: Flag, revokeAccess: Flag,
+    /** Add and remove a guest's sponsors; name sponsors other than oneself at invitation. */
+    manageSponsors: Flag,
+    /** Offboarding on revoke-access: block sign-in (accountEnabled false), revoke sign-in sessions. */
+    blockSignIn: Flag,
+    revokeSessions: Flag,
+  },
   { additionalProperties: false },
 )
 

@@ -10,6 +10,9 @@ export type PolicyAction =
   | 'read' // Guest, Group, App, AuditLog; GroupMembership: list a group's guests
   | 'delete' // Guest
   | 'revokeAccess' // Guest
+  | 'manageSponsors' // Guest: add or remove its sponsors, name sponsors at invitation
+  | 'blockSignIn' // Guest: accountEnabled false (an offboarding part of revoke-access)
+  | 'revokeSessions' // Guest: revokeSignInSessions (an offboarding part of revoke-access)
   | 'addMember' // GroupMembership
   | 'removeMember' // GroupMembership
   | 'assign' // AppRoleAssignment

@@ -116,6 +116,14 @@ const TABLE: Record<string, Row> = {
     targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/reset-redemption`, payload: { sendEmail: false } }), expect: gate([GM], guestRoute(200, 404)),
   },
   'POST /v1/guests/:id/revoke-access': { targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/revoke-access` }), expect: gate([GM], guestRoute(200, 404)) },
+  'GET /v1/guests/:id/sponsors': { targets: true, request: (t) => ({ method: 'GET', url: `/v1/guests/${t.id}/sponsors` }), expect: gate(ROLES, guestRoute(200, 404)) },
+  'POST /v1/guests/:id/sponsors': {
+    targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/sponsors`, payload: { sponsorId: SEED.users.adele.id } }), expect: gate([GM], guestRoute(200, 404)),
+  },
+  'DELETE /v1/guests/:id/sponsors/:sponsorId': {
+    // Adele sponsors no one in the seed: the end state asked for, 200 unchanged.
+    targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}/sponsors/${SEED.users.adele.id}` }), expect: gate([GM], guestRoute(200, 404)),
+  },
   'GET /v1/groups': { targets: false, request: () => ({ method: 'GET', url: '/v1/groups' }), expect: gate([GMM], () => 200) },
   'GET /v1/groups/:groupId/members': {
     targets: true, request: (t) => ({ method: 'GET', url: `/v1/groups/${t.id}/members` }),

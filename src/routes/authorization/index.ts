@@ -46,6 +46,9 @@ export default async function authorizationRoutes(app: FastifyInstance) {
       case 'resend':
       case 'delete':
       case 'revokeAccess':
+      case 'manageSponsors':
+      case 'blockSignIn':
+      case 'revokeSessions':
         return (await checkGuestAction(app, request, () => ask, body.action, required(body, 'guestId'))).decision
       case 'read':
         switch (subjectOf(body)) {

@@ -4,13 +4,13 @@ import { StringEnum } from '../../schemas/enum.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 
 export const CheckBody = Type.Object({
-  action: StringEnum(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export'], { description: 'The action to ask about' }),
+  action: StringEnum(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'manageSponsors', 'blockSignIn', 'revokeSessions', 'addMember', 'removeMember', 'assign', 'unassign', 'export'], { description: 'The action to ask about' }),
   subject: Type.Optional(StringEnum(['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'], {
     description: 'For read: what to read (default Guest; GroupMembership: the guests of the group in target.groupId)' })),
   target: Type.Object({
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
     redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite (default: the configured redirect URL)' })),
-    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, read' })),
+    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, manageSponsors, blockSignIn, revokeSessions, read' })),
     groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember, read GroupMembership' })),
     appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
     appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),

@@ -4,16 +4,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
 import { conflict, databaseUnavailable, unprocessable } from '../../errors.js'
 import { denialEntry } from '../../operations/denials.js'
-import { accessOf, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
+import { accessOf, blockSignIn, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, revocationAction, revokeSessions, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
 import { refuseCustomMessage } from '../../operations/invite-guest.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
 import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
+import { addGuestSponsor, listSponsorsOf, removeGuestSponsor } from '../../operations/sponsors.js'
 import { toAssignment } from '../../schemas/directory.js'
 import { invitableEmail } from '../../schemas/email-address.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
-import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, resetRedemption } from './schemas.js'
+import { addSponsor, deleteGuest, getGuest, listGuests, listSponsors, removeSponsor, resendInvitation, resetRedemption, revokeAccess } from './schemas.js'
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -30,12 +31,30 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   app.get('/:id', { schema: getGuest, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params
     const { user: guest } = await checkGuestAction(app, request, () => enforcing(request), 'read', id)
-    const access = await accessOf(app, request, id)
+    const [access, sponsors] = await Promise.all([accessOf(app, request, id), listSponsorsOf(app, request, id)])
     return {
       ...toGuest(guest),
+      accountEnabled: guest.accountEnabled,
+      sponsors,
       groups: access.groups.map((g) => ({ id: g.id, displayName: g.displayName })),
       appRoleAssignments: access.assignments.map((a) => toAssignment(a, roleOf(access, a)?.value ?? null)),
     }
+  })
+
+  app.get('/:id/sponsors', { schema: listSponsors, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
+    const { id } = request.params
+    await checkGuestAction(app, request, () => enforcing(request), 'read', id)
+    return { items: await listSponsorsOf(app, request, id) }
+  })
+
+  app.post('/:id/sponsors', { schema: addSponsor, config: { authorization: { action: 'manageSponsors', subject: 'Guest' } } }, async (request) => {
+    const { id } = request.params
+    return addGuestSponsor(app, request, id, (request.body).sponsorId)
+  })
+
+  app.delete('/:id/sponsors/:sponsorId', { schema: removeSponsor, config: { authorization: { action: 'manageSponsors', subject: 'Guest' } } }, async (request) => {
+    const { id, sponsorId } = request.params
+    return removeGuestSponsor(app, request, id, sponsorId)
   })
 
   app.post('/:id/resend-invitation', { schema: resendInvitation, config: { authorization: { action: 'resend', subject: 'Guest' } } }, async (request) => {
@@ -103,17 +122,24 @@ export default async function guestRoutes(fastify: FastifyInstance) {
       (u) => enforcing(request, { auditTarget: { type: 'guest', id, displayName: u.mail ?? u.displayName } }), 'revokeAccess', id)
     const ref = { id, label: guest.mail ?? guest.displayName }
     const identity = identityOf(request)
-    const plan = await planRevocation(app, request, id)
+    const plan = await planRevocation(app, request, id, (request.body ?? {}))
     const operationId = randomUUID()
     // Kept parts are recorded before anything changes: a refusal that cannot be recorded stops here.
     await Promise.all(plan.filter((part) => !part.decision.allowed).map((part) =>
-      app.audit.append(denialEntry(identity, part.decision, part.kind === 'group' ? 'groupMembership.removeMember' : 'appRoleAssignment.unassign',
+      app.audit.append(denialEntry(identity, part.decision, revocationAction(part),
         { type: 'guest', id, displayName: ref.label }, { part: part.target }, operationId))))
       .catch((error: unknown) => { throw databaseUnavailable(error) })
     const parts: PartOutcome[] = []
     for (const part of plan) {
       if (!part.decision.allowed) {
         parts.push(keptPart(part))
+      } else if (part.kind === 'blockSignIn') {
+        // Already blocked: nothing to send.
+        parts.push(guest.accountEnabled
+          ? await runPart('blockSignIn', id, () => blockSignIn(app, identity, ref, { decision: part.decision, operationId }))
+          : { kind: 'blockSignIn', target: id, status: 'unchanged' })
+      } else if (part.kind === 'revokeSessions') {
+        parts.push(await runPart('revokeSessions', id, () => revokeSessions(app, identity, ref, { decision: part.decision, operationId })))
       } else if (part.kind === 'group') {
         parts.push(await runPart('group', part.target, () => removeFromGroup(app, identity, ref, part.group, { decision: part.decision, operationId })))
       } else {
