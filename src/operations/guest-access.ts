@@ -5,7 +5,7 @@ import type { Caller } from './caller.js'
 import type { AuditTarget } from '../audit/types.js'
 import { type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
 import { retryWhileNotReplicated } from '../graph/replication.js'
-import type { PolicyDecision } from '../policies/types.js'
+import type { PartOf, PolicyDecision } from '../policies/types.js'
 import { conflict, databaseUnavailable } from '../errors.js'
 import { identityOf } from '../routes/request-identity.js'
 import type { RequestIdentity, WriteOutcome } from './audited-graph.js'
@@ -26,6 +26,8 @@ export interface AccessWrite {
   newlyInvited?: boolean
   /** How long to wait for the Graph write budget (jobs wait; requests mostly do not). */
   budgetWaitMs?: number
+  /** More for the audit rows (an expiry says which, until when, and who set it). */
+  summary?: Record<string, unknown>
 }
 
 const replicationOf = (app: FastifyInstance, write: AccessWrite) => (write.newlyInvited ? app.config.replication : undefined)
@@ -34,7 +36,7 @@ export function addToGroup(app: FastifyInstance, identity: RequestIdentity, gues
   return app.graphOps.write(identity, {
     write: 'groupMembership.addMember', params: { groupId: group.id, userId: guest.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { groupName: group.displayName }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, groupName: group.displayName }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -42,7 +44,7 @@ export function removeFromGroup(app: FastifyInstance, identity: RequestIdentity,
   return app.graphOps.write(identity, {
     write: 'groupMembership.removeMember', params: { groupId: group.id, userId: guest.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { groupName: group.displayName }, budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, groupName: group.displayName }, budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -50,7 +52,7 @@ export function assignAppRole(app: FastifyInstance, identity: RequestIdentity, g
   return app.graphOps.write(identity, {
     write: 'appRoleAssignment.assign', params: { appId: sp.id, principalId: guest.id, appRoleId: role.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { appName: sp.displayName, appRole: role.value }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, appName: sp.displayName, appRole: role.value }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -58,7 +60,7 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
   return app.graphOps.write(identity, {
     write: 'appRoleAssignment.unassign', params: { appId: assignment.resourceId, assignmentId: assignment.id, principalId: assignment.principalId },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { appName: assignment.resourceDisplayName, appRoleId: assignment.appRoleId, appRole: roleValue }, budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, appName: assignment.resourceDisplayName, appRoleId: assignment.appRoleId, appRole: roleValue }, budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -86,6 +88,8 @@ export async function requireGuest(app: FastifyInstance, request: Caller, guest:
 export interface PartOutcome {
   kind: 'invitation' | 'group' | 'appRole'
   target: string
+  /** The bundle the part belongs to (bundle grants and revocations). */
+  bundle?: string
   status: 'succeeded' | 'unchanged' | 'kept' | 'failed'
   operationId?: string
   rule?: string
@@ -123,11 +127,11 @@ export type RevocationPart =
  * from this group, revoke this app role) as a part of a revocation: the hard refusals hold
  * (role-assignable and dynamic groups, Graph's and guestgate's own apps) and such parts are kept.
  */
-export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string): Promise<RevocationPart[]> {
+export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string, via: PartOf = 'revokeAccess'): Promise<RevocationPart[]> {
   const access = await accessOf(app, request, guestId)
   const groupParts = access.groups.map((group): RevocationPart => ({
     kind: 'group', target: group.id, group,
-    decision: request.evaluate('removeMember', { ...groupMembershipTarget(group.id, group), via: 'revokeAccess' }),
+    decision: request.evaluate('removeMember', { ...groupMembershipTarget(group.id, group), via }),
   }))
   const roleParts = access.assignments.map((assignment): RevocationPart => {
     const sp = access.apps.get(assignment.resourceId)
@@ -135,11 +139,40 @@ export async function planRevocation(app: FastifyInstance, request: Caller, gues
     const value = role?.value ?? assignment.appRoleId
     return {
       kind: 'appRole', target: `${assignment.resourceId}/${value}`, assignment, role,
-      decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, value, sp, role), via: 'revokeAccess' }),
+      decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, value, sp, role), via }),
     }
   })
   return [...groupParts, ...roleParts]
 }
+
+/**
+ * Carries out a revocation plan: kept parts are recorded before anything changes (a refusal that
+ * cannot be recorded stops here), then each allowed part is removed through the audited runner.
+ * revoke-access and a guest's expiry both run it.
+ */
+export async function executeRevocation(app: FastifyInstance, request: Caller, guest: GuestRef, plan: RevocationPart[], operationId: string,
+  write: Omit<AccessWrite, 'decision' | 'operationId'> = {}, decisionOf: (part: RevocationPart) => PolicyDecision = (part) => part.decision): Promise<PartOutcome[]> {
+  const identity = identityOf(request)
+  await Promise.all(plan.filter((part) => !part.decision.allowed).map((part) =>
+    app.audit.append(denialEntry(identity, part.decision, part.kind === 'group' ? 'groupMembership.removeMember' : 'appRoleAssignment.unassign',
+      guestTarget(guest), { ...write.summary, part: part.target }, operationId))))
+    .catch((error: unknown) => { throw databaseUnavailable(error) })
+  const parts: PartOutcome[] = []
+  for (const part of plan) {
+    if (!part.decision.allowed) {
+      parts.push(keptPart(part))
+    } else if (part.kind === 'group') {
+      parts.push(await runPart('group', part.target, () => removeFromGroup(app, identity, guest, part.group, { ...write, decision: decisionOf(part), operationId })))
+    } else {
+      parts.push(await runPart('appRole', part.target,
+        () => removeAppRoleAssignment(app, identity, guest, part.assignment, part.role?.value ?? null, { ...write, decision: decisionOf(part), operationId })))
+    }
+  }
+  return parts
+}
+
+/** complete, unless a part failed (kept parts are not failures). */
+export const outcomeOf = (parts: PartOutcome[]): 'complete' | 'partial' => (parts.some((p) => p.status === 'failed') ? 'partial' : 'complete')
 
 /** A kept part as the response reports it. */
 export const keptPart = (part: { kind: PartOutcome['kind']; target: string; decision: PolicyDecision }): PartOutcome =>

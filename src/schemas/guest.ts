@@ -35,6 +35,7 @@ export const InvitationResult = Type.Object({
 export const OperationPartSchema = Type.Object({
   kind: Type.Union([Type.Literal('invitation'), Type.Literal('group'), Type.Literal('appRole')]),
   target: Type.String({ description: 'email, group id, or appId/appRole' }),
+  bundle: Type.Optional(Type.String({ description: 'The access bundle the part belongs to' })),
   status: Type.Union([Type.Literal('succeeded'), Type.Literal('unchanged'), Type.Literal('kept'), Type.Literal('failed')], {
     description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule)' }),
   rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application' })),

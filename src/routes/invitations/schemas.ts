@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { MultilineText } from '../../schemas/text.js'
+import { BundleName, ExpiresAt } from '../lifecycle/schemas.js'
 
 export const CreateInvitationBody = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254, description: 'The external user\'s email address (no plus-addressing)' }),
@@ -15,6 +16,11 @@ export const CreateInvitationBody = Type.Object({
     appId: Type.String({ format: 'uuid', description: 'Service principal id of the enterprise application' }),
     appRole: Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender' }),
   }, { additionalProperties: false }), { maxItems: 20, description: 'App roles to grant, in order, after the groups' })),
+  bundles: Type.Optional(Type.Array(Type.Object({
+    bundle: BundleName,
+    expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When this grant ends; default and maximum: the bundle\'s maxDays from now' })),
+  }, { additionalProperties: false }), { maxItems: 10, description: 'Access bundles of the policy file to grant after the app roles: the caller needs each bundle\'s grantableBy role and every part\'s own grant' })),
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the guest\'s access ends: the expiry scheduler then takes every group and app role away. Within the inviting role\'s expiry.maxDays.' })),
 }, { additionalProperties: false })
 export type CreateInvitationBody = Static<typeof CreateInvitationBody>
 
