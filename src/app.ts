@@ -13,6 +13,7 @@ import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
 import dryRunPlugin from './plugins/dry-run.js'
 import errorsPlugin from './plugins/errors.js'
+import expiryPlugin, { type ExpiryPluginOptions } from './plugins/expiry.js'
 import eventsPlugin from './plugins/events.js'
 import graphPlugin from './plugins/graph.js'
 import helmetPlugin from './plugins/helmet.js'
@@ -32,6 +33,7 @@ import groupRoutes from './routes/groups/index.js'
 import guestRoutes from './routes/guests/index.js'
 import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
+import lifecycleRoutes from './routes/lifecycle/index.js'
 import metricsRoutes from './routes/metrics/index.js'
 import sandboxRoutes from './routes/sandbox/index.js'
 
@@ -44,6 +46,8 @@ export interface AppOptions {
   embeddedDatabase?: EmbeddedPostgres
   /** Export the process's CPU, memory, event loop and GC metrics too (the server does). */
   processMetrics?: boolean
+  /** The expiry scheduler's options (tests give it a clock they move). */
+  expiry?: ExpiryPluginOptions
 }
 
 async function guestgate(app: FastifyInstance, opts: AppOptions) {
@@ -69,12 +73,14 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)
   await app.register(bulkPlugin)
+  await app.register(expiryPlugin, opts.expiry ?? {})
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
   await app.register(invitationRoutes, { prefix: '/v1/invitations' })
   await app.register(bulkRoutes, { prefix: '/v1/bulk' })
   await app.register(guestRoutes, { prefix: '/v1/guests' })
+  await app.register(lifecycleRoutes, { prefix: '/v1/guests' })
   await app.register(groupRoutes, { prefix: '/v1/groups' })
   await app.register(appRoutes, { prefix: '/v1/apps' })
   await app.register(authorizationRoutes, { prefix: '/v1' })

@@ -12,7 +12,7 @@ export const PROBLEM_CODES = [
   // the target
   'not_found', 'not_a_guest', 'user_exists', 'invitation_already_accepted', 'guest_without_email', 'address_not_on_guest',
   'app_role_not_assignable', 'message_not_delivered',
-  'sponsor_not_found', 'sponsor_is_guest', 'too_many_sponsors',
+  'sponsor_not_found', 'sponsor_is_guest', 'too_many_sponsors', 'unknown_bundle', 'expiry_invalid', 'expiry_in_past', 'expiry_over_cap',
   // Idempotency-Key
   'idempotency_key_reused', 'idempotency_key_in_use',
   // Microsoft Graph

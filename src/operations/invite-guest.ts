@@ -11,7 +11,9 @@ import type { PolicyDecision } from '../policies/types.js'
 import { identityOf } from '../routes/request-identity.js'
 import { invitableEmail } from '../schemas/email-address.js'
 import type { Caller } from './caller.js'
-import { addSponsor, addToGroup, assignAppRole, requireGuest, runPart, type PartOutcome, type SponsorRef } from './guest-access.js'
+import { authorizeBundle, findBundle, grantBundle, type BundlePlan } from './access-bundles.js'
+import { bundleExpiry, checkExpiry, recordExpiry } from './expiry.js'
+import { addSponsor, addToGroup, assignAppRole, outcomeOf, requireGuest, runPart, type PartOutcome, type SponsorRef } from './guest-access.js'
 import { invitationKey, reserveInvitation } from './limits.js'
 import { appRoleTarget, checkAppRole, checkGroupMembership, enforcing, groupMembershipTarget, invitationQuestion } from './policy-targets.js'
 import { defaultSponsor, resolveSponsors } from './sponsors.js'
@@ -26,6 +28,10 @@ export interface InviteGuestInput {
   appRoles?: Array<{ appId: string; appRole: string }>
   /** Users or groups who sponsor the guest (at most 5); absent: the requester when it is a user; []: none. */
   sponsors?: string[]
+  /** Access bundles to grant after the groups and app roles, each with its own expiry. */
+  bundles?: Array<{ bundle: string; expiresAt?: string }>
+  /** When the guest's access ends (all of it). */
+  expiresAt?: string
 }
 
 export interface InviteGuestOptions {
@@ -78,6 +84,13 @@ async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteG
   const sponsorDecision = namesOthers ? await ask('manageSponsors', { type: 'Guest' }) : invitation
   for (const groupId of body.groups ?? []) await ask('addMember', groupMembershipTarget(groupId))
   for (const { appId, appRole } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId, appRole))
+  const expiresAt = checkExpiry(app, request, { kind: 'guest' }, body.expiresAt, `${field}/expiresAt`)
+  const bundleAsks = (body.bundles ?? []).map(({ bundle: name, expiresAt: until }, i) => {
+    const bundle = findBundle(app, name, `${field}/bundles/${i}/bundle`)
+    return { bundle, expiresAt: bundleExpiry(app, request, bundle, until, `${field}/bundles/${i}/expiresAt`), field: `${field}/bundles/${i}/bundle` }
+  })
+  // The bundles' own questions before any Graph lookup, like the parts above.
+  for (const { bundle } of bundleAsks) await ask('grantBundle', { type: 'AccessBundle', bundle: bundle.name })
 
   const sponsorList = body.sponsors === undefined ? [await defaultSponsor(app, request)].filter((s) => s !== null)
     : await resolveSponsors(app, request, body.sponsors, (i) => `${field}/sponsors/${i}`)
@@ -93,7 +106,12 @@ async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteG
     const checked = await checkAppRole(app, request, ask, 'assign', appId, { appRole }, `${field}/appRoles/${i}/appRole`)
     appRoles.push({ decision: checked.decision, app: checked.app!, role: checked.role! })
   }
-  return { invitation, sponsors, groups, appRoles }
+  const bundles: { plan: BundlePlan; expiresAt: Date }[] = []
+  for (const asked of bundleAsks) {
+    const { plan } = await authorizeBundle(app, request, ask, asked.bundle, 'grant', asked.field)
+    bundles.push({ plan: plan!, expiresAt: asked.expiresAt })
+  }
+  return { invitation, sponsors, groups, appRoles, bundles, expiresAt }
 }
 
 export async function inviteGuest(app: FastifyInstance, request: Caller, body: InviteGuestInput, options: InviteGuestOptions = {}): Promise<InvitationResult> {
@@ -105,6 +123,7 @@ export async function inviteGuest(app: FastifyInstance, request: Caller, body: I
   const summary = {
     email, displayName: body.displayName ?? null, redirectUrl, sendEmail,
     groups: body.groups ?? [], appRoles: body.appRoles ?? [], ...(body.sponsors ? { sponsors: body.sponsors } : {}),
+    ...(body.bundles ? { bundles: body.bundles } : {}), ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
   }
   const allowed = await authorizeAll(app, request, body, email, redirectUrl, summary, field)
   const identity = identityOf(request)
@@ -134,7 +153,7 @@ export async function inviteGuest(app: FastifyInstance, request: Caller, body: I
   const write = { operationId, newlyInvited: true, budgetWaitMs: options.budgetWaitMs }
 
   const parts: PartOutcome[] = [{ kind: 'invitation', target: email, status: 'succeeded', operationId }]
-  if (allowed.sponsors.sponsors.length + allowed.groups.length + allowed.appRoles.length > 0) {
+  if (allowed.sponsors.sponsors.length + allowed.groups.length + allowed.appRoles.length + allowed.bundles.length > 0) {
     // Graph re-invites whoever holds the address by then: grant nothing to a member account.
     await requireGuest(app, request, guest, operationId, allowed.invitation)
   }
@@ -149,6 +168,10 @@ export async function inviteGuest(app: FastifyInstance, request: Caller, body: I
   for (const { app: sp, role, decision } of allowed.appRoles) {
     parts.push(await runPart('appRole', `${sp.id}/${role.value}`, () => assignAppRole(app, identity, guest, sp, role, { ...write, decision })))
   }
+  for (const { plan, expiresAt } of allowed.bundles) {
+    parts.push(...(await grantBundle(app, request, guest, plan, expiresAt, write)).parts)
+  }
+  if (allowed.expiresAt) await recordExpiry(app, request, { guestId: guest.id, kind: 'guest', subject: guest.id, label: email, expiresAt: allowed.expiresAt })
   return {
     id: invitation.invitedUserId,
     email: invitation.email,
@@ -157,7 +180,7 @@ export async function inviteGuest(app: FastifyInstance, request: Caller, body: I
     invitationState: invitation.status,
     inviteRedeemUrl: invitation.inviteRedeemUrl,
     operationId,
-    outcome: parts.some((p) => p.status === 'failed') ? 'partial' : 'complete',
+    outcome: outcomeOf(parts),
     parts,
   }
 }

@@ -85,6 +85,12 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
       }
     }
 
+    const bundles = (policy.bundles ?? []).filter((b) => b.grantableBy.includes(role)).map((b) => b.name)
+    if (bundles.length > 0) {
+      grant('grantBundle', 'AccessBundle', 'bundles.grantable', { bundle: { $in: bundles } })
+      grant('revokeBundle', 'AccessBundle', 'bundles.grantable', { bundle: { $in: bundles } })
+    }
+
     if (audit?.read) grant('read', 'AuditLog', 'audit.read')
     if (audit?.export) grant('export', 'AuditLog', 'audit.export')
   }

@@ -60,6 +60,7 @@ export const SponsorSchema = Type.Object({
 export const OperationPartSchema = Type.Object({
   kind: StringEnum(PART_KINDS),
   target: Type.String({ description: 'email (invitation), sponsor id, group id, appId/appRole, or the guest id (blockSignIn, revokeSessions)' }),
+  bundle: Type.Optional(Type.String({ description: 'The access bundle the part belongs to' })),
   status: StringEnum(PART_STATUSES, {
     description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule), or an offboarding option the requester\'s roles do not give' }),
   rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application, role.missing' })),

@@ -124,6 +124,20 @@ const TABLE: Record<string, Row> = {
     // Adele sponsors no one in the seed: the end state asked for, 200 unchanged.
     targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}/sponsors/${SEED.users.adele.id}` }), expect: gate([GM], guestRoute(200, 404)),
   },
+  'POST /v1/guests/:id/bundles': {
+    targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/bundles`, payload: { bundle: 'matrix' } }),
+    expect: gate([GMM], guestRoute(200, 404)),
+  },
+  // A bundle never granted: no grant to revoke.
+  'DELETE /v1/guests/:id/bundles/:name': {
+    targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}/bundles/matrix-unused` }), expect: gate([GMM], () => 404),
+  },
+  'GET /v1/guests/:id/expiries': { targets: true, request: (t) => ({ method: 'GET', url: `/v1/guests/${t.id}/expiries` }), expect: gate(ROLES, guestRoute(200, 404)) },
+  'POST /v1/guests/:id/expiries/:expiryId/renew': {
+    targets: false,
+    request: () => ({ method: 'POST', url: `/v1/guests/${GUEST}/expiries/0f000000-0000-4000-8000-00000000abcd/renew`, payload: { expiresAt: '2099-01-01T00:00:00Z' } }),
+    expect: gate(ROLES, () => 404),
+  },
   'GET /v1/groups': { targets: false, request: () => ({ method: 'GET', url: '/v1/groups' }), expect: gate([GMM], () => 200) },
   'GET /v1/groups/:groupId/members': {
     targets: true, request: (t) => ({ method: 'GET', url: `/v1/groups/${t.id}/members` }),
@@ -189,6 +203,10 @@ async function generousPolicy(): Promise<string> {
     { id: SEED.apps.microsoftGraph.id, name: 'Microsoft Graph', grant: ['Directory.Read.All'], revoke: ['Directory.Read.All'] },
     { id: SEED.apps.guestgate.id, name: 'guestgate', grant: ['Audit.Read'], revoke: ['Audit.Read'] },
   )
+  policy.bundles = [
+    { name: 'matrix', groups: [SEED.groups.developers], maxDays: 30, grantableBy: [GMM] },
+    { name: 'matrix-unused', groups: [SEED.groups.marketing], maxDays: 30, grantableBy: [GMM] },
+  ]
   return writePolicyFile(stringify(policy).split('\n'))
 }
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
-import { conflict, databaseUnavailable, unprocessable } from '../../errors.js'
-import { denialEntry } from '../../operations/denials.js'
-import { accessOf, blockSignIn, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, revocationAction, revokeSessions, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
+import { conflict, unprocessable } from '../../errors.js'
+import { endAccessRecords } from '../../operations/expiry.js'
+import { accessOf, executeRevocation, outcomeOf, planRevocation, roleOf } from '../../operations/guest-access.js'
 import { refuseCustomMessage } from '../../operations/invite-guest.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
 import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
@@ -121,33 +121,12 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const { user: guest } = await checkGuestAction(app, request,
       (u) => enforcing(request, { auditTarget: { type: 'guest', id, displayName: u.mail ?? u.displayName } }), 'revokeAccess', id)
     const ref = { id, label: guest.mail ?? guest.displayName }
-    const identity = identityOf(request)
-    const plan = await planRevocation(app, request, id, (request.body ?? {}))
+    const plan = await planRevocation(app, request, id, request.body ?? {})
     const operationId = randomUUID()
-    // Kept parts are recorded before anything changes: a refusal that cannot be recorded stops here.
-    await Promise.all(plan.filter((part) => !part.decision.allowed).map((part) =>
-      app.audit.append(denialEntry(identity, part.decision, revocationAction(part),
-        { type: 'guest', id, displayName: ref.label }, { part: part.target }, operationId))))
-      .catch((error: unknown) => { throw databaseUnavailable(error) })
-    const parts: PartOutcome[] = []
-    for (const part of plan) {
-      if (!part.decision.allowed) {
-        parts.push(keptPart(part))
-      } else if (part.kind === 'blockSignIn') {
-        // Already blocked: nothing to send.
-        parts.push(guest.accountEnabled
-          ? await runPart('blockSignIn', id, () => blockSignIn(app, identity, ref, { decision: part.decision, operationId }))
-          : { kind: 'blockSignIn', target: id, status: 'unchanged' })
-      } else if (part.kind === 'revokeSessions') {
-        parts.push(await runPart('revokeSessions', id, () => revokeSessions(app, identity, ref, { decision: part.decision, operationId })))
-      } else if (part.kind === 'group') {
-        parts.push(await runPart('group', part.target, () => removeFromGroup(app, identity, ref, part.group, { decision: part.decision, operationId })))
-      } else {
-        parts.push(await runPart('appRole', part.target,
-          () => removeAppRoleAssignment(app, identity, ref, part.assignment, part.role?.value ?? null, { decision: part.decision, operationId })))
-      }
-    }
-    return { guestId: id, operationId, outcome: parts.some((p) => p.status === 'failed') ? 'partial' as const : 'complete' as const, parts }
+    const parts = await executeRevocation(app, request, { ...ref, accountEnabled: guest.accountEnabled }, plan, operationId)
+    // Nothing is left to expire: the expiries of what was taken away end with it.
+    if (!request.dryRun) await endAccessRecords(app, id, { kinds: ['group', 'appRole', 'bundle'], grantState: 'revoked' })
+    return { guestId: id, operationId, outcome: outcomeOf(parts), parts }
   })
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { MultilineText } from '../../schemas/text.js'
+import { BundleName, ExpiresAt } from '../lifecycle/schemas.js'
 
 export const CreateInvitationBody = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254, description: 'The external user\'s email address (no plus-addressing)' }),
@@ -18,6 +19,11 @@ export const CreateInvitationBody = Type.Object({
   }, { additionalProperties: false }), { maxItems: 20, description: 'App roles to grant, in order, after the groups' })),
   sponsors: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 5, uniqueItems: true,
     description: 'Object ids of users or groups who sponsor the guest (Entra allows at most five), added right after the invitation, each an audited part. Absent: the requester, when it is a user of the directory; [] for none. Naming anyone but yourself needs the policy\'s guests.manageSponsors. An id that is no user or group of the directory is a 422 before anything is sent.' })),
+  bundles: Type.Optional(Type.Array(Type.Object({
+    bundle: BundleName,
+    expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When this grant ends; default and maximum: the bundle\'s maxDays from now' })),
+  }, { additionalProperties: false }), { maxItems: 10, description: 'Access bundles of the policy file to grant after the app roles: the caller needs each bundle\'s grantableBy role and every part\'s own grant' })),
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the guest\'s access ends: the expiry scheduler then takes every group and app role away. Within the inviting role\'s expiry.maxDays.' })),
 }, {
   additionalProperties: false,
   // Valid in the sandbox: partner.example and this redirect URL are allowed by its policy.
