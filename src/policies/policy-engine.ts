@@ -37,7 +37,7 @@ const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   invite: ['Invitation'],
   resend: ['Guest'],
   resetRedemption: ['Guest'],
-  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'],
+  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership', 'Report'],
   delete: ['Guest'],
   revokeAccess: ['Guest'],
   addMember: ['GroupMembership'],
@@ -46,6 +46,8 @@ const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   unassign: ['AppRoleAssignment'],
   export: ['AuditLog'],
   check: ['Self'],
+  cleanup: ['Report'],
+  manage: ['Webhook'],
 }
 
 const ACTION_PHRASES: Record<string, string> = {
@@ -65,6 +67,9 @@ const ACTION_PHRASES: Record<string, string> = {
   'unassign AppRoleAssignment': 'revoke app roles',
   'export AuditLog': 'export the audit log',
   'check Self': 'check their own permissions',
+  'read Report': 'read hygiene reports',
+  'cleanup Report': 'clean up from hygiene reports',
+  'manage Webhook': 'manage webhook subscriptions',
 }
 
 const SELF_CHECK_REASON = 'Anyone signed in to this tenant may check their own permissions.'

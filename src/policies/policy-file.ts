@@ -68,6 +68,12 @@ export const AppPolicySchema = Type.Object(
 
 export const AuditPolicySchema = Type.Object({ read: Flag, export: Flag }, { additionalProperties: false })
 
+/** Hygiene reports: read them; act on them (resend, revoke, delete: each still needs its own grant). */
+export const ReportsPolicySchema = Type.Object({ read: Flag, cleanup: Flag }, { additionalProperties: false })
+
+/** Webhook subscriptions: create, list, delete, and read their delivery log. */
+export const WebhooksPolicySchema = Type.Object({ manage: Flag }, { additionalProperties: false })
+
 export const RolePolicySchema = Type.Object(
   {
     description: Type.Optional(Type.String()),
@@ -76,6 +82,8 @@ export const RolePolicySchema = Type.Object(
     groups: Type.Optional(Type.Array(GroupPolicySchema)),
     apps: Type.Optional(Type.Array(AppPolicySchema)),
     audit: Type.Optional(AuditPolicySchema),
+    reports: Type.Optional(ReportsPolicySchema),
+    webhooks: Type.Optional(WebhooksPolicySchema),
   },
   { additionalProperties: false },
 )
@@ -88,6 +96,18 @@ export const TenantLimitsSchema = Type.Object(
   },
   { additionalProperties: false },
 )
+
+export const CleanupPolicySchema = Type.Object(
+  {
+    /** Safety gate: a clean-up run that would revoke or delete more guests than this is refused
+     *  as a whole (409 with the list); absent: 10. */
+    maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, errorMessage: 'must be a whole number of at least 0' })),
+  },
+  { additionalProperties: false },
+)
+
+/** Removals one clean-up run may make when the policy file does not say. */
+export const DEFAULT_MAX_REMOVALS_PER_RUN = 10
 
 export const PolicyDocumentSchema = Type.Object(
   {
@@ -105,6 +125,7 @@ export const PolicyDocumentSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    cleanup: Type.Optional(CleanupPolicySchema),
   },
   { additionalProperties: false },
 )

@@ -7,7 +7,7 @@ export type PolicyAction =
   | 'invite' // Invitation
   | 'resend' // Guest
   | 'resetRedemption' // Guest
-  | 'read' // Guest, Group, App, AuditLog; GroupMembership: list a group's guests
+  | 'read' // Guest, Group, App, AuditLog, Report; GroupMembership: list a group's guests
   | 'delete' // Guest
   | 'revokeAccess' // Guest
   | 'addMember' // GroupMembership
@@ -16,6 +16,8 @@ export type PolicyAction =
   | 'unassign' // AppRoleAssignment
   | 'export' // AuditLog
   | 'check' // Self: what-if and my permissions
+  | 'cleanup' // Report: act on a hygiene report (each action still asks its own question)
+  | 'manage' // Webhook: create, list, delete subscriptions and read their deliveries
 
 export type PolicyTarget =
   | { type: 'Invitation'; email: string; redirectUrl?: string }
@@ -47,6 +49,8 @@ export type PolicyTarget =
     }
   | { type: 'AuditLog' }
   | { type: 'Self' }
+  | { type: 'Report' }
+  | { type: 'Webhook' }
 
 export type PolicySubject = PolicyTarget['type']
 
