@@ -39,7 +39,7 @@ const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   invite: ['Invitation'],
   resend: ['Guest'],
   resetRedemption: ['Guest'],
-  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'],
+  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership', 'Report'],
   delete: ['Guest'],
   revokeAccess: ['Guest'],
   manageSponsors: ['Guest'],
@@ -53,6 +53,8 @@ const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   check: ['Self'],
   grantBundle: ['AccessBundle'],
   revokeBundle: ['AccessBundle'],
+  cleanup: ['Report'],
+  manage: ['Webhook'],
 }
 
 const ACTION_PHRASES: Record<string, string> = {
@@ -77,6 +79,9 @@ const ACTION_PHRASES: Record<string, string> = {
   'check Self': 'check their own permissions',
   'grantBundle AccessBundle': 'grant access bundles',
   'revokeBundle AccessBundle': 'revoke access bundles',
+  'read Report': 'read hygiene reports',
+  'cleanup Report': 'clean up from hygiene reports',
+  'manage Webhook': 'manage webhook subscriptions',
 }
 
 const SELF_CHECK_REASON = 'Anyone signed in to this tenant may check their own permissions.'

@@ -106,6 +106,11 @@ export const ExpiryPolicySchema = Type.Object(
   { reminderDaysBefore: Type.Optional(Type.Array(MaxDays, { maxItems: 5 })) },
   { additionalProperties: false },
 )
+/** Hygiene reports: read them; act on them (resend, revoke, delete: each still needs its own grant). */
+export const ReportsPolicySchema = Type.Object({ read: Flag, cleanup: Flag }, { additionalProperties: false })
+
+/** Webhook subscriptions: create, list, delete, and read their delivery log. */
+export const WebhooksPolicySchema = Type.Object({ manage: Flag }, { additionalProperties: false })
 
 export const RolePolicySchema = Type.Object(
   {
@@ -116,6 +121,8 @@ export const RolePolicySchema = Type.Object(
     apps: Type.Optional(Type.Array(AppPolicySchema)),
     audit: Type.Optional(AuditPolicySchema),
     expiry: Type.Optional(RoleExpirySchema),
+    reports: Type.Optional(ReportsPolicySchema),
+    webhooks: Type.Optional(WebhooksPolicySchema),
   },
   { additionalProperties: false },
 )
@@ -128,6 +135,18 @@ export const TenantLimitsSchema = Type.Object(
   },
   { additionalProperties: false },
 )
+
+export const CleanupPolicySchema = Type.Object(
+  {
+    /** Safety gate: a clean-up run that would revoke or delete more guests than this is refused
+     *  as a whole (409 with the list); absent: 10. */
+    maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, errorMessage: 'must be a whole number of at least 0' })),
+  },
+  { additionalProperties: false },
+)
+
+/** Removals one clean-up run may make when the policy file does not say. */
+export const DEFAULT_MAX_REMOVALS_PER_RUN = 10
 
 export const PolicyDocumentSchema = Type.Object(
   {
@@ -147,6 +166,7 @@ export const PolicyDocumentSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    cleanup: Type.Optional(CleanupPolicySchema),
   },
   { additionalProperties: false },
 )

@@ -7,7 +7,7 @@ export type PolicyAction =
   | 'invite' // Invitation
   | 'resend' // Guest
   | 'resetRedemption' // Guest
-  | 'read' // Guest, Group, App, AuditLog; GroupMembership: list a group's guests
+  | 'read' // Guest, Group, App, AuditLog, Report; GroupMembership: list a group's guests
   | 'delete' // Guest
   | 'revokeAccess' // Guest
   | 'manageSponsors' // Guest: add or remove its sponsors, name sponsors at invitation
@@ -21,6 +21,8 @@ export type PolicyAction =
   | 'check' // Self: what-if and my permissions
   | 'grantBundle' // AccessBundle
   | 'revokeBundle' // AccessBundle
+  | 'cleanup' // Report: act on a hygiene report (each action still asks its own question)
+  | 'manage' // Webhook: create, list, delete subscriptions and read their deliveries
 
 export type PolicyTarget =
   | { type: 'Invitation'; email: string; redirectUrl?: string }
@@ -55,6 +57,8 @@ export type PolicyTarget =
   | { type: 'AccessBundle'; bundle: string }
   | { type: 'AuditLog' }
   | { type: 'Self' }
+  | { type: 'Report' }
+  | { type: 'Webhook' }
 
 /** A removal asked as a part of something larger: revoke-access (the right to revoke the guest's
  *  access grants it) or an expiry (the expiry scheduler's own principal, nobody else). */

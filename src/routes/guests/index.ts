@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
-import { conflict, unprocessable } from '../../errors.js'
-import { endAccessRecords } from '../../operations/expiry.js'
-import { accessOf, executeRevocation, outcomeOf, planRevocation, roleOf } from '../../operations/guest-access.js'
-import { refuseCustomMessage } from '../../operations/invite-guest.js'
+import { unprocessable } from '../../errors.js'
+import { accessOf, roleOf } from '../../operations/guest-access.js'
+import { deleteGuestAccount, resendGuestInvitation, revokeGuestAccess } from '../../operations/guest-actions.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
 import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
 import { addGuestSponsor, listSponsorsOf, removeGuestSponsor } from '../../operations/sponsors.js'
@@ -59,38 +57,8 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.post('/:id/resend-invitation', { schema: resendInvitation, config: { authorization: { action: 'resend', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params
-    const body = request.body ?? {}
-    const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
-    const summary = { guestId: id, redirectUrl }
-    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
-    refuseCustomMessage(body.message, 'body/message')
-    const { decision, user: guest } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u), summary }), 'resend', id)
-    const target = auditTargetOf(guest)
-    const principal = request.authenticatedPrincipal()
-    if (guest.externalUserState === 'Accepted') {
-      throw conflict('invitation_already_accepted', `${guest.mail ?? id} already accepted the invitation; there is nothing to resend.`)
-    }
-    if (!guest.mail) throw conflict('guest_without_email', `Guest ${id} has no email address to invite again.`)
-    // Redirect URLs are policy: the resend goes through the same check as a new invitation.
-    const question = await invitationQuestion(app, request, guest.mail, redirectUrl)
-    await request.authorize('invite', question.target, { context: question.context, auditTarget: target, summary })
-
-    const outcome = await app.graphOps.write(identityOf(request), {
-      write: 'guest.resend',
-      params: { guestId: id, email: guest.mail, redirectUrl, ...(guest.displayName ? { displayName: guest.displayName } : {}) },
-      target, decision,
-      // Resends count against the invitation limits and run one at a time per address.
-      exclusive: { key: invitationKey(principal, guest.mail), reserve: reserveInvitation(app, request, question.target) },
-    })
-    return {
-      id,
-      email: outcome.value.email,
-      invitationState: outcome.value.status,
-      inviteRedeemUrl: outcome.value.inviteRedeemUrl,
-      operationId: outcome.operationId,
-    }
+    return resendGuestInvitation(app, request, id, request.body ?? {})
   })
-
 
   app.post('/:id/reset-redemption', { schema: resetRedemption, config: { authorization: { action: 'resetRedemption', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params
@@ -118,23 +86,12 @@ export default async function guestRoutes(fastify: FastifyInstance) {
 
   app.post('/:id/revoke-access', { schema: revokeAccess, config: { authorization: { action: 'revokeAccess', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params
-    const { user: guest } = await checkGuestAction(app, request,
-      (u) => enforcing(request, { auditTarget: { type: 'guest', id, displayName: u.mail ?? u.displayName } }), 'revokeAccess', id)
-    const ref = { id, label: guest.mail ?? guest.displayName }
-    const plan = await planRevocation(app, request, id, request.body ?? {})
-    const operationId = randomUUID()
-    const parts = await executeRevocation(app, request, { ...ref, accountEnabled: guest.accountEnabled }, plan, operationId)
-    // Nothing is left to expire: the expiries of what was taken away end with it.
-    if (!request.dryRun) await endAccessRecords(app, id, { kinds: ['group', 'appRole', 'bundle'], grantState: 'revoked' })
-    return { guestId: id, operationId, outcome: outcomeOf(parts), parts }
+    return revokeGuestAccess(app, request, id, request.body ?? {})
   })
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {
     const { id } = request.params
-    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
-    // The same question as the what-if: unknown id 404, a member 409 not_a_guest, then the policy.
-    const { decision, user } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u) }), 'delete', id)
-    await app.graphOps.write(identityOf(request), { write: 'guest.delete', params: { guestId: id }, target: auditTargetOf(user), decision })
+    await deleteGuestAccount(app, request, id)
     return reply.code(204).send(null)
   })
 }
