@@ -16,15 +16,22 @@ export const MAX_SPONSORS = 5
 
 const isNotFound = (error: unknown) => error instanceof GraphRequestError && error.status === 404
 
-/** A user of the directory, else a group, else null: the two kinds Graph accepts as sponsors. */
-async function findSponsorObject(app: FastifyInstance, request: Caller, id: string): Promise<SponsorRef | null> {
-  const identity = identityOf(request)
+/** The user with this id, or null. */
+async function findUser(app: FastifyInstance, request: Caller, id: string): Promise<SponsorRef | null> {
   try {
-    const user = await app.graphOps.read(identity, (graph, ctx) => graph.getUser(id, ctx))
+    const user = await app.graphOps.read(identityOf(request), (graph, ctx) => graph.getUser(id, ctx))
     return { id: user.id, type: 'user', displayName: user.displayName }
   } catch (error) {
     if (!isNotFound(error)) throw error
+    return null
   }
+}
+
+/** A user of the directory, else a group, else null: the two kinds Graph accepts as sponsors. */
+async function findSponsorObject(app: FastifyInstance, request: Caller, id: string): Promise<SponsorRef | null> {
+  const identity = identityOf(request)
+  const user = await findUser(app, request, id)
+  if (user) return user
   try {
     const group = await app.graphOps.read(identity, (graph, ctx) => graph.getGroup(id, ctx))
     return { id: group.id, type: 'group', displayName: group.displayName }
@@ -55,8 +62,7 @@ export async function resolveSponsors(app: FastifyInstance, request: Caller, ids
  * token's oid is a service principal, not a user) gets no default.
  */
 export async function defaultSponsor(app: FastifyInstance, request: Caller): Promise<SponsorRef | null> {
-  const sponsor = await findSponsorObject(app, request, request.authenticatedPrincipal().oid)
-  return sponsor?.type === 'user' ? sponsor : null
+  return findUser(app, request, request.authenticatedPrincipal().oid)
 }
 
 export interface SponsorChange {
