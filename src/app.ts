@@ -22,6 +22,7 @@ import rateLimitPlugin from './plugins/rate-limit.js'
 import reconcilerPlugin from './plugins/reconciler.js'
 import requestIdPlugin from './plugins/request-id.js'
 import swaggerPlugin from './plugins/swagger.js'
+import webhooksPlugin from './plugins/webhooks.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
 import auditRoutes from './routes/audit/index.js'
@@ -31,7 +32,9 @@ import guestRoutes from './routes/guests/index.js'
 import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
 import metricsRoutes from './routes/metrics/index.js'
+import reportRoutes from './routes/reports/index.js'
 import sandboxRoutes from './routes/sandbox/index.js'
+import webhookRoutes from './routes/webhooks/index.js'
 
 export interface AppOptions {
   config: AppConfig
@@ -66,6 +69,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)
+  await app.register(webhooksPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
@@ -75,6 +79,8 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(appRoutes, { prefix: '/v1/apps' })
   await app.register(authorizationRoutes, { prefix: '/v1' })
   await app.register(auditRoutes, { prefix: '/v1/audit' })
+  await app.register(reportRoutes, { prefix: '/v1/reports' })
+  await app.register(webhookRoutes, { prefix: '/v1/webhooks' })
   if (opts.config.mode === 'sandbox') await app.register(sandboxRoutes, { prefix: '/v1/sandbox' })
 }
 

@@ -18,6 +18,9 @@ export interface ProblemExtras {
   graphStatus?: number
   graphErrorCode?: string
   graphRequestId?: string
+  /** Clean-up safety gate: the guests a refused run would have removed. */
+  guests?: { id: string; email: string | null; displayName: string | null }[]
+  maxRemovalsPerRun?: number
 }
 
 export class ProblemError extends Error {

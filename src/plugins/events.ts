@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   'guest.access.removed',
   'guest.access.expiring',
   'guest.access.expired',
+  // Published by the expiry scheduler before access expires, for the sponsors (through webhooks).
+  'expiry.reminder',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
