@@ -24,6 +24,7 @@ import rateLimitPlugin from './plugins/rate-limit.js'
 import reconcilerPlugin from './plugins/reconciler.js'
 import requestIdPlugin from './plugins/request-id.js'
 import swaggerPlugin from './plugins/swagger.js'
+import webhooksPlugin from './plugins/webhooks.js'
 import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
 import auditRoutes from './routes/audit/index.js'
@@ -35,7 +36,9 @@ import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
 import lifecycleRoutes from './routes/lifecycle/index.js'
 import metricsRoutes from './routes/metrics/index.js'
+import reportRoutes from './routes/reports/index.js'
 import sandboxRoutes from './routes/sandbox/index.js'
+import webhookRoutes from './routes/webhooks/index.js'
 
 export interface AppOptions {
   config: AppConfig
@@ -74,6 +77,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(reconcilerPlugin)
   await app.register(bulkPlugin)
   await app.register(expiryPlugin, opts.expiry ?? {})
+  await app.register(webhooksPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
@@ -85,6 +89,8 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(appRoutes, { prefix: '/v1/apps' })
   await app.register(authorizationRoutes, { prefix: '/v1' })
   await app.register(auditRoutes, { prefix: '/v1/audit' })
+  await app.register(reportRoutes, { prefix: '/v1/reports' })
+  await app.register(webhookRoutes, { prefix: '/v1/webhooks' })
   if (opts.config.mode === 'sandbox') await app.register(sandboxRoutes, { prefix: '/v1/sandbox' })
 }
 

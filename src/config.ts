@@ -4,6 +4,7 @@
 // Keep it ONE flat object: every concern adds its variables here.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { graphCredentialSettingsFromEnv, type GraphCredentialSettings } from './graph/graph-credential.js'
 import { packageRoot } from './package-root.js'
@@ -84,6 +85,13 @@ export const ConfigSchema = Type.Object({
   GRAPH_REPLICATION_RETRIES: Integer(0, 10, 5, 'Retries of "not found yet" answers right after an invitation (Entra replicates new users with a delay).'),
   GRAPH_REPLICATION_BASE_DELAY_MS: Integer(0, 30_000, 1000, 'First delay of those replication retries (doubles each time).'),
   GRAPH_SIMULATOR_PORT: Type.Optional(Integer(0, 65535, undefined, 'Sandbox: port of the embedded Graph simulator on 127.0.0.1 (unset: any free port).')),
+  GUESTGATE_WEBHOOK_SECRET_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', expected: '32 bytes in base64 (openssl rand -base64 32)',
+    description: 'Key that encrypts webhook signing secrets at rest (AES-256-GCM). Tenant mode: without it webhooks cannot be created (503 webhooks_not_configured). Sandbox default: a fixed, public key. Changing it makes stored secrets unreadable: re-create the subscriptions.' })),
+  GUESTGATE_WEBHOOK_ALLOW_HTTP_LOOPBACK: Flag(false, 'Also accept http://127.0.0.1 and http://[::1] webhook URLs (tests, sandbox). Otherwise only https:// URLs to public addresses are accepted.'),
+  GUESTGATE_WEBHOOK_TIMEOUT_MS: Integer(100, 60_000, 10_000, 'Deadline of one webhook delivery attempt (connect, send, answer); past it the attempt failed and is retried.'),
+  GUESTGATE_WEBHOOK_RETRY_LIMIT: Integer(0, 20, 8, 'Retries of a webhook delivery that failed (non-2xx, timeout, no connection) before it is given up.'),
+  GUESTGATE_WEBHOOK_RETRY_DELAY_SECONDS: Integer(1, 3600, 30, 'First retry delay of a webhook delivery; each further retry waits about twice as long (pg-boss retryBackoff, with jitter).'),
+  GUESTGATE_INVITATION_POLL_CRON: Text('When the invitation-accepted poller reads pending guests\' state from Graph (cron, UTC; one replica per run).', '*/5 * * * *'),
   AZURE_TENANT_ID: Type.Optional(Guid('Tenant of the Graph credential; the same as GUESTGATE_TENANT_ID (either may be set).')),
   AZURE_CLIENT_ID: Type.Optional(Guid('Graph credential: application id for a client secret, certificate or workload identity; alone, selects a user-assigned managed identity.')),
   AZURE_CLIENT_SECRET: Type.Optional(Text('Graph credential: client secret (with AZURE_CLIENT_ID).')),
@@ -98,7 +106,7 @@ export type RawConfig = Static<typeof ConfigSchema>
 export type ConfigVariable = keyof RawConfig
 
 /** Variables whose values never appear in logs or errors. */
-export const SECRET_VARIABLES: readonly ConfigVariable[] = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'DATABASE_URL', 'GUESTGATE_METRICS_TOKEN']
+export const SECRET_VARIABLES: readonly ConfigVariable[] = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'DATABASE_URL', 'GUESTGATE_METRICS_TOKEN', 'GUESTGATE_WEBHOOK_SECRET_KEY']
 
 /** Any of these set (and GUESTGATE_MODE unset) means tenant mode. */
 export const TENANT_VARIABLES: readonly ConfigVariable[] = [
@@ -175,6 +183,16 @@ export interface AppConfig {
     /** Unset: counters in memory, per process. */
     redisUrl?: string
     redisPrefix: string
+  }
+  /** Webhook subscriptions and their deliveries (src/webhooks). */
+  webhooks: {
+    /** AES-256-GCM key of stored signing secrets; undefined: webhooks cannot be created. */
+    secretKey?: Buffer
+    allowHttpLoopback: boolean
+    timeoutMs: number
+    retryLimit: number
+    retryDelaySeconds: number
+    invitationPollCron: string
   }
   /** Tenant mode: the Graph credential, already checked for completeness. Sandbox: null. */
   graphCredential: GraphCredentialSettings | null
@@ -300,10 +318,23 @@ export function loadConfig(environment: Record<string, string | undefined>, opti
       redisUrl: env.REDIS_URL,
       redisPrefix: env.GUESTGATE_RATE_LIMIT_REDIS_PREFIX,
     },
+    webhooks: {
+      secretKey: env.GUESTGATE_WEBHOOK_SECRET_KEY
+        ? Buffer.from(env.GUESTGATE_WEBHOOK_SECRET_KEY, 'base64')
+        : mode === 'sandbox' ? SANDBOX_WEBHOOK_SECRET_KEY : undefined,
+      allowHttpLoopback: env.GUESTGATE_WEBHOOK_ALLOW_HTTP_LOOPBACK,
+      timeoutMs: env.GUESTGATE_WEBHOOK_TIMEOUT_MS,
+      retryLimit: env.GUESTGATE_WEBHOOK_RETRY_LIMIT,
+      retryDelaySeconds: env.GUESTGATE_WEBHOOK_RETRY_DELAY_SECONDS,
+      invitationPollCron: env.GUESTGATE_INVITATION_POLL_CRON,
+    },
     graphCredential,
     env,
   }
 }
+
+/** The sandbox's webhook secret key: public (the sandbox mints tokens for anyone, too). */
+const SANDBOX_WEBHOOK_SECRET_KEY = createHash('sha256').update('guestgate sandbox webhook secret key').digest()
 
 /**
  * Fails closed: the sandbox mints tokens for anyone, so it is never chosen by accident on an

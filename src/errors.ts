@@ -13,6 +13,7 @@ export const PROBLEM_CODES = [
   'not_found', 'not_a_guest', 'user_exists', 'invitation_already_accepted', 'guest_without_email', 'address_not_on_guest',
   'app_role_not_assignable', 'message_not_delivered',
   'sponsor_not_found', 'sponsor_is_guest', 'too_many_sponsors', 'unknown_bundle', 'expiry_invalid', 'expiry_in_past', 'expiry_over_cap',
+  'licence_required', 'cleanup_limit_exceeded', 'webhook_url_not_allowed', 'webhooks_not_configured',
   // Idempotency-Key
   'idempotency_key_reused', 'idempotency_key_in_use',
   // Microsoft Graph
@@ -40,6 +41,9 @@ export interface ProblemExtras {
   graphStatus?: number
   graphErrorCode?: string
   graphRequestId?: string
+  /** Clean-up safety gate: the guests a refused run would have removed. */
+  guests?: { id: string; email: string | null; displayName: string | null }[]
+  maxRemovalsPerRun?: number
 }
 
 export class ProblemError extends Error {

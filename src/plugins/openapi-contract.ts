@@ -17,6 +17,7 @@ export type GraphPermission =
   | 'User.Invite.All'
   | 'User.Read.All'
   | 'User.ReadWrite.All'
+  | 'User.RevokeSessions.All'
   | 'GroupMember.Read.All'
   | 'GroupMember.ReadWrite.All'
   | 'Application.Read.All'
@@ -51,6 +52,15 @@ const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
   'AuditLog.read': ['Audit.Read'],
   'AuditLog.export': ['Audit.Read'],
   'Self.check': anyRole,
+  // A bundle names the roles that may grant it (grantableBy): any API role may be among them.
+  'AccessBundle.grantBundle': anyRole,
+  'AccessBundle.revokeBundle': anyRole,
+  'Guest.manageSponsors': ['Guests.Manage'],
+  'Guest.blockSignIn': ['Guests.Manage'],
+  'Guest.revokeSessions': ['Guests.Manage'],
+  'Report.read': ['Guests.Manage'],
+  'Report.cleanup': ['Guests.Manage'],
+  'Webhook.manage': ['Guests.Manage'],
 }
 
 export function requiredRoles(authorization: RouteAuthorization | undefined): readonly ApiRole[] {

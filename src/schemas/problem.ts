@@ -26,6 +26,12 @@ export const ProblemSchema = Type.Object({
   graphStatus: Type.Optional(Type.Integer()),
   graphErrorCode: Type.Optional(Type.String()),
   graphRequestId: Type.Optional(Type.String()),
+  guests: Type.Optional(Type.Array(Type.Object({
+    id: Type.String(),
+    email: Type.Union([Type.String(), Type.Null()]),
+    displayName: Type.Union([Type.String(), Type.Null()]),
+  }, { additionalProperties: false }), { description: 'Clean-up safety gate: the guests the run would have removed (nothing was done)' })),
+  maxRemovalsPerRun: Type.Optional(Type.Integer({ description: 'Clean-up safety gate: removals one run may make (policy file cleanup.maxRemovalsPerRun)' })),
 }, { $id: 'Problem', additionalProperties: false, description: 'RFC 9457 problem details (application/problem+json)' })
 export type Problem = Static<typeof ProblemSchema>
 

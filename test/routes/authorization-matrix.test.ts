@@ -190,6 +190,24 @@ const TABLE: Record<string, Row> = {
   'GET /v1/audit/export': { targets: false, request: () => ({ method: 'GET', url: '/v1/audit/export' }), expect: gate([AR], () => 200) },
   'GET /v1/audit/verify': { targets: false, request: () => ({ method: 'GET', url: '/v1/audit/verify' }), expect: gate([AR], () => 200) },
   'GET /v1/audit/reconciliation': { targets: false, request: () => ({ method: 'GET', url: '/v1/audit/reconciliation' }), expect: gate([AR], () => 200) },
+  'GET /v1/reports/pending-invitations': { targets: false, request: () => ({ method: 'GET', url: '/v1/reports/pending-invitations' }), expect: gate([GM, AR], () => 200) },
+  'GET /v1/reports/guests-without-access': { targets: false, request: () => ({ method: 'GET', url: '/v1/reports/guests-without-access' }), expect: gate([GM, AR], () => 200) },
+  'GET /v1/reports/inactive-guests': { targets: false, request: () => ({ method: 'GET', url: '/v1/reports/inactive-guests' }), expect: gate([GM, AR], () => 200) },
+  // No invitation of the seed is 30 days old: the run has nothing to do.
+  'POST /v1/reports/:report/cleanup': {
+    targets: false, request: () => ({ method: 'POST', url: '/v1/reports/pending-invitations/cleanup', payload: { action: 'resend' } }), expect: gate([GM], () => 200),
+  },
+  'POST /v1/webhooks': {
+    targets: false,
+    request: () => ({ method: 'POST', url: '/v1/webhooks', payload: { url: 'https://hooks.partner.example/guestgate', events: ['guest.access.granted'], secret: `whsec_${'A'.repeat(32)}` } }),
+    expect: gate([GM], () => 201),
+  },
+  'GET /v1/webhooks': { targets: false, request: () => ({ method: 'GET', url: '/v1/webhooks' }), expect: gate([GM], () => 200) },
+  'GET /v1/webhooks/:id': { targets: false, request: () => ({ method: 'GET', url: '/v1/webhooks/0f000000-0000-4000-8000-00000000abcd' }), expect: gate([GM], () => 404) },
+  'DELETE /v1/webhooks/:id': { targets: false, request: () => ({ method: 'DELETE', url: '/v1/webhooks/0f000000-0000-4000-8000-00000000abcd' }), expect: gate([GM], () => 404) },
+  'GET /v1/webhooks/:id/deliveries': {
+    targets: false, request: () => ({ method: 'GET', url: '/v1/webhooks/0f000000-0000-4000-8000-00000000abcd/deliveries' }), expect: gate([GM], () => 404),
+  },
 }
 
 async function generousPolicy(): Promise<string> {

@@ -1,3 +1,4 @@
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { MultilineText } from '../../schemas/text.js'
@@ -72,6 +73,7 @@ const jobNotFound = problemResponse('No job with this id was submitted by the ca
 
 export const submitBulkInvitations = {
   operationId: 'submitBulkInvitations',
+  ...graphPermissions('User.Invite.All', 'User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   tags: ['bulk'],
   summary: 'Invite many guests as one job (admin center CSV or JSON)',
   description: 'Each row is validated on its own (a bad row is reported with its column and does not stop the others), then runs as the single invitation route would (POST /v1/invitations: the same policy, limits, audit rows and Graph write budget), paced below Graph\'s limits, acting for the submitter. Answers 202 with the job at once; follow it at Location, its events stream or its results. Needs the right to invite (the role\'s invitations policy); each row is still authorized on its own. With ?dryRun=true every row is checked (policy, existing users) and nothing is done.',
@@ -94,6 +96,7 @@ export const submitBulkInvitations = {
 
 export const getBulkJob = {
   operationId: 'getBulkJob',
+  ...graphPermissions(),
   tags: ['bulk'],
   summary: 'A bulk job\'s progress',
   description: 'Counts of rows by state, the rate so far and the expected end. Only the submitter sees its jobs.',
@@ -103,6 +106,7 @@ export const getBulkJob = {
 
 export const bulkJobEvents = {
   operationId: 'streamBulkJobEvents',
+  ...graphPermissions(),
   tags: ['bulk'],
   summary: 'A bulk job\'s progress as Server-Sent Events',
   description: 'text/event-stream: a `progress` event (the job, as GET /v1/bulk/jobs/{id} answers it) at once and whenever rows finish, then an `end` event when the job is completed or cancelled, and the stream closes.',
@@ -122,6 +126,7 @@ export type ResultsQuery = Static<typeof ResultsQuery>
 
 export const bulkJobResults = {
   operationId: 'getBulkJobResults',
+  ...graphPermissions(),
   tags: ['bulk'],
   summary: 'Per-row results of a bulk job (CSV or NDJSON)',
   description: 'Every row in file order: address, status, guest id, redeem URL, error code, column and message. Rows not finished yet show as pending or running. Streamed a page at a time.',
@@ -142,6 +147,7 @@ const cancelDescription = 'Rows not started are cancelled; rows under way finish
 
 export const cancelBulkJob = {
   operationId: 'cancelBulkJob',
+  ...graphPermissions(),
   tags: ['bulk'],
   summary: 'Cancel a bulk job',
   description: cancelDescription,
@@ -152,6 +158,7 @@ export const cancelBulkJob = {
 export const deleteBulkJob = {
   ...cancelBulkJob,
   operationId: 'deleteBulkJob',
+  ...graphPermissions(),
   summary: 'Cancel a bulk job (DELETE)',
   description: `The same as POST /v1/bulk/jobs/{id}/cancel. ${cancelDescription} The job and its results stay readable.`,
 }

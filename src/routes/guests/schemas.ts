@@ -46,6 +46,7 @@ const SponsorChange = Type.Object({
 
 export const listSponsors = {
   operationId: 'listGuestSponsors',
+  ...graphPermissions('User.Read.All'),
   tags: ['guests'],
   summary: 'List the sponsors of a guest',
   description: 'The users and groups who sponsor the guest (Graph: GET /users/{id}/sponsors). Needs the right to read guests.',
@@ -58,6 +59,7 @@ export const listSponsors = {
 
 export const addSponsor = {
   operationId: 'addGuestSponsor',
+  ...graphPermissions('User.ReadWrite.All'),
   tags: ['guests'],
   summary: 'Add a sponsor to a guest',
   description: 'Adds a user or group as sponsor (Graph: POST /users/{id}/sponsors/$ref), audited. Its own policy action (guests.manageSponsors). A sponsor already there is changed false. Entra allows at most five sponsors: a sixth is a 409 naming the current ones, and nothing is sent.',
@@ -74,6 +76,7 @@ export const addSponsor = {
 
 export const removeSponsor = {
   operationId: 'removeGuestSponsor',
+  ...graphPermissions('User.ReadWrite.All'),
   tags: ['guests'],
   summary: 'Remove a sponsor from a guest',
   description: 'Removes the sponsor relationship only (Graph: DELETE /users/{id}/sponsors/{sponsorId}/$ref; the sponsor\'s own object is never touched), audited. Its own policy action (guests.manageSponsors). Not a sponsor: changed false.',
@@ -129,11 +132,12 @@ export type RevokeAccessBody = Static<typeof RevokeAccessBody>
 
 export const revokeAccess = {
   operationId: 'revokeGuestAccess',
+  // Offboarding: accountEnabled needs User.ReadWrite.All, revokeSignInSessions User.RevokeSessions.All.
   tags: ['guests'],
   summary: 'Take away every group membership and app role of a guest',
   description: 'Removes the guest from every group and every app role assignment it holds, whoever granted them, and keeps the account. With the offboarding options it first blocks sign-in and revokes sign-in sessions, each its own policy action: an option the requester\'s roles do not give is a part "kept" with the rule and reason (and an audit row), and the rest still runs. Each step is audited under one operation id; a step that fails is reported in parts and the others still run (outcome "partial").',
   params: GuestIdParams,
-  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
+  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'User.ReadWrite.All', 'User.RevokeSessions.All'),
   body: Type.Optional(RevokeAccessBody),
   response: {
     200: Type.Object({

@@ -1,0 +1,68 @@
+// Webhooks: every domain event on the bus (access granted or removed, expiry reminders) and the
+// invitation-accepted poller's findings become deliveries to the subscriptions that asked for
+// their type, sent from the job queue with retries (src/webhooks).
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { DomainEvent } from './events.js'
+import { attemptDelivery, DeliveryFailed, DELIVERY_QUEUE, dispatch, type DeliveryJob, type DeliverySettings } from '../webhooks/webhook-deliveries.js'
+import { pollInvitations, POLL_QUEUE, type PollResult } from '../webhooks/invitation-poller.js'
+
+export interface Webhooks {
+  readonly settings: DeliverySettings
+  /** Records and queues a delivery per matching subscription; `key` makes the message id stable. */
+  dispatch(event: DomainEvent, key?: string): Promise<string[]>
+  /** One pass of the invitation-accepted poller (the scheduled job runs this). */
+  pollInvitations(requestId?: string): Promise<PollResult>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    webhooks: Webhooks
+  }
+}
+
+export default fp(async function webhooks(app: FastifyInstance) {
+  const { config } = app
+  const settings: DeliverySettings = { ...config.webhooks }
+  const instance: Webhooks = {
+    settings,
+    dispatch: (event, key) => dispatch(app.prisma, app.queue, settings, event, key),
+    pollInvitations: (requestId = randomUUID()) => pollInvitations(app, requestId, async (user) => {
+      const acceptedAt = user.externalUserStateChangeDateTime ?? new Date().toISOString()
+      await instance.dispatch({
+        type: 'guest.invitation.accepted',
+        occurredAt: acceptedAt,
+        data: { guestId: user.id, email: user.mail, displayName: user.displayName, acceptedAt },
+      }, `guest.invitation.accepted:${user.id}:${acceptedAt}`)
+    }),
+  }
+  app.decorate('webhooks', instance)
+
+  await app.queue.createQueue(DELIVERY_QUEUE)
+  // One poll at a time across replicas.
+  await app.queue.createQueue(POLL_QUEUE, { name: POLL_QUEUE, policy: 'singleton' })
+  await app.queue.schedule(POLL_QUEUE, config.webhooks.invitationPollCron, {}, { tz: 'UTC' })
+
+  await app.queue.work<DeliveryJob>(DELIVERY_QUEUE, { pollingIntervalSeconds: 1, batchSize: 1, includeMetadata: true }, async ([job]) => {
+    if (!job) return
+    try {
+      await attemptDelivery(app.prisma, settings, job.data.deliveryId, { retryCount: job.retryCount, retryLimit: job.retryLimit })
+    } catch (err) {
+      // The receiver's answer, never the message or its signature.
+      if (err instanceof DeliveryFailed) app.log.warn({ deliveryId: job.data.deliveryId, attempt: job.retryCount + 1, reason: err.message }, 'webhook delivery attempt failed')
+      throw err
+    }
+  })
+  await app.queue.work(POLL_QUEUE, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
+    const result = await instance.pollInvitations(job?.id)
+    if (result.accepted.length > 0) app.log.info({ accepted: result.accepted.length, pending: result.pending }, 'invitations accepted')
+  })
+
+  const unsubscribe = app.events.subscribe(async (event) => {
+    // The invitation poller dispatches its own events (awaited, with a stable id).
+    if (event.type === 'guest.invitation.accepted') return
+    await instance.dispatch(event)
+  })
+  app.addHook('onClose', async () => { unsubscribe() })
+}, { name: 'webhooks', dependencies: ['config', 'database', 'queue', 'events', 'graph'] })
