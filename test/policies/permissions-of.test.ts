@@ -31,6 +31,8 @@ t.test('Guests.Invite: invitations and guest actions, nothing else', async (t) =
     },
     groups: [],
     appRoles: [],
+    bundles: [],
+    expiryMaxDays: { guest: null, group: null, appRole: null },
   })
 })
 
@@ -71,7 +73,7 @@ t.test('no roles, unknown roles and other tenants: only what anyone may do', asy
     t.equal(summary.invitations, null)
   }
   const foreign = sandbox.permissionsOf(principal(['Guests.Manage', 'Audit.Read'], '0badc0de-0000-4000-8000-000000000001'))
-  t.same(foreign, { policyVersion: sandbox.version, roles: [], actions: [], invitations: null, groups: [], appRoles: [] })
+  t.same(foreign, { policyVersion: sandbox.version, roles: [], actions: [], invitations: null, groups: [], appRoles: [], bundles: [], expiryMaxDays: { guest: null, group: null, appRole: null } })
 })
 
 t.test('what permissionsOf offers, decide allows', async (t) => {

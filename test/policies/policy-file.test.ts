@@ -91,7 +91,7 @@ const badFiles: { name: string; text: string; errors: Record<string, RegExp> }[]
   {
     name: 'missing roles and an unknown top-level key',
     text: 'version: v1\nrole: {}',
-    errors: { '/roles': /is required/, '/role': /not a known key; expected one of version, description, limits, roles/ },
+    errors: { '/roles': /is required/, '/role': /not a known key; expected one of version, description, limits, bundles, expiry, roles/ },
   },
   {
     name: 'wrong types',
@@ -260,4 +260,24 @@ t.test('JSON is read as JSON', async (t) => {
 
 t.test('a file that cannot be read is a PolicyFileError too', async (t) => {
   await t.rejects(loadPolicyFile(fixture('no-such-file.yaml')), { name: 'PolicyFileError', errors: [{ path: '/', message: /ENOENT/ }] })
+})
+
+t.test('bundles and expiry caps: validated with pointers, names unique, each bundle with a part', async (t) => {
+  const lines = [
+    'version: "b1"',
+    'bundles:',
+    '  - { name: contractor-dev, groups: [D0000000-0000-4000-8000-000000000001], maxDays: 90, grantableBy: [Groups.ManageMembers] }',
+    '  - { name: contractor-dev, groups: [d0000000-0000-4000-8000-000000000002], maxDays: 0, grantableBy: [Nobody] }',
+    '  - { name: Empty Bundle, maxDays: 10, grantableBy: [Guests.Manage] }',
+    'expiry: { reminderDaysBefore: [7, 1] }',
+    'roles:',
+    '  Groups.ManageMembers: { expiry: { maxDays: 30 } }',
+  ]
+  const error = t.throws(() => parsePolicyDocument(lines.join('\n'), 'bundles.yaml')) as PolicyFileError
+  t.same(error.errors.map((e) => e.path), ['/bundles/1/grantableBy/0', '/bundles/1/maxDays', '/bundles/1/name', '/bundles/2', '/bundles/2/name'])
+  t.match(error.errors.find((e) => e.path === '/bundles/1/name'), { message: /duplicate of \/bundles\/0\/name/ })
+  t.match(error.errors.find((e) => e.path === '/bundles/2'), { message: 'needs at least one group or app role' })
+  const valid = parsePolicyDocument([...lines.slice(0, 3), ...lines.slice(5)].join('\n'), 'bundles.yaml')
+  t.same(valid.bundles?.[0]?.groups, ['d0000000-0000-4000-8000-000000000001'], 'ids lower-cased')
+  t.equal(valid.roles['Groups.ManageMembers']?.expiry?.maxDays, 30)
 })
