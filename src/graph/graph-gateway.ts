@@ -41,10 +41,12 @@ export interface DirectoryUser {
   /** false: the account is disabled and cannot sign in. */
   accountEnabled: boolean
   userPrincipalName: string | null
-  userType: 'Guest' | 'Member' | string
+  /** 'Guest' or 'Member'; kept a string, since Graph may answer a value added later. */
+  userType: string
   creationType: string | null
   createdDateTime: string | null
-  externalUserState: ExternalUserState | string | null
+  /** An ExternalUserState ('PendingAcceptance', 'Accepted') as far as guestgate knows; Graph may answer others. */
+  externalUserState: string | null
   externalUserStateChangeDateTime: string | null
 }
 
@@ -162,7 +164,8 @@ export interface GuestActivity extends DirectoryUser {
 /** A sponsor: a user or a group (Graph's @odata.type tells). */
 export interface Sponsor {
   id: string
-  type: 'user' | 'group' | string
+  /** 'user' or 'group' from Graph's @odata.type; any other type as Graph names it ('directoryObject' when it does not say). */
+  type: string
   displayName: string | null
   mail: string | null
 }

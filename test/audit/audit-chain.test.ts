@@ -20,7 +20,7 @@ const INSERT_FORGED = `INSERT INTO audit_events (id, occurred_at, prev_hash, has
 t.test('the insert trigger assigns id, time, link and hash, whatever the client sent', async (t) => {
   const fixture = await openAuditFixture(t)
   const first = await fixture.store.append(auditEntry())
-  const forged = (await fixture.sql(INSERT_FORGED)).rows[0]
+  const forged = (await fixture.sql<Record<string, unknown>>(INSERT_FORGED)).rows[0]
   t.same(forged, { id: '2', recent: true, prev_hash: first.hash, hashed: true })
 })
 
@@ -30,8 +30,8 @@ t.test('occurred_at never goes below the previous row\'s, even when the clock is
   // Pretend the clock stepped back: the newest row lies an hour ahead of the database clock.
   await fixture.sql(`BEGIN; SET LOCAL session_replication_role = replica;
     UPDATE audit_events SET occurred_at = occurred_at + interval '1 hour' WHERE id = ${first.id}; COMMIT`)
-  const ahead = (await fixture.sql(`SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
-    FROM audit_events WHERE id = ${first.id}`)).rows[0].at
+  const ahead = (await fixture.sql<{ at: string }>(`SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
+    FROM audit_events WHERE id = ${first.id}`)).rows[0]!.at
   const next = await fixture.store.append(auditEntry())
   t.equal(next.occurredAt, ahead, 'takes the previous row\'s time rather than going back')
 })
@@ -62,12 +62,12 @@ t.test('guestgate_app may read and append, and nothing else', async (t) => {
   await fixture.store.append(auditEntry())
   const app = await session(t, fixture)
   await app.query('SET ROLE guestgate_app')
-  t.equal((await app.query('SELECT count(*)::int AS n FROM audit_events')).rows[0].n, 1)
-  const inserted = await app.query(`INSERT INTO audit_events (operation_id, request_id, correlation_id, actor_oid,
+  t.equal((await app.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events')).rows[0]!.n, 1)
+  const inserted = await app.query<{ id: string }>(`INSERT INTO audit_events (operation_id, request_id, correlation_id, actor_oid,
       actor_name, actor_tenant_id, actor_roles, action, target_type, decision, status, policy_version)
     VALUES (gen_random_uuid(), 'r', 'c', 'o', 'n', 't', '{}', 'guest.invite', 'user', 'allowed', 'intent', 'v1')
     RETURNING id::text`)
-  t.equal(inserted.rows[0].id, '2', 'appends through the chaining trigger')
+  t.equal(inserted.rows[0]!.id, '2', 'appends through the chaining trigger')
   await t.rejects(app.query(`UPDATE audit_events SET message = 'x'`), /permission denied/)
   await t.rejects(app.query('DELETE FROM audit_events'), /permission denied/)
   await t.rejects(app.query('TRUNCATE audit_events'), /permission denied/)
@@ -75,7 +75,7 @@ t.test('guestgate_app may read and append, and nothing else', async (t) => {
   await t.rejects(app.query(`BEGIN; SELECT set_config('guestgate.audit_prune_through', '99', true);
     DELETE FROM audit_events; COMMIT`), /permission denied/, 'the prune flag does not grant DELETE')
   await app.query('ROLLBACK')
-  const privileges = await fixture.sql(`SELECT privilege FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE',
+  const privileges = await fixture.sql<{ privilege: string }>(`SELECT privilege FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE',
       'TRUNCATE', 'REFERENCES', 'TRIGGER']) privilege
     WHERE has_table_privilege('guestgate_app', 'audit_events', privilege) ORDER BY privilege`)
   t.same(privileges.rows.map((row) => row.privilege), ['INSERT', 'SELECT'])

@@ -115,7 +115,7 @@ t.test('a streamed export of a few thousand rows equals the paged query results'
     for await (const chunk of exportChunks(store.stream(filter), 'ndjson')) ndjson += chunk
     let csv = ''
     for await (const chunk of exportChunks(store.stream(filter), 'csv', 7)) csv += chunk
-    t.same(ndjson.trimEnd().split('\n').map((line) => JSON.parse(line)), paged, 'NDJSON export')
+    t.same(ndjson.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown), paged, 'NDJSON export')
     t.equal(csv, CSV_HEADER + paged.map(toCsvLine).join(''), 'CSV export')
     const [header, ...rows] = parseCsv(csv)
     t.same(rows.map((row) => row[header!.indexOf('id')]), paged.map((item) => item.id), 'CSV export rows')

@@ -300,9 +300,9 @@ async function holdChainLock (t: { teardown(fn: () => unknown): void }, fixture:
 /** The backends of this database waiting for the chain lock, once there are `count` of them. */
 async function chainLockWaiters (fixture: AuditFixture, count: number): Promise<number[]> {
   for (;;) {
-    const result = await fixture.sql(`SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+    const result = await fixture.sql<{ pid: number }>(`SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
       WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`)
-    if (result.rows.length >= count) return result.rows.map((row: { pid: number }) => row.pid)
+    if (result.rows.length >= count) return result.rows.map((row) => row.pid)
   }
 }
 
@@ -342,7 +342,7 @@ t.test('group commit: appends that arrive during a flush wait for it, then share
   await chainLockWaiters(fixture, 1)
   // Resolved means committed: another session sees the row at once.
   const visibleWhenResolved = async (event: AuditEvent): Promise<[string, number]> =>
-    [event.requestId, (await fixture.sql('SELECT count(*)::int AS n FROM audit_events WHERE id = $1', [event.id])).rows[0].n]
+    [event.requestId, (await fixture.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_events WHERE id = $1', [event.id])).rows[0]!.n]
   const queued = Array.from({ length: 5 }, (_, i) => store.append(auditEntry({ requestId: `queued-${i}` })).then(visibleWhenResolved))
   await lock.query('COMMIT')
   t.equal((await first).requestId, 'first')
@@ -378,7 +378,7 @@ t.test('group commit: an entry the table would refuse is rejected before it join
   const refused: Array<[string, Partial<AuditEntryInput>]> = [
     ['operationId', { operationId: 'not-a-uuid' }],
     ['status', { status: 'done' as AuditEntryInput['status'] }],
-    ['decision', { decision: undefined as unknown as AuditEntryInput['decision'] }],
+    ['decision', { decision: undefined }],
     ['requestId', { requestId: 42 as unknown as string }],
     ['message', { message: 'nul \u0000 inside' }],
     ['actor.roles', { actor: { ...ALICE, roles: ['ok', 7 as unknown as string] } }],

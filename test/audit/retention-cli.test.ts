@@ -9,8 +9,8 @@ t.test('the retention command archives and prunes old rows; the chain still veri
   for (let i = 0; i < 5; i++) await fixture.store.append(auditEntry())
   // Wait until the database clock has moved past the last row, so 0 days covers them all.
   for (;;) {
-    const { rows } = await fixture.sql(`SELECT clock_timestamp() > (SELECT max(occurred_at) FROM audit_events) + interval '1 millisecond' AS passed`)
-    if (rows[0].passed === true) break
+    const { rows } = await fixture.sql<{ passed: boolean }>(`SELECT clock_timestamp() > (SELECT max(occurred_at) FROM audit_events) + interval '1 millisecond' AS passed`)
+    if (rows[0]!.passed === true) break
   }
   const archive = join(t.testdir(), 'audit.ndjson')
   const result = await runRetention(['--older-than-days', '0', '--archive', archive], { DATABASE_URL: fixture.connectionString })

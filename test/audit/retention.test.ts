@@ -17,8 +17,8 @@ async function appendRows (fixture: AuditFixture, count: number): Promise<AuditE
 async function cutAfterExistingRows (fixture: AuditFixture, last: AuditEvent): Promise<Date> {
   const cut = new Date(Date.parse(last.occurredAt.slice(0, 23) + 'Z') + 1)
   for (;;) {
-    const { rows } = await fixture.sql('SELECT clock_timestamp() > $1 AS passed', [cut])
-    if (rows[0].passed === true) return cut
+    const { rows } = await fixture.sql<{ passed: boolean }>('SELECT clock_timestamp() > $1 AS passed', [cut])
+    if (rows[0]!.passed === true) return cut
   }
 }
 
@@ -41,7 +41,7 @@ t.test('archives the old prefix, records a checkpoint, prunes, and the chain sti
   const archive = await readFile(archivePath)
   t.equal(result.archiveSha256, sha256(archive))
   t.equal(await readFile(`${archivePath}.sha256`, 'utf8'), `${sha256(archive)}  audit-1.ndjson\n`, 'sha256sum format')
-  t.same(archive.toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line)), old, 'the pruned rows, in chain order')
+  t.same(archive.toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as unknown), old, 'the pruned rows, in chain order')
 
   const checkpoint = result.checkpoint!
   t.match(checkpoint, {

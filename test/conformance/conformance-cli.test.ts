@@ -7,7 +7,10 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import type { ConformanceReport } from '../../src/conformance/scenario.js'
+import type { RecordedCall } from '../../src/graph/simulator/graph-simulator.js'
 import { SEED } from '../../src/graph/simulator/seed.js'
+import type { DirectorySnapshot } from '../../src/graph/simulator/state.js'
 import { startSimulatorProcess } from '../helpers/simulator-process.js'
 import { TYPESCRIPT_LOADER } from '../helpers/processes.js'
 import { LOOPBACK_CA_FILE, startTokenEndpoint } from '../helpers/token-endpoint.js'
@@ -43,13 +46,13 @@ t.test('npm run conformance against the simulator process: conformant, cleaned u
   t.match(output, /^CONFORMANT: 10 passed, 0 failed, 0 skipped against http:\/\/127\.0\.0\.1:\d+\/v1\.0$/m)
 
   const reportText = await readFile(reportFile, 'utf8')
-  const report = JSON.parse(reportText)
+  const report = JSON.parse(reportText) as ConformanceReport
   t.equal(report.passed, true)
-  t.same(report.steps.map((s: { step: string; status: string }) => s.status), Array(10).fill('pass'))
+  t.same(report.steps.map((s) => s.status), Array(10).fill('pass'))
   t.ok(tokens.grants.length > 0 && tokens.grants.every((g) => g.secretMatched), 'the real credential was used')
 
-  const exchanges = report.steps.flatMap((s: { exchanges: unknown[] }) => s.exchanges)
-  const calls = await (await fetch(`${simulator.origin}/_simulator/calls`)).json()
+  const exchanges = report.steps.flatMap((s) => s.exchanges)
+  const calls = (await (await fetch(`${simulator.origin}/_simulator/calls`)).json()) as RecordedCall[]
   t.equal(exchanges.length, calls.length, 'every request Graph saw is in the report')
   t.notMatch(reportText, /authorization/i, 'no Authorization header')
   t.notMatch(reportText, new RegExp(SECRET), 'no secret')
@@ -57,8 +60,8 @@ t.test('npm run conformance against the simulator process: conformant, cleaned u
   t.notMatch(reportText, /ticket=/, 'no redemption link')
   t.match(reportText, /"inviteRedeemUrl": "<redacted inviteRedeemUrl>"/)
 
-  const state = await (await fetch(`${simulator.origin}/_simulator/state`)).json()
-  t.notOk(state.users.some((u: { mail: string | null }) => u.mail === report.guestEmail), 'the guest it created is gone')
-  t.ok(state.sentEmails.some((e: { to: string }) => e.to === report.guestEmail), 'with CONFORMANCE_SEND_EMAIL the invitations were mailed')
+  const state = (await (await fetch(`${simulator.origin}/_simulator/state`)).json()) as DirectorySnapshot
+  t.notOk(state.users.some((u) => u.mail === report.guestEmail), 'the guest it created is gone')
+  t.ok(state.sentEmails.some((e) => e.to === report.guestEmail), 'with CONFORMANCE_SEND_EMAIL the invitations were mailed')
   t.equal(await simulator.stop(), 0)
 })

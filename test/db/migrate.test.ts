@@ -49,8 +49,8 @@ t.test('applies every migration to an empty database, then reports none pending'
   await withClient(db.connectionString, async (client) => {
     t.same(await migrationStatus(client), { applied: names, pending: [] })
     t.same(await pendingMigrations(client), [])
-    const table = await client.query(`SELECT to_regclass('audit_events')::text AS name`)
-    t.equal(table.rows[0].name, 'audit_events')
+    const table = await client.query<{ name: string }>(`SELECT to_regclass('audit_events')::text AS name`)
+    t.equal(table.rows[0]!.name, 'audit_events')
   })
 })
 
@@ -76,7 +76,7 @@ t.test('records the same checksum as Prisma, and `prisma migrate deploy` agrees 
     checksum: createHash('sha256').update(await readFile(join(migrationsDirectory(), name, 'migration.sql'))).digest('hex'),
   })))
   const recorded = async (connectionString: string): Promise<unknown[]> => withClient(connectionString, async (client) =>
-    (await client.query('SELECT migration_name, checksum FROM _prisma_migrations ORDER BY migration_name')).rows)
+    (await client.query<Record<string, unknown>>('SELECT migration_name, checksum FROM _prisma_migrations ORDER BY migration_name')).rows)
   t.same(await recorded(theirs.connectionString), expected, 'Prisma records sha256 of the file')
   t.same(await recorded(ours.connectionString), expected, 'the runner records the same')
 })

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import t from 'tap'
 import { runDoctorCommand } from '../../src/doctor/command.js'
+import type { CheckResult } from '../../src/doctor/doctor.js'
 import { startSimulatorProcess } from '../helpers/simulator-process.js'
 import { TYPESCRIPT_LOADER } from '../helpers/processes.js'
 import { LOOPBACK_CA_FILE } from '../helpers/token-endpoint.js'
@@ -27,9 +28,9 @@ t.test('doctor against the simulator process, well-configured then mis-configure
   const mis = await doctorEnvironment(t, simulator.baseUrl, { misconfiguredPolicy: true })
   const asJson = await runDoctorCommand(mis.env, ['--json'])
   t.equal(asJson.exitCode, 1)
-  const parsed = JSON.parse(asJson.output)
+  const parsed = JSON.parse(asJson.output) as { results: CheckResult[]; failed: boolean }
   t.equal(parsed.failed, true)
-  t.same(parsed.results.filter((r: { status: string }) => r.status !== 'pass').map((r: { check: string; status: string }) => `${r.check}:${r.status}`), [
+  t.same(parsed.results.filter((r) => r.status !== 'pass').map((r) => `${r.check}:${r.status}`), [
     'Graph permissions: required:fail', 'Graph permissions: excess:warn', 'policy group Finance Admins:fail',
   ])
 

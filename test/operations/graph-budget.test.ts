@@ -54,7 +54,7 @@ t.test('replicas share one budget, and concurrent takers never overspend it', as
   const replicas = [budget(), budget(), budget()]
   const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => replicas[i % 3]!.take(TENANT, ['writes'], 0)))
   t.equal(results.filter((r) => r.status === 'fulfilled').length, 4, 'the burst of 4, no more')
-  t.ok(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof BudgetExhaustedError))
+  t.ok(results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof BudgetExhaustedError))
 })
 
 t.test('a 429 pauses the budget for Retry-After and halves its rate, which grows back', async (t) => {

@@ -8,6 +8,7 @@ import { SEED } from '../../src/graph/simulator/seed.js'
 import { Reconciler } from '../../src/operations/reconciler.js'
 import { build, type TestApp } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { AuditPage } from '../helpers/replies.js'
 
 const actor = { oid: 'c3a0a1b2-0000-4000-8000-0000000000aa', name: 'Crashed Caller', tenantId: SEED.tenantId, roles: ['Guests.Invite'] }
 
@@ -59,7 +60,7 @@ t.test('intents without outcome are settled by what Graph shows, once', async (t
 
   const auditor = await app.token(['Audit.Read'])
   const open = await app.as(auditor, { method: 'GET', url: '/v1/audit/events?unsettled=true' })
-  t.equal(open.json().items.length, 5, 'the audit API lists the unsettled intents')
+  t.equal(open.json<AuditPage>().items.length, 5, 'the audit API lists the unsettled intents')
 
   const run = await reconcilerOf(app).runOnce()
   t.match(run, { examined: 5, present: 2, absent: 2, unknown: 1, unreadable: 0, unsettled: 0, error: null })
@@ -73,13 +74,13 @@ t.test('intents without outcome are settled by what Graph shows, once', async (t
 
   const again = await reconcilerOf(app).runOnce()
   t.match(again, { examined: 0, unsettled: 0 }, 'nothing is settled twice')
-  t.ok(BigInt(again!.watermark) >= BigInt(run!.watermark), 'the watermark only moves up')
-  t.equal((await app.as(auditor, { method: 'GET', url: '/v1/audit/events?unsettled=true' })).json().items.length, 0)
+  t.ok(BigInt(again.watermark) >= BigInt(run.watermark), 'the watermark only moves up')
+  t.equal((await app.as(auditor, { method: 'GET', url: '/v1/audit/events?unsettled=true' })).json<AuditPage>().items.length, 0)
 
   const report = await app.as(auditor, { method: 'GET', url: '/v1/audit/reconciliation' })
   t.equal(report.statusCode, 200)
   t.match(report.json(), { unsettled: 0, lastRun: { examined: 0 } })
-  const ready = (await app.app.inject({ method: 'GET', url: '/readyz' })).json()
+  const ready = (await app.app.inject({ method: 'GET', url: '/readyz' })).json<unknown>()
   t.match(ready, { checks: { reconciler: { lastRun: { examined: 0 } } } })
   t.equal((await app.as(await app.token(['Guests.Invite']), { method: 'GET', url: '/v1/audit/reconciliation' })).statusCode, 403, 'Audit.Read only')
 })

@@ -1,6 +1,7 @@
 // Tenant mode: tokens verified against the tenant's JWKS fetched over HTTP from the authority.
 import t from 'tap'
 import { build } from '../helper.js'
+import type { Problem } from '../helpers/replies.js'
 import { newSigningKey, startTestIssuer, tenantModeEnv } from '../helpers/test-issuer.js'
 
 const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
@@ -35,7 +36,7 @@ t.test('tokens: every kind of bad token is 401 problem+json with WWW-Authenticat
     t.equal(res.statusCode, 401, `${c.name}: 401`)
     t.match(res.headers['content-type'], /application\/problem\+json/, `${c.name}: problem+json`)
     t.match(String(res.headers['www-authenticate']), /^Bearer realm="guestgate"/, `${c.name}: WWW-Authenticate`)
-    t.match(res.json().detail, c.description, `${c.name}: says why (${res.json().detail})`)
+    t.match(res.json<Problem>().detail, c.description, `${c.name}: says why (${res.json<Problem>().detail})`)
     t.notMatch(res.body, /eyJ/, `${c.name}: the token is not echoed`)
   }
 

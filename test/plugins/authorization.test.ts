@@ -4,6 +4,7 @@ import pg from 'pg'
 import t from 'tap'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { Problem } from '../helpers/replies.js'
 
 async function sql(connectionString: string, text: string) {
   const client = new pg.Client({ connectionString })
@@ -34,15 +35,15 @@ t.test('issue 9 #2: a denial that cannot be audited is a 503, not an unrecorded 
     t.equal(res.statusCode, 503, `${c.name}: 503 (${res.body})`)
     t.match(res.json(), { code: 'audit_unavailable', status: 503 })
     t.equal(res.headers['retry-after'], '5')
-    t.notOk(res.json().operationId, 'no operation id that points nowhere')
+    t.notOk(res.json<Problem>().operationId, 'no operation id that points nowhere')
   }
 
   await sql(databaseUrl, 'DROP TRIGGER refuse_insert ON audit_events')
   for (const c of checks) {
     const res = await as(c.token, c.request)
     t.equal(res.statusCode, 403, `${c.name}: 403 once the log takes rows again`)
-    const rows = await auditRows(databaseUrl, 'operation_id = $1', [res.json().operationId])
+    const rows = await auditRows(databaseUrl, 'operation_id = $1', [res.json<Problem>().operationId])
     t.equal(rows.length, 1, `${c.name}: the 403's operationId names its row`)
-    t.match(rows[0], { decision: 'denied', status: 'denied', rule_id: res.json().rule })
+    t.match(rows[0], { decision: 'denied', status: 'denied', rule_id: res.json<Problem>().rule })
   }
 })

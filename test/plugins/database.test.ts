@@ -6,6 +6,7 @@ import pg from 'pg'
 import t from 'tap'
 import { API_ROLES } from '../../src/auth/principal.js'
 import { build, type Teardown } from '../helper.js'
+import type { Problem } from '../helpers/replies.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 // Timeouts long enough for any statement on a busy machine, short enough for the test to wait them out.
@@ -60,7 +61,7 @@ t.test('database frozen: a write answers 503 within its timeouts, no Graph call'
   const graphCalls = simulator.calls.length
   const response = await as(token, invitation('frozen@partner.example'))
   t.equal(response.statusCode, 503)
-  t.equal(response.json().code, 'database_unavailable')
+  t.equal(response.json<Problem>().code, 'database_unavailable')
   t.ok(Number(response.headers['retry-after']) > 0)
   t.equal(simulator.calls.length, graphCalls, 'no Graph call without its intent row')
   await app.databaseHealth.until(false)
@@ -79,7 +80,7 @@ t.test('a statement stuck behind a lock answers 503 at statement_timeout; the se
   const graphCalls = simulator.calls.length
   const response = await as(token, invitation('locked@partner.example'))
   t.equal(response.statusCode, 503)
-  t.equal(response.json().code, 'database_unavailable')
+  t.equal(response.json<Problem>().code, 'database_unavailable')
   t.equal(simulator.calls.length, graphCalls, 'nothing reached Graph')
   t.ok(app.databaseHealth.healthy, 'one stuck statement does not take the service down')
   await locker.query('ROLLBACK')

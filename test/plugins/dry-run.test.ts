@@ -7,6 +7,7 @@ import { SEED } from '../../src/graph/simulator/seed.js'
 import type { SimulatorControl } from '../../src/graph/simulator/graph-simulator.js'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { AssignmentReply, DryRunReply, InvitationReply } from '../helpers/replies.js'
 
 const { developers, marketing, financeAdmins } = SEED.groups
 const { docuSign } = SEED.apps
@@ -28,10 +29,10 @@ const writes = (sim: SimulatorControl, from: number) => sim.calls.slice(from).fi
 t.test('a table of requests: the dry run foresees the answer, the rules and the Graph writes, and changes nothing', async (t) => {
   const { as, token, simulator, databaseUrl } = await build(t)
   const caller = await token(ALL)
-  const guest = (await as(caller, { method: 'POST', url: '/v1/invitations', payload: { email: 'table@partner.example', sendEmail: false, groups: [developers] } })).json().id as string
-  const assignment = (await as(caller, { method: 'POST', url: `/v1/apps/${docuSign.id}/assignments`, payload: { principalId: guest, appRole: 'DocuSign.Viewer' } })).json().assignment.id as string
+  const guest = (await as(caller, { method: 'POST', url: '/v1/invitations', payload: { email: 'table@partner.example', sendEmail: false, groups: [developers] } })).json<InvitationReply>().id
+  const assignment = (await as(caller, { method: 'POST', url: `/v1/apps/${docuSign.id}/assignments`, payload: { principalId: guest, appRole: 'DocuSign.Viewer' } })).json<AssignmentReply>().assignment.id
   simulator.state.memberships.get(financeAdmins)!.add(guest)
-  const doomed = (await as(caller, { method: 'POST', url: '/v1/invitations', payload: { email: 'doomed@partner.example', sendEmail: false } })).json().id as string
+  const doomed = (await as(caller, { method: 'POST', url: '/v1/invitations', payload: { email: 'doomed@partner.example', sendEmail: false } })).json<InvitationReply>().id
 
   const table: Array<{ name: string; method: string; url: string; payload?: unknown }> = [
     { name: 'onboarding', method: 'POST', url: '/v1/invitations', payload: { email: 'new@partner.example', sendEmail: false, groups: [marketing], appRoles: [{ appId: docuSign.id, appRole: 'DocuSign.Sender' }] } },
@@ -52,7 +53,7 @@ t.test('a table of requests: the dry run foresees the answer, the rules and the 
     const dry = await as(caller, { ...request, url: `${request.url}?dryRun=true` })
     t.equal(dry.statusCode, 200, `${request.name}: the dry run answers`)
     t.match(dry.headers['content-type'], /application\/vnd\.guestgate\.dry-run\+json/)
-    const plan = dry.json()
+    const plan = dry.json<DryRunReply>()
     t.equal(snapshot(simulator), before, `${request.name}: the directory is unchanged`)
     t.same(writes(simulator, callsBefore), [], `${request.name}: no write reached Graph`)
     t.equal((await auditRows(databaseUrl, `operation_id = $1`, [plan.operationId])).map((r) => r.status).join(), 'dry-run', `${request.name}: one dry-run audit row`)
@@ -60,16 +61,16 @@ t.test('a table of requests: the dry run foresees the answer, the rules and the 
     const realFrom = simulator.calls.length
     const real = await as(caller, request)
     t.equal(real.statusCode, plan.wouldAnswer.status, `${request.name}: the real request gets the foreseen ${plan.wouldAnswer.status}`)
-    const newId = real.statusCode === 201 ? real.json().id as string : PLANNED_OBJECT_ID
-    const planned = plan.graphCalls.map((c: { method: string; path: string }) => `${c.method} ${c.path.replaceAll(PLANNED_OBJECT_ID, newId)}`)
+    const newId = real.statusCode === 201 ? real.json<{ id: string }>().id : PLANNED_OBJECT_ID
+    const planned = plan.graphCalls.map((c) => `${c.method} ${c.path.replaceAll(PLANNED_OBJECT_ID, newId)}`)
     t.same(writes(simulator, realFrom), planned, `${request.name}: the planned writes are the real ones`)
 
     const rows = await auditRows(databaseUrl, `request_id = $1`, [real.headers['x-request-id']])
-    const allowedRules = new Set(plan.decisions.filter((d: { allowed: boolean }) => d.allowed).map((d: { rule: string }) => d.rule))
+    const allowedRules = new Set(plan.decisions.filter((d) => d.allowed).map((d) => d.rule))
     t.ok(rows.filter((r) => r.status === 'intent').every((r) => allowedRules.has(r.rule_id!)), `${request.name}: each write's rule was foreseen`)
     const denial = rows.find((r) => r.status === 'denied' && !/kept/.test(r.reason ?? ''))
     if (real.statusCode === 403) {
-      t.equal(denial?.rule_id, plan.decisions.find((d: { allowed: boolean }) => !d.allowed)?.rule, `${request.name}: refused by the foreseen rule`)
+      t.equal(denial?.rule_id, plan.decisions.find((d) => !d.allowed)?.rule, `${request.name}: refused by the foreseen rule`)
     }
   }
 })

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js'
 import { serverOptions } from '../../src/server-options.js'
 import { build } from '../helper.js'
 import { createTestDatabase } from '../helpers/database.js'
+import type { GuestDetail, InvitationReply } from '../helpers/replies.js'
 
 t.test('GRAPH_TIMEOUT_MS: a Graph call that gets no answer ends at the deadline, sent once', async (t) => {
   const { as, token, simulator } = await build(t, { GRAPH_TIMEOUT_MS: '300' })
@@ -27,7 +28,7 @@ async function sandbox(t: Test, dataDir: string, databaseUrl: string) {
   await app.ready()
   let closed = false
   t.teardown(() => (closed ? undefined : app.close()))
-  const token = async (roles: string[]) => (await app.inject({ method: 'POST', url: '/v1/sandbox/tokens', payload: { roles } })).json().accessToken as string
+  const token = async (roles: string[]) => (await app.inject({ method: 'POST', url: '/v1/sandbox/tokens', payload: { roles } })).json<{ accessToken: string }>().accessToken
   return { app, token, close: async () => { closed = true; await app.close() } }
 }
 
@@ -44,7 +45,7 @@ t.test('sandbox: a restart keeps the guests of the embedded simulator (GUESTGATE
 
   const second = await sandbox(t, dataDir, database.connectionString)
   const reader = await second.token(['Guests.Invite'])
-  const guest = await second.app.inject({ method: 'GET', url: `/v1/guests/${invited.json().id}`, headers: { authorization: `Bearer ${reader}` } })
+  const guest = await second.app.inject({ method: 'GET', url: `/v1/guests/${invited.json<InvitationReply>().id}`, headers: { authorization: `Bearer ${reader}` } })
   t.equal(guest.statusCode, 200, 'the guest the audit log names still exists')
-  t.equal(guest.json().email, 'stays@partner.example')
+  t.equal(guest.json<GuestDetail>().email, 'stays@partner.example')
 })

@@ -49,5 +49,5 @@ t.test('/docs over plain http on another host: no upgrade-insecure-requests, eve
   t.ok(specUrl, `the page loads the spec from ${specUrl}`)
   const spec = await app.inject({ method: 'GET', url: new URL(specUrl!, `http://${HOST.host}/docs/`).pathname, headers: HOST })
   t.equal(spec.statusCode, 200)
-  t.equal(spec.json().info.title, 'guestgate')
+  t.equal(spec.json<{ info: { title: string } }>().info.title, 'guestgate')
 })

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { Problem } from '../helpers/replies.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
@@ -18,9 +19,9 @@ t.test('issue 9 #10: a caller\'s x-request-id never becomes the audit row\'s req
   const serverId = res.headers['x-request-id'] as string
   t.match(serverId, UUID, 'x-request-id is the server\'s own id')
   t.equal(res.headers['x-client-request-id'], clientId, 'the caller\'s id is echoed apart')
-  t.equal(res.json().requestId, serverId, 'the problem body names the server\'s id')
+  t.equal(res.json<Problem>().requestId, serverId, 'the problem body names the server\'s id')
 
-  const rows = await auditRows(databaseUrl, 'operation_id = $1', [res.json().operationId])
+  const rows = await auditRows(databaseUrl, 'operation_id = $1', [res.json<Problem>().operationId])
   t.equal(rows.length, 1)
   t.equal((rows[0] as unknown as { request_id: string }).request_id, serverId, 'the audit row carries the server\'s id')
   t.notOk(JSON.stringify(rows[0]).includes(clientId) && (rows[0] as unknown as { request_id: string }).request_id === clientId)
@@ -49,7 +50,7 @@ t.test('a malformed x-request-id is a 400 naming the header', async (t) => {
   const health = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'probe-1' } })
   t.equal(health.statusCode, 200)
   t.equal(health.headers['x-client-request-id'], 'probe-1', 'public routes echo it too')
-  const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()
-  const parameter = spec.paths['/v1/guests'].get.parameters.find((p: { name: string }) => p.name === 'x-request-id')
+  const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: { '/v1/guests': { get: { parameters: Array<{ name: string }> } } } }>()
+  const parameter = spec.paths['/v1/guests'].get.parameters.find((p) => p.name === 'x-request-id')
   t.match(parameter, { in: 'header', required: false, description: /x-client-request-id/ }, 'documented on every operation')
 })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { Principal } from '../../src/auth/principal.js'
 import { PolicyFileError } from '../../src/policies/policy-file.js'
-import { createPolicyStore, type PolicyStoreLogger } from '../../src/policies/policy-store.js'
+import { createPolicyStore, type PolicyStoreLogger, type ReloadResult } from '../../src/policies/policy-store.js'
 
 const TENANT = 'c0ffee00-0000-4000-8000-000000000001'
 const env = { tenantId: TENANT, ownApplicationId: 'b0000000-0000-4000-8000-000000000004' }
@@ -112,7 +112,7 @@ t.test('SIGHUP reloads the file', async (t) => {
   // does, and fails the test if the reload never comes.
   const deadline = setTimeout(() => t.fail('no reload within 10 s of SIGHUP'), 10_000)
   process.kill(process.pid, 'SIGHUP')
-  const [result] = await reloaded
+  const [result] = (await reloaded) as [ReloadResult]
   clearTimeout(deadline)
   t.match(result, { ok: true, version: 'v2' })
   t.equal(store.current().version, 'v2')

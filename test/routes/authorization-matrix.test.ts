@@ -62,7 +62,6 @@ interface Row {
   expect(caller: Caller, target: Target): Outcome
 }
 
-const DENIED = { denied: true } as const
 /** The route's coarse gate: the listed roles pass, others get role.missing, other tenants tenant.mismatch. */
 const gate = (roles: readonly (Role | 'anyone')[], then: (target: Target, caller: Caller) => Outcome) => (caller: Caller, target: Target): Outcome => {
   if (caller === 'all roles, other tenant') return { denied: 'tenant.mismatch' }
@@ -211,7 +210,11 @@ const TABLE: Record<string, Row> = {
 }
 
 async function generousPolicy(): Promise<string> {
-  const policy = parse(await readFile('config/policy.sandbox.yaml', 'utf8'))
+  // Only what this widens is typed; the rest is written back as it was read.
+  const policy = parse(await readFile('config/policy.sandbox.yaml', 'utf8')) as {
+    version: string
+    roles: { [GMM]: { groups: object[] }; [AAR]: { apps: object[] } }
+  }
   policy.version = 'matrix-generous-1'
   policy.roles[GMM].groups.push(
     { id: SEED.groups.financeAdmins, name: 'Finance Admins', add: true, remove: true },
@@ -233,8 +236,8 @@ t.test('authorization matrix: every route x every caller x every target', async 
   const { as, token, simulator, databaseUrl } = await build(t, { GUESTGATE_POLICY_FILE: await generousPolicy() },
     { onRoute: (route) => routes.push(route) })
   const keys = routes
-    .filter((r) => !(r.config as { public?: boolean } | undefined)?.public)
-    .flatMap((r) => ([] as string[]).concat(r.method as string | string[]).filter((m) => m !== 'HEAD').map((m) => `${m} ${r.url}`))
+    .filter((r) => !r.config?.public)
+    .flatMap((r) => ([] as string[]).concat(r.method).filter((m) => m !== 'HEAD').map((m) => `${m} ${r.url}`))
 
   const missing = keys.filter((key) => !TABLE[key])
   t.same(missing, [], 'every protected route has a row in the table (add one for a new route)')
@@ -266,7 +269,7 @@ t.test('authorization matrix: every route x every caller x every target', async 
           continue
         }
         if (res.statusCode === 403) {
-          const body = res.json()
+          const body = res.json<{ rule: string; operationId: string }>()
           if (typeof expected === 'object' && typeof expected.denied === 'string' && body.rule !== expected.denied) {
             t.fail(`${cell}: denied by ${body.rule}, the table says ${expected.denied}`)
           }

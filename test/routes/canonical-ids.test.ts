@@ -4,6 +4,7 @@ import t from 'tap'
 import { SEED } from '../../src/graph/simulator/seed.js'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { AuditPage, InvitationReply } from '../helpers/replies.js'
 
 // Issue 9, finding 3: a revoke and a delete sent with an upper-case GUID did not appear under
 // ?targetId=<id>, the per-guest history the README shows.
@@ -13,7 +14,7 @@ t.test('issue 9 #3: a guest\'s history is found under its id whatever case the r
   const auditor = await token(['Audit.Read'])
   const invited = await as(manager, { method: 'POST', url: '/v1/invitations', payload: { email: 'case@partner.example', sendEmail: false } })
   t.equal(invited.statusCode, 201, invited.body)
-  const id: string = invited.json().id
+  const id = invited.json<InvitationReply>().id
   const ID = id.toUpperCase()
   const DEVELOPERS = SEED.groups.developers.toUpperCase()
 
@@ -31,7 +32,7 @@ t.test('issue 9 #3: a guest\'s history is found under its id whatever case the r
   for (const spelling of [id, ID]) {
     const history = await as(auditor, { method: 'GET', url: `/v1/audit/events?targetId=${spelling}&limit=100` })
     t.equal(history.statusCode, 200, history.body)
-    const actions = new Set(history.json().items.map((e: { action: string }) => e.action))
+    const actions = new Set(history.json<AuditPage>().items.map((e) => e.action))
     for (const action of ['invitation.invite', 'groupMembership.addMember', 'groupMembership.removeMember', 'guest.delete']) {
       t.ok(actions.has(action), `?targetId=${spelling === id ? 'lower' : 'UPPER'} case finds ${action}`)
     }

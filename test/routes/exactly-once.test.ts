@@ -7,6 +7,7 @@ import { SEED } from '../../src/graph/simulator/seed.js'
 import { build, type TestApp } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
 import { sandboxPolicyWith } from '../helpers/policy-file.js'
+import type { InvitationReply, Problem } from '../helpers/replies.js'
 
 const { developers } = SEED.groups
 const docuSign = SEED.apps.docuSign
@@ -18,7 +19,7 @@ interface Req { method: string; url: string; payload?: unknown; headers?: Record
 async function untilSettled(app: TestApp, token: string, request: Req): Promise<LightMyRequestResponse> {
   for (;;) {
     const response = await app.as(token, request)
-    if (response.statusCode !== 409 || response.json().code !== 'idempotency_key_in_use') return response
+    if (response.statusCode !== 409 || response.json<Problem>().code !== 'idempotency_key_in_use') return response
     await new Promise((resolve) => setTimeout(resolve, Number(response.headers['retry-after']) * 1000))
   }
 }
@@ -26,7 +27,7 @@ async function untilSettled(app: TestApp, token: string, request: Req): Promise<
 async function invite(app: TestApp, token: string, email: string) {
   const response = await app.as(token, { method: 'POST', url: '/v1/invitations', payload: { email, sendEmail: false } })
   if (response.statusCode !== 201) throw new Error(`invitation failed: ${response.body}`)
-  return response.json().id as string
+  return response.json<InvitationReply>().id
 }
 
 const intentsWithKey = async (databaseUrl: string, key: string) =>
@@ -41,8 +42,8 @@ t.test('20 identical invitations at once, no key: one Graph invitation, the othe
   const conflicts = answers.filter((a) => a.statusCode === 409)
   t.equal(created.length, 1, 'one invitation')
   t.equal(conflicts.length, 19, 'the others: 409')
-  const id = created[0]!.json().id
-  t.ok(conflicts.every((a) => a.json().code === 'user_exists' && a.json().existingUserId === id), 'each 409 names the new guest')
+  const id = created[0]!.json<InvitationReply>().id
+  t.ok(conflicts.every((a) => a.json<Problem>().code === 'user_exists' && a.json<Problem>().existingUserId === id), 'each 409 names the new guest')
   t.equal(app.simulator.callsTo('POST', /\/invitations$/).length, 1, 'Graph got one invitation (one e-mail)')
 })
 
@@ -127,7 +128,7 @@ for (const status of [504, 500] as const) {
     app.simulator.faults.inject({ method: 'POST', path: '/invitations', afterApply: { status } })
     const response = await app.as(token, { method: 'POST', url: '/v1/invitations', payload: { email: `applied${status}@partner.example`, sendEmail: false, groups: [developers] } })
     t.equal(response.statusCode, 201, response.body)
-    const body = response.json()
+    const body = response.json<InvitationReply>()
     t.equal(body.inviteRedeemUrl, null, 'the redeem link was in the lost answer')
     t.equal(body.outcome, 'complete', 'the group part ran on the verified guest')
     t.equal(app.simulator.callsTo('POST', /\/invitations$/).length, 1, 'the invitation was not sent again')
@@ -171,7 +172,7 @@ t.test('Graph applies, then hangs: the caller gets 504 at the deadline, the outc
   t.match(response.json(), { code: 'graph_timeout' })
   const settlement = await settled
   t.equal(settlement.effect, 'present')
-  t.equal(settlement.operationId, response.json().operationId)
+  t.equal(settlement.operationId, response.json<Problem>().operationId)
   const rows = await auditRows(app.databaseUrl, `action = 'invitation.invite'`)
   t.same(rows.map((r) => r.status), ['intent', 'reconciled'])
   t.equal(app.simulator.callsTo('POST', /\/invitations$/).length, 1, 'never re-sent')
@@ -186,14 +187,14 @@ t.test('50 concurrent invitations with maxPerHour 3: exactly 3 pass, 47 get 429 
   t.equal(answers.filter((a) => a.statusCode === 201).length, 3)
   const limited = answers.filter((a) => a.statusCode === 429)
   t.equal(limited.length, 47)
-  t.ok(limited.every((a) => Number(a.headers['retry-after']) > 0 && a.json().rule === 'invitations.rate-limit'), '429 problem with Retry-After and the rule')
+  t.ok(limited.every((a) => Number(a.headers['retry-after']) > 0 && a.json<Problem>().rule === 'invitations.rate-limit'), '429 problem with Retry-After and the rule')
   t.equal(app.simulator.callsTo('POST', /\/invitations$/).length, 3)
   const denied = await auditRows(app.databaseUrl, `status = 'denied' AND rule_id = 'invitations.rate-limit'`)
   t.equal(denied.length, 47, 'every refusal has its audit row')
   const operationIds = new Set(denied.map((r) => r.operation_id))
-  t.ok(limited.every((a) => operationIds.has(a.json().operationId)), 'each 429 names its audit row')
+  t.ok(limited.every((a) => operationIds.has(a.json<{ operationId: string }>().operationId)), 'each 429 names its audit row')
 
-  const first = answers.find((a) => a.statusCode === 201)!.json().id
+  const first = answers.find((a) => a.statusCode === 201)!.json<InvitationReply>().id
   const resend = await app.as(token, { method: 'POST', url: `/v1/guests/${first}/resend-invitation` })
   t.equal(resend.statusCode, 429, 'resends count against the limit')
 })
@@ -205,6 +206,6 @@ t.test('the tenant-wide limit holds for several requesters at once', async (t) =
   const answers = await Promise.all(Array.from({ length: 30 }, (_, i) =>
     app.as(tokens[i % 2]!, { method: 'POST', url: '/v1/invitations', payload: { email: `tenant${i}@partner.example`, sendEmail: false } })))
   t.equal(answers.filter((a) => a.statusCode === 201).length, 4)
-  t.ok(answers.filter((a) => a.statusCode === 429).every((a) => a.json().rule === 'invitations.tenant-rate-limit'))
+  t.ok(answers.filter((a) => a.statusCode === 429).every((a) => a.json<Problem>().rule === 'invitations.tenant-rate-limit'))
   t.equal(answers.filter((a) => a.statusCode === 429).length, 26)
 })

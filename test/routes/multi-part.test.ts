@@ -4,6 +4,7 @@ import t from 'tap'
 import { SEED } from '../../src/graph/simulator/seed.js'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { InvitationReply, Problem, RevokeReply } from '../helpers/replies.js'
 
 const { developers, financeAdmins } = SEED.groups
 const { docuSign, microsoftGraph, guestgate } = SEED.apps
@@ -11,7 +12,7 @@ const { docuSign, microsoftGraph, guestgate } = SEED.apps
 t.test('revoke-access keeps what a hard rule protects: role-assignable groups, Graph\'s and guestgate\'s own app roles', async (t) => {
   const { as, token, simulator, databaseUrl } = await build(t)
   const everyone = await token(['Guests.Invite', 'Guests.Manage', 'Groups.ManageMembers', 'Apps.AssignRoles'])
-  const guest = (await as(everyone, { method: 'POST', url: '/v1/invitations', payload: { email: 'kept@partner.example', sendEmail: false, groups: [developers], appRoles: [{ appId: docuSign.id, appRole: 'DocuSign.Sender' }] } })).json()
+  const guest = (await as(everyone, { method: 'POST', url: '/v1/invitations', payload: { email: 'kept@partner.example', sendEmail: false, groups: [developers], appRoles: [{ appId: docuSign.id, appRole: 'DocuSign.Sender' }] } })).json<InvitationReply>()
   t.equal(guest.outcome, 'complete')
   // Granted outside guestgate (in the admin center, say): guestgate must never take these away.
   simulator.state.memberships.get(financeAdmins)!.add(guest.id)
@@ -25,8 +26,8 @@ t.test('revoke-access keeps what a hard rule protects: role-assignable groups, G
 
   const revoked = await as(everyone, { method: 'POST', url: `/v1/guests/${guest.id}/revoke-access` })
   t.equal(revoked.statusCode, 200, revoked.body)
-  const body = revoked.json()
-  const part = (target: string) => body.parts.find((p: { target: string }) => p.target.startsWith(target))
+  const body = revoked.json<RevokeReply>()
+  const part = (target: string) => body.parts.find((p) => p.target.startsWith(target))
   t.match(part(developers), { status: 'succeeded' })
   t.match(part(docuSign.id), { status: 'succeeded' })
   t.match(part(financeAdmins), { status: 'kept', rule: 'groups.role-assignable' })
@@ -77,5 +78,5 @@ t.test('onboarding grants nothing when the address turns out to belong to a memb
   t.equal([...simulator.state.assignments.values()].filter((a) => a.principalId === 'f0000000-0000-4000-8000-0000000000aa').length, 0, 'no app role granted')
   const refusal = await auditRows(databaseUrl, `rule_id = 'guests.not-a-guest'`)
   t.equal(refusal.length, 1, 'the refusal is audited')
-  t.equal(refusal[0]!.operation_id, response.json().operationId)
+  t.equal(refusal[0]!.operation_id, response.json<Problem>().operationId)
 })

@@ -5,6 +5,7 @@ import t from 'tap'
 import { SEED } from '../../src/graph/simulator/seed.js'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { AppRolesReply, AssignmentReply, GroupPage, GuestDetail, GuestPage, InvitationReply, Problem, RevokeReply } from '../helpers/replies.js'
 
 const { developers, marketing, financeAdmins, allPartners } = SEED.groups
 const docuSign = SEED.apps.docuSign
@@ -16,7 +17,7 @@ t.test('seed scenario, step by step', async (t) => {
   const appAdmin = await token(['Apps.AssignRoles'])
   const manager = await token(['Guests.Manage'])
 
-  const jane = (await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'jane@partner.example', displayName: 'Jane Doe', sendEmail: false } })).json()
+  const jane = (await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'jane@partner.example', displayName: 'Jane Doe', sendEmail: false } })).json<InvitationReply>()
   t.equal(jane.outcome, 'complete')
 
   const added = await as(groupAdmin, { method: 'PUT', url: `/v1/groups/${developers}/members/${jane.id}` })
@@ -30,19 +31,19 @@ t.test('seed scenario, step by step', async (t) => {
   const resent = await as(inviter, { method: 'POST', url: `/v1/guests/${jane.id}/resend-invitation` })
   t.equal(resent.statusCode, 200)
 
-  const pending = (await as(inviter, { method: 'GET', url: '/v1/guests?state=PendingAcceptance' })).json()
-  t.ok(pending.items.some((g: { id: string }) => g.id === jane.id), 'Jane is pending')
+  const pending = (await as(inviter, { method: 'GET', url: '/v1/guests?state=PendingAcceptance' })).json<GuestPage>()
+  t.ok(pending.items.some((g) => g.id === jane.id), 'Jane is pending')
 
-  const detail = (await as(inviter, { method: 'GET', url: `/v1/guests/${jane.id}` })).json()
+  const detail = (await as(inviter, { method: 'GET', url: `/v1/guests/${jane.id}` })).json<GuestDetail>()
   // All Partners is dynamic ("every guest"): Graph puts every guest in it by its rule.
   t.same(detail.groups.map((g: { id: string }) => g.id), [developers, allPartners])
-  t.same(detail.appRoleAssignments.map((a: { appRole: string }) => a.appRole), ['DocuSign.Sender'])
+  t.same(detail.appRoleAssignments.map((a) => a.appRole), ['DocuSign.Sender'])
 
   const revoked = await as(manager, { method: 'POST', url: `/v1/guests/${jane.id}/revoke-access` })
   t.equal(revoked.statusCode, 200, revoked.body)
   t.match(revoked.json(), { parts: [{ kind: 'group', target: developers, status: 'succeeded' }, { kind: 'group', target: allPartners, status: 'kept', rule: 'groups.dynamic' }, { kind: 'appRole', status: 'succeeded' }] })
-  t.equal(revoked.json().outcome, 'complete', 'a dynamic group is kept by its rule: not a failure')
-  const after = (await as(manager, { method: 'GET', url: `/v1/guests/${jane.id}` })).json()
+  t.equal(revoked.json<RevokeReply>().outcome, 'complete', 'a dynamic group is kept by its rule: not a failure')
+  const after = (await as(manager, { method: 'GET', url: `/v1/guests/${jane.id}` })).json<GuestDetail>()
   t.same(after.groups.map((g: { id: string }) => g.id), [allPartners], 'no group left in Graph but the dynamic one, which Graph keeps')
   t.same(after.appRoleAssignments, [], 'no app role left in Graph')
   t.equal(after.id, jane.id, 'the account is kept')
@@ -69,13 +70,13 @@ t.test('seed scenario as one onboarding request', async (t) => {
     groups: [developers, marketing], appRoles: [{ appId: docuSign.id, appRole: 'DocuSign.Sender' }, { appId: SEED.apps.jira.id, appRole: 'User' }],
   } })
   t.equal(res.statusCode, 201, res.body)
-  const body = res.json()
+  const body = res.json<InvitationReply>()
   t.equal(body.outcome, 'complete')
-  t.same(body.parts.map((p: { kind: string; status: string }) => `${p.kind}:${p.status}`),
+  t.same(body.parts.map((p) => `${p.kind}:${p.status}`),
     ['invitation:succeeded', 'group:succeeded', 'group:succeeded', 'appRole:succeeded', 'appRole:succeeded'])
-  const detail = (await as(onboarder, { method: 'GET', url: `/v1/guests/${body.id}` })).json()
+  const detail = (await as(onboarder, { method: 'GET', url: `/v1/guests/${body.id}` })).json<GuestDetail>()
   t.same(detail.groups.map((g: { id: string }) => g.id).sort(), [developers, marketing, allPartners].sort(), 'and the dynamic group of every guest')
-  t.same(detail.appRoleAssignments.map((a: { appRole: string }) => a.appRole).sort(), ['DocuSign.Sender', 'User'])
+  t.same(detail.appRoleAssignments.map((a) => a.appRole).sort(), ['DocuSign.Sender', 'User'])
 
   const rows = await auditRows(databaseUrl, 'operation_id = $1', [body.operationId])
   t.same(rows.map((r) => `${r.action}:${r.status}`), [
@@ -90,7 +91,7 @@ t.test('seed scenario as one onboarding request', async (t) => {
 t.test('idempotency: add, remove, assign, unassign twice give the same end state and no error', async (t) => {
   const { as, token } = await build(t)
   const admin = await token(['Guests.Invite', 'Groups.ManageMembers', 'Apps.AssignRoles'])
-  const guest = (await as(admin, { method: 'POST', url: '/v1/invitations', payload: { email: 'twice@partner.example', sendEmail: false } })).json()
+  const guest = (await as(admin, { method: 'POST', url: '/v1/invitations', payload: { email: 'twice@partner.example', sendEmail: false } })).json<InvitationReply>()
   const member = `/v1/groups/${developers}/members/${guest.id}`
   t.match((await as(admin, { method: 'PUT', url: member })).json(), { changed: true })
   const again = await as(admin, { method: 'PUT', url: member })
@@ -106,10 +107,10 @@ t.test('idempotency: add, remove, assign, unassign twice give the same end state
   t.equal(first.statusCode, 201)
   const second = await as(admin, assign)
   t.equal(second.statusCode, 200, 'assigning again returns the existing assignment')
-  t.equal(second.json().assignment.id, first.json().assignment.id)
+  t.equal(second.json<AssignmentReply>().assignment.id, first.json<AssignmentReply>().assignment.id)
   const byId = await as(admin, { method: 'POST', url: `/v1/apps/${docuSign.id}/assignments`, payload: { principalId: guest.id, appRoleId: docuSign.roles.viewer } })
-  t.equal(byId.json().assignment.id, first.json().assignment.id, 'the role by id is the same role')
-  const unassign = { method: 'DELETE', url: `/v1/apps/${docuSign.id}/assignments/${first.json().assignment.id}` }
+  t.equal(byId.json<AssignmentReply>().assignment.id, first.json<AssignmentReply>().assignment.id, 'the role by id is the same role')
+  const unassign = { method: 'DELETE', url: `/v1/apps/${docuSign.id}/assignments/${first.json<AssignmentReply>().assignment.id}` }
   t.match((await as(admin, unassign)).json(), { changed: true })
   const unassignAgain = await as(admin, unassign)
   t.equal(unassignAgain.statusCode, 200)
@@ -128,7 +129,8 @@ t.test('denied parts: 403 and no Graph call at all for the whole onboarding requ
     simulator.calls.length = 0
     const res = await as(onboarder, { method: 'POST', url: '/v1/invitations', payload: { email: 'nope@partner.example', groups: [developers], ...c.extra } })
     t.equal(res.statusCode, 403, `${c.name}: 403`)
-    t.match(res.json().rule, c.rule, `${c.name}: rule ${res.json().rule}`)
+    const { rule } = res.json<Problem>()
+    t.match(rule, c.rule, `${c.name}: rule ${rule}`)
     t.same(simulator.calls, [], `${c.name}: no Graph call`)
   }
   const rows = await auditRows(databaseUrl)
@@ -139,7 +141,7 @@ t.test('denied parts: 403 and no Graph call at all for the whole onboarding requ
 t.test('single routes refuse role-assignable and dynamic groups, unknown and disabled roles', async (t) => {
   const { as, token, simulator } = await build(t)
   const admin = await token(['Guests.Invite', 'Groups.ManageMembers', 'Apps.AssignRoles'])
-  const guest = (await as(admin, { method: 'POST', url: '/v1/invitations', payload: { email: 'g@partner.example', sendEmail: false } })).json()
+  const guest = (await as(admin, { method: 'POST', url: '/v1/invitations', payload: { email: 'g@partner.example', sendEmail: false } })).json<InvitationReply>()
   for (const group of [financeAdmins, allPartners]) {
     const res = await as(admin, { method: 'PUT', url: `/v1/groups/${group}/members/${guest.id}` })
     t.equal(res.statusCode, 403)
@@ -152,11 +154,11 @@ t.test('single routes refuse role-assignable and dynamic groups, unknown and dis
   }
   const unknownById = await as(admin, { method: 'POST', url: `/v1/apps/${docuSign.id}/assignments`, payload: { principalId: guest.id, appRoleId: docuSign.roles.legacy } })
   t.equal(unknownById.statusCode, 422)
-  t.match(unknownById.json().detail, /DocuSign\.Sender/, 'lists the valid roles')
-  const roles = (await as(admin, { method: 'GET', url: `/v1/apps/${docuSign.id}/roles` })).json()
-  t.same(roles.items.map((r: { value: string }) => r.value).sort(), ['DocuSign.Admin', 'DocuSign.Sender', 'DocuSign.Viewer'], 'only enabled user roles')
-  t.same(roles.items.filter((r: { canGrant: boolean }) => r.canGrant).map((r: { value: string }) => r.value).sort(), ['DocuSign.Sender', 'DocuSign.Viewer'])
-  const groups = (await as(admin, { method: 'GET', url: '/v1/groups?search=dev' })).json()
+  t.match(unknownById.json<Problem>().detail, /DocuSign\.Sender/, 'lists the valid roles')
+  const roles = (await as(admin, { method: 'GET', url: `/v1/apps/${docuSign.id}/roles` })).json<AppRolesReply>()
+  t.same(roles.items.map((r) => r.value).sort(), ['DocuSign.Admin', 'DocuSign.Sender', 'DocuSign.Viewer'], 'only enabled user roles')
+  t.same(roles.items.filter((r) => r.canGrant).map((r) => r.value).sort(), ['DocuSign.Sender', 'DocuSign.Viewer'])
+  const groups = (await as(admin, { method: 'GET', url: '/v1/groups?search=dev' })).json<GroupPage>()
   t.match(groups.items, [{ id: developers, canAddGuests: true }])
 })
 
@@ -168,7 +170,7 @@ t.test('a failure in the middle: the invitation stands, the part is reported and
     email: 'mid@partner.example', sendEmail: false, groups: [developers], appRoles: [{ appId: docuSign.id, appRole: 'DocuSign.Sender' }],
   } })
   t.equal(res.statusCode, 201, res.body)
-  const body = res.json()
+  const body = res.json<InvitationReply>()
   t.equal(body.outcome, 'partial')
   t.match(body.parts, [
     { kind: 'invitation', status: 'succeeded' },
@@ -189,7 +191,7 @@ t.test('not-yet-replicated errors right after the invitation are retried with ba
   simulator.setReplicationLag(2)
   const res = await as(onboarder, { method: 'POST', url: '/v1/invitations', payload: { email: 'lag@partner.example', sendEmail: false, groups: [developers] } })
   t.equal(res.statusCode, 201, res.body)
-  t.equal(res.json().outcome, 'complete')
+  t.equal(res.json<InvitationReply>().outcome, 'complete')
   const misses = simulator.calls.filter((c) => c.status === 404 || c.status === 400)
   t.equal(misses.length, 2, 'both not-yet-replicated answers came, and were retried')
   t.equal(simulator.callsTo('POST', /\/members\/\$ref$/).filter((c) => c.status === 204).length, 1, 'the guest was added once')

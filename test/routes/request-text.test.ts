@@ -4,6 +4,7 @@ import t from 'tap'
 import { SEED } from '../../src/graph/simulator/seed.js'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import type { Problem } from '../helpers/replies.js'
 
 // Issue 9, finding 2: a NUL or a lone surrogate in displayName, appRole or the token's name made
 // the denial's audit row fail (403 with an operationId that has no row), 500 on an allowed
@@ -28,7 +29,7 @@ t.test('issue 9 #2: strings that cannot be stored faithfully are a 400 naming th
     const res = await as(admin, { method: c.method, url: c.url, payload: c.payload })
     t.equal(res.statusCode, 400, `${c.name}: 400 (${res.body})`)
     t.match(res.headers['content-type'], /application\/problem\+json/)
-    t.ok(res.json().errors?.some((e: { field: string }) => e.field === c.field), `${c.name}: names ${c.field}`)
+    t.ok(res.json<Problem>().errors?.some((e) => e.field === c.field), `${c.name}: names ${c.field}`)
   }
   t.same(await auditRows(databaseUrl), [], 'nothing reached the audit log')
   t.same(simulator.calls.filter((call) => call.method !== 'GET'), [], 'nothing reached Graph')

@@ -8,6 +8,8 @@ import { SEED } from '../../../src/graph/simulator/seed.js'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
 import { writePolicyFile } from '../../helpers/policy-file.js'
+import type { CheckReply, PermissionsReply, Problem } from '../../helpers/replies.js'
+import type { ReloadResult } from '../../../src/policies/policy-store.js'
 
 const GUEST = SEED.users.existingGuest.id
 const { developers: DEVELOPERS, marketing: MARKETING, financeAdmins: FINANCE_ADMINS, allPartners: ALL_PARTNERS } = SEED.groups
@@ -70,15 +72,15 @@ t.test('what-if answers what the real request then does', async (t) => {
     const caller = await token(sample.roles)
     const answer = await as(caller, { method: 'POST', url: '/v1/authorization/check', payload: sample.check })
     t.equal(answer.statusCode, 200, `${sample.name}: what-if answered (${answer.body})`)
-    const { allowed, rule, reason } = answer.json()
+    const { allowed, rule, reason } = answer.json<CheckReply>()
     t.ok(reason.length > 10, `${sample.name}: a reason a person reads: ${reason}`)
     const real = await as(caller, sample.real)
     if (allowed) {
       t.ok(real.statusCode < 400, `${sample.name}: allowed, and the real request succeeded (${real.statusCode})`)
     } else {
       t.equal(real.statusCode, 403, `${sample.name}: denied, and the real request was refused`)
-      t.equal(real.json().rule, rule, `${sample.name}: by the same rule`)
-      t.equal(real.json().reason, reason, `${sample.name}: for the same reason`)
+      t.equal(real.json<Problem>().rule, rule, `${sample.name}: by the same rule`)
+      t.equal(real.json<Problem>().reason, reason, `${sample.name}: for the same reason`)
     }
   }
   const checks = await auditRows(databaseUrl, `action = 'authorization.check'`)
@@ -97,13 +99,13 @@ t.test('my permissions list what the caller may do', async (t) => {
   const { as, token } = await build(t)
   const res = await as(await token(['Guests.Invite', 'Apps.AssignRoles']), { method: 'GET', url: '/v1/me/permissions' })
   t.equal(res.statusCode, 200, res.body)
-  const body = res.json()
-  t.same([...body.invitations.allowedDomains].sort(), ['fabrikam.example', 'partner.example'])
-  t.ok(body.appRoles.some((a: { grant: string[] }) => a.grant.includes('DocuSign.Sender')))
-  t.notOk(body.appRoles.some((a: { grant: string[] }) => a.grant.includes('DocuSign.Admin')))
+  const body = res.json<PermissionsReply>()
+  t.same([...body.invitations!.allowedDomains!].sort(), ['fabrikam.example', 'partner.example'])
+  t.ok(body.appRoles.some((a) => a.grant.includes('DocuSign.Sender')))
+  t.notOk(body.appRoles.some((a) => a.grant.includes('DocuSign.Admin')))
   const none = await as(await token([]), { method: 'GET', url: '/v1/me/permissions' })
   t.equal(none.statusCode, 200)
-  t.same(none.json().groups, [])
+  t.same(none.json<PermissionsReply>().groups, [])
 })
 
 t.test('policy file: SIGHUP reloads it; a bad new file keeps the old policy serving', async (t) => {
@@ -117,7 +119,7 @@ t.test('policy file: SIGHUP reloads it; a bad new file keeps the old policy serv
   await writeFile(file, 'version: 42\nroles: [this is not a policy\n')
   const badReload = once(app.policies, 'reload')
   process.kill(process.pid, 'SIGHUP')
-  const [bad] = await badReload
+  const [bad] = (await badReload) as [ReloadResult]
   t.equal(bad.ok, false, 'the bad file was refused')
   t.equal(app.policies.current().version, before, 'the old policy is still in force')
   t.equal((await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'still@partner.example', sendEmail: false } })).statusCode, 201)
@@ -128,12 +130,12 @@ t.test('policy file: SIGHUP reloads it; a bad new file keeps the old policy serv
   await writeFile(file, narrowed)
   const goodReload = once(app.policies, 'reload')
   process.kill(process.pid, 'SIGHUP')
-  const [good] = await goodReload
+  const [good] = (await goodReload) as [ReloadResult]
   t.equal(good.ok, true)
   t.equal(app.policies.current().version, 'narrowed-1')
   const denied = await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'now@partner.example' } })
   t.equal(denied.statusCode, 403)
-  t.equal(denied.json().policyVersion, 'narrowed-1')
+  t.equal(denied.json<Problem>().policyVersion, 'narrowed-1')
 })
 
 t.test('a bad policy file stops the start and names each error path', async (t) => {
@@ -166,7 +168,7 @@ t.test('hard refusals over HTTP: listed in the file, still refused', async (t) =
   for (const c of cases) {
     const res = await as(admin, c)
     t.equal(res.statusCode, 403, `${c.method} ${c.url}`)
-    t.equal(res.json().rule, c.rule)
+    t.equal(res.json<Problem>().rule, c.rule)
   }
   t.same(simulator.calls.filter((call) => call.method !== 'GET'), [], 'no write reached Graph')
 })

@@ -4,6 +4,7 @@ import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
+import type { Problem } from '../../helpers/replies.js'
 
 const check = (payload: unknown) => ({ method: 'POST', url: '/v1/authorization/check', payload })
 const UNKNOWN = '0f000000-0000-4000-8000-00000000abcd'
@@ -50,7 +51,7 @@ t.test('with the grant: a refusal of the question itself (404, 422) is audited t
     t.equal(answer.statusCode, c.status, `what-if: ${c.status}`)
     const real = await as(assigner, c.real)
     t.equal(real.statusCode, c.status, `the route: ${c.status} too`)
-    t.equal(answer.json().code, real.json().code, 'same code')
+    t.equal(answer.json<Problem>().code, real.json<Problem>().code, 'same code')
   }
   const rows = await auditRows(databaseUrl, `action = 'authorization.check'`)
   t.same(rows.map((r) => (r.request_summary.answer as { status: number }).status), [404, 422], 'both refusals are in the log')
@@ -71,10 +72,10 @@ t.test('issue 9 #10: the what-if answers what the guest routes answer for member
   for (const c of cases) {
     const answer = await as(manager, check({ action: c.action, target: { guestId: c.guestId } }))
     t.equal(answer.statusCode, c.status, `what-if ${c.action} ${c.guestId === MEMBER ? 'a member' : 'an unknown id'}: ${c.status}`)
-    t.equal(answer.json().code, c.code)
+    t.equal(answer.json<Problem>().code, c.code)
     const real = await as(manager, c.real)
     t.equal(real.statusCode, c.status, `the route: ${c.status} too`)
-    t.equal(real.json().code, c.code)
+    t.equal(real.json<Problem>().code, c.code)
   }
   const allowed = await as(manager, check({ action: 'delete', target: { guestId: GUEST } }))
   t.match(allowed.json(), { allowed: true, rule: 'guests.delete:Guests.Manage' }, 'a guest: allowed, as the route would')

@@ -5,6 +5,7 @@ import { SEED } from '../../../src/graph/simulator/seed.js'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
 import { writePolicyFile } from '../../helpers/policy-file.js'
+import type { MemberPage, Problem } from '../../helpers/replies.js'
 
 const { marketing: MARKETING, developers: DEVELOPERS, financeAdmins: FINANCE_ADMINS } = SEED.groups
 const MEMBER = SEED.users.adele
@@ -23,7 +24,7 @@ t.test('issue 9 #9: members of the directory are never listed, whoever asks', as
   for (const caller of [manager, everyone]) {
     const listed = await as(caller, { method: 'GET', url: `/v1/groups/${MARKETING}/members` })
     t.equal(listed.statusCode, 200, listed.body)
-    t.same(listed.json().items.map((u: { id: string }) => u.id), [GUEST.id], 'the guest, not the employee')
+    t.same(listed.json<MemberPage>().items.map((u) => u.id), [GUEST.id], 'the guest, not the employee')
     t.notMatch(listed.body, new RegExp(MEMBER.mail.split('@')[0]!), 'no member mail or UPN in the answer')
 
     const asked = await as(caller, { method: 'GET', url: `/v1/groups/${MARKETING}/members?guestsOnly=false` })
@@ -32,7 +33,7 @@ t.test('issue 9 #9: members of the directory are never listed, whoever asks', as
     t.equal((await as(caller, { method: 'GET', url: `/v1/groups/${MARKETING}/members?guestsOnly=true` })).statusCode, 200, 'guestsOnly=true still works')
   }
   const privileged = await as(manager, { method: 'GET', url: `/v1/groups/${FINANCE_ADMINS}/members` })
-  t.same(privileged.json().items, [], 'a role-assignable group: guests only too (it has none)')
+  t.same(privileged.json<MemberPage>().items, [], 'a role-assignable group: guests only too (it has none)')
 })
 
 t.test('which groups: a reader of guests may list any group\'s guests; a manager without guest reading only its own groups', async (t) => {
@@ -54,13 +55,13 @@ t.test('which groups: a reader of guests may list any group\'s guests; a manager
   t.equal(other.statusCode, 403, 'another group')
   t.match(other.json(), { rule: 'groups.not-managed', reason: `Groups.ManageMembers may list the guests of Developers, not ${MARKETING}.` },
     'decided before any Graph lookup, so the group is named by its id')
-  const rows = await auditRows(databaseUrl, 'operation_id = $1', [other.json().operationId])
+  const rows = await auditRows(databaseUrl, 'operation_id = $1', [other.json<Problem>().operationId])
   t.match(rows, [{ action: 'groupMembership.read', decision: 'denied', target_id: MARKETING }], 'the refusal is audited')
 
   t.equal((await as(reader, { method: 'GET', url: `/v1/groups/${MARKETING}/members` })).statusCode, 200, 'a reader of guests: any group')
   const none = await as(await token(['Guests.Invite']), { method: 'GET', url: `/v1/groups/${MARKETING}/members` })
   t.equal(none.statusCode, 403)
-  t.equal(none.json().rule, 'role.missing')
+  t.equal(none.json<Problem>().rule, 'role.missing')
 
   const whatIf = await as(manager, { method: 'POST', url: '/v1/authorization/check', payload: { action: 'read', subject: 'GroupMembership', target: { groupId: MARKETING } } })
   t.match(whatIf.json(), { allowed: false, rule: 'groups.not-managed' }, 'the what-if asks the same question')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
+import type { GuestDetail, GuestPage, InvitationReply, ResendReply } from '../../helpers/replies.js'
 
 const EXISTING_GUEST = 'f0000000-0000-4000-8000-000000000002'
 const MEMBER = 'f0000000-0000-4000-8000-000000000001'
@@ -13,20 +14,20 @@ t.test('list guests: filters and cursor pagination', async (t) => {
 
   const partner = await as(inviter, { method: 'GET', url: '/v1/guests?domain=partner.example&limit=2' })
   t.equal(partner.statusCode, 200, partner.body)
-  const page1 = partner.json()
+  const page1 = partner.json<GuestPage>()
   t.equal(page1.items.length, 2)
   t.ok(page1.nextCursor)
-  const page2 = (await as(inviter, { method: 'GET', url: `/v1/guests?domain=partner.example&limit=2&cursor=${page1.nextCursor}` })).json()
-  const seen = [...page1.items, ...page2.items].map((g: { email: string }) => g.email).sort()
+  const page2 = (await as(inviter, { method: 'GET', url: `/v1/guests?domain=partner.example&limit=2&cursor=${page1.nextCursor}` })).json<GuestPage>()
+  const seen = [...page1.items, ...page2.items].map((g) => g.email).sort()
   t.same(seen, ['ann@partner.example', 'bob@partner.example', 'cat@partner.example'], 'all three, no duplicates')
   t.notOk(page2.nextCursor, 'last page has no cursor')
 
-  const pending = (await as(inviter, { method: 'GET', url: '/v1/guests?state=PendingAcceptance&limit=100' })).json()
+  const pending = (await as(inviter, { method: 'GET', url: '/v1/guests?state=PendingAcceptance&limit=100' })).json<GuestPage>()
   t.equal(pending.items.length, 4)
-  const accepted = (await as(inviter, { method: 'GET', url: '/v1/guests?state=Accepted' })).json()
+  const accepted = (await as(inviter, { method: 'GET', url: '/v1/guests?state=Accepted' })).json<GuestPage>()
   t.same(accepted.items.map((g: { id: string }) => g.id), [EXISTING_GUEST])
-  const searched = (await as(inviter, { method: 'GET', url: '/v1/guests?search=bob' })).json()
-  t.same(searched.items.map((g: { email: string }) => g.email), ['bob@partner.example'])
+  const searched = (await as(inviter, { method: 'GET', url: '/v1/guests?search=bob' })).json<GuestPage>()
+  t.same(searched.items.map((g) => g.email), ['bob@partner.example'])
   t.notOk(pending.items.some((g: { id: string }) => g.id === MEMBER), 'members are not guests')
 
   const mixed = await as(inviter, { method: 'GET', url: `/v1/guests?domain=fabrikam.example&limit=2&cursor=${page1.nextCursor}` })
@@ -48,7 +49,7 @@ t.test('get guest: 404 for unknown ids and for members; 400 for a malformed id',
   const bad = await as(reader, { method: 'GET', url: '/v1/guests/not-a-guid' })
   t.equal(bad.statusCode, 400)
   t.match(bad.json(), { errors: [{ field: 'params/id' }] })
-  const body = (await as(reader, { method: 'GET', url: `/v1/guests/${EXISTING_GUEST}` })).json()
+  const body = (await as(reader, { method: 'GET', url: `/v1/guests/${EXISTING_GUEST}` })).json<GuestDetail>()
   t.same(Object.keys(body).sort(), ['accountEnabled', 'appRoleAssignments', 'createdAt', 'displayName', 'email', 'groups', 'id', 'invitationState', 'invitationStateChangedAt', 'sponsors', 'userPrincipalName', 'userType'],
     'only the fields we expose')
 })
@@ -56,11 +57,11 @@ t.test('get guest: 404 for unknown ids and for members; 400 for a malformed id',
 t.test('resend: re-invites the same user and returns a new redeem URL; accepted guests get 409', async (t) => {
   const { as, token, simulator, databaseUrl } = await build(t)
   const inviter = await token(['Guests.Invite'])
-  const created = (await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'again@partner.example', sendEmail: false } })).json()
+  const created = (await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'again@partner.example', sendEmail: false } })).json<InvitationReply>()
   const resent = await as(inviter, { method: 'POST', url: `/v1/guests/${created.id}/resend-invitation` })
   t.equal(resent.statusCode, 200, resent.body)
-  t.equal(resent.json().id, created.id)
-  t.not(resent.json().inviteRedeemUrl, created.inviteRedeemUrl, 'a new redeem URL')
+  t.equal(resent.json<ResendReply>().id, created.id)
+  t.not(resent.json<ResendReply>().inviteRedeemUrl, created.inviteRedeemUrl, 'a new redeem URL')
   const invitations = simulator.callsTo('POST', /^\/v1\.0\/invitations$/)
   t.equal(invitations.length, 2)
   const rows = await auditRows(databaseUrl, `action = 'guest.resend'`)
@@ -76,7 +77,7 @@ t.test('delete: Guests.Manage only, guests only, audited', async (t) => {
   const { as, token, databaseUrl, simulator } = await build(t)
   const inviter = await token(['Guests.Invite'])
   const manager = await token(['Guests.Manage'])
-  const created = (await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'bye@partner.example', sendEmail: false } })).json()
+  const created = (await as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'bye@partner.example', sendEmail: false } })).json<InvitationReply>()
   const refused = await as(inviter, { method: 'DELETE', url: `/v1/guests/${created.id}` })
   t.equal(refused.statusCode, 403)
   const member = await as(manager, { method: 'DELETE', url: `/v1/guests/${MEMBER}` })

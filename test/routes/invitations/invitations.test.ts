@@ -2,6 +2,7 @@ import t from 'tap'
 import pg from 'pg'
 import { build } from '../../helper.js'
 import { auditRows } from '../../helpers/audit-rows.js'
+import type { InvitationReply, Problem } from '../../helpers/replies.js'
 
 const invite = (payload: unknown) => ({ method: 'POST', url: '/v1/invitations', payload })
 
@@ -10,7 +11,7 @@ t.test('inviting jane@partner.example: 201, readable, intent and outcome rows wi
   const inviter = await token(['Guests.Invite'], { name: 'Ada Admin' })
   const res = await as(inviter, invite({ email: 'jane@partner.example', displayName: 'Jane Doe', sendEmail: false }))
   t.equal(res.statusCode, 201, res.body)
-  const body = res.json()
+  const body = res.json<InvitationReply>()
   t.match(body, { email: 'jane@partner.example', displayName: 'Jane Doe', userType: 'Guest', invitationState: 'PendingAcceptance' })
   t.match(body.inviteRedeemUrl, /^https:\/\//)
   t.equal(res.headers.location, `/v1/guests/${body.id}`)
@@ -52,9 +53,9 @@ t.test('bad input: 4xx problem+json naming the field, nothing sent to Graph', as
     const res = await as(inviter, invite(c.payload))
     t.equal(res.statusCode, c.status, `${c.name}: status`)
     t.match(res.headers['content-type'], /^application\/problem\+json/, `${c.name}: problem+json`)
-    const problem = res.json()
+    const problem = res.json<Problem>()
     t.match(problem, { status: c.status, type: String, title: String, detail: String, requestId: String }, `${c.name}: problem shape`)
-    t.ok(problem.errors?.some((e: { field: string }) => e.field === c.field), `${c.name}: names ${c.field} (got ${JSON.stringify(problem.errors)})`)
+    t.ok(problem.errors?.some((e) => e.field === c.field), `${c.name}: names ${c.field} (got ${JSON.stringify(problem.errors)})`)
   }
   const notJson = await app.inject({ method: 'POST', url: '/v1/invitations', payload: 'email=jane@partner.example',
     headers: { authorization: `Bearer ${inviter}`, 'content-type': 'application/x-www-form-urlencoded' } })
@@ -81,7 +82,7 @@ t.test('denied: no Guests.Invite role, or a domain the policy does not allow: 40
   const denied = await auditRows(databaseUrl, `decision = 'denied'`)
   t.equal(denied.length, 2)
   t.ok(denied.every((r) => r.status === 'denied' && r.rule_id && r.reason && r.policy_version))
-  t.equal(denied[1]!.rule_id, evil.json().rule)
+  t.equal(denied[1]!.rule_id, evil.json<Problem>().rule)
   t.same(simulator.callsTo('POST', /invitations/), [])
 })
 
@@ -100,7 +101,7 @@ t.test('Graph failing for good: failed outcome row and a 503 problem with Retry-
   const res = await as(await token(['Guests.Invite']), invite({ email: 'down@partner.example' }))
   t.equal(res.statusCode, 503)
   t.ok(res.headers['retry-after'])
-  const problem = res.json()
+  const problem = res.json<Problem>()
   t.match(problem, { code: 'graph_unavailable', graphStatus: 503, operationId: String })
   const rows = await auditRows(databaseUrl, `operation_id = $1`, [problem.operationId])
   t.same(rows.map((r) => r.status), ['intent', 'failed'])
@@ -146,7 +147,7 @@ t.test('re-inviting an existing user: 409 naming the user, no second invitation'
   t.equal(first.statusCode, 201)
   const second = await as(inviter, invite({ email: 'TWICE@partner.example' }))
   t.equal(second.statusCode, 409)
-  t.match(second.json(), { code: 'user_exists', existingUserId: first.json().id })
+  t.match(second.json(), { code: 'user_exists', existingUserId: first.json<InvitationReply>().id })
   const seeded = await as(inviter, invite({ email: 'existing@fabrikam.example' }))
   t.equal(seeded.statusCode, 409)
   t.equal(simulator.callsTo('POST', /^\/v1\.0\/invitations$/).length, 1, 'only the first invitation reached Graph')
