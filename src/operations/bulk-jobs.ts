@@ -91,7 +91,8 @@ export async function submitBulkJob(app: FastifyInstance, caller: Caller, rows: 
       })),
     })
     return created
-  }).catch((error: unknown) => { throw databaseUnavailable(error) })
+  // Prisma's default 5 s is short for 10,000 rows on a busy database; the statement timeout still holds.
+  }, { timeout: 3 * app.config.databaseQueryTimeoutMs, maxWait: app.config.databaseConnectTimeoutMs }).catch((error: unknown) => { throw databaseUnavailable(error) })
   try {
     await auditJob(app, caller, 'bulkJob.submit', job, { valid: valid.length, invalid: rows.length - valid.length, dryRun: false })
   } catch (error) {

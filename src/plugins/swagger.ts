@@ -23,6 +23,7 @@ export default fp(async function openapi(app: FastifyInstance) {
       servers: [{ url: '/', description: 'This guestgate instance' }],
       tags: [
         { name: 'invitations', description: 'Invite external users as guests' },
+        { name: 'bulk', description: 'Bulk invitations as jobs: the admin center CSV, progress, results' },
         { name: 'guests', description: 'Read, re-invite and remove guests' },
         { name: 'groups', description: 'Guest membership of groups' },
         { name: 'apps', description: 'App roles of enterprise applications' },

@@ -94,3 +94,14 @@ t.test('Graph\'s 429 slows the whole tenant\'s budget down', async (t) => {
   const state = await app.app.graphBudget.state(app.config.tenantId, 'writes')
   t.ok(state.rate < app.config.budget.writesPerSecond, `the write rate went down (${state.rate}/s)`)
 })
+
+t.test('a 429 that is not retried (Retry-After past GRAPH_MAX_RETRY_DELAY_MS) pauses the budget too', async (t) => {
+  const app = await build(t)
+  const token = await app.token(['Guests.Invite'])
+  app.simulator.faults.inject({ method: 'POST', path: '/invitations', status: 429, retryAfter: 5 })
+  const response = await app.as(token, { method: 'POST', url: '/v1/invitations', payload: { email: 'throttled-long@partner.example', sendEmail: false } })
+  t.equal(response.statusCode, 503, 'answered at once, not waited out')
+  const state = await app.app.graphBudget.state(app.config.tenantId, 'writes')
+  t.ok(state.pausedUntil !== null && Date.parse(state.pausedUntil) > Date.now() + 3000, `paused for Graph's Retry-After (until ${state.pausedUntil})`)
+  t.ok(state.rate < app.config.budget.writesPerSecond, `the write rate went down (${state.rate}/s)`)
+})

@@ -134,7 +134,7 @@ t.test('the admin center template, 500 rows: dry run changes nothing; the job an
 })
 
 t.test('JSON rows, a bad file, cancellation', async (t) => {
-  const { token, as, app } = await build(t, { GUESTGATE_INVITATIONS_PER_MINUTE: '6', GUESTGATE_INVITATION_BURST: '1' })
+  const { token, as, app } = await build(t, { GUESTGATE_INVITATIONS_PER_MINUTE: '6', GUESTGATE_INVITATION_BURST: '1', GUESTGATE_BULK_CONCURRENCY: '1' })
   const inviter = await token(['Guests.Invite'])
   const bad = await as(inviter, { method: 'POST', url: '/v1/bulk/invitations', payload: 'email\nx@partner.example\n', headers: { 'content-type': 'text/csv' } })
   t.equal(bad.statusCode, 400)
@@ -143,7 +143,7 @@ t.test('JSON rows, a bad file, cancellation', async (t) => {
   const refused = await as(auditor, { method: 'POST', url: '/v1/bulk/invitations', payload: { invitations: [{ email: 'a@partner.example' }] } })
   t.equal(refused.statusCode, 403, 'submitting needs the right to invite')
 
-  // Six invitations a minute: the job is still running when it is cancelled.
+  // Six invitations a minute, one row at a time: the job is still running when it is cancelled.
   const invitations = Array.from({ length: 5 }, (_, i) => ({ email: `slow${i}@partner.example`, sendEmail: false }))
   const res = await as(inviter, { method: 'POST', url: '/v1/bulk/invitations', payload: { invitations: [...invitations, { email: 'slow0@partner.example' }, { email: 'x@partner.example', message: 'hi' }] } })
   t.equal(res.statusCode, 202)
