@@ -141,7 +141,7 @@ async function main (): Promise<void> {
     await applyMigrations(connectionString)
     const store = createAuditStore(prisma)
     const pool = poolOf(prisma)
-    const version = (await pool.query('SHOW server_version')).rows[0].server_version
+    const version = (await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version
     line(`# audit bench: ${ROWS.toLocaleString('en')} rows, ${new Date().toISOString()}`)
     line(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
       `Postgres ${version}, Node ${process.version}, load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}`)
@@ -155,9 +155,9 @@ async function main (): Promise<void> {
     line(`load (INSERT ... SELECT through the chaining trigger): ${loadSeconds.toFixed(1)} s, ${Math.round(ROWS / loadSeconds).toLocaleString('en')} rows/s`)
     await pool.query('VACUUM ANALYZE audit_events')
 
-    const span = (await pool.query('SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM audit_events')).rows[0]
-    const first = span.first.getTime() as number
-    const width = (span.last.getTime() as number) - first
+    const span = (await pool.query<{ first: Date; last: Date }>('SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM audit_events')).rows[0]!
+    const first = span.first.getTime()
+    const width = span.last.getTime() - first
     const from = new Date(first + width * 0.25)
     const to = new Date(first + width * 0.75)
     const actorFilter = (i: number): AuditFilter => ({ actor: actorOid((i * 37) % ACTORS), from, to })
@@ -222,13 +222,13 @@ async function main (): Promise<void> {
         const order = Object.entries(variants)
         for (const [label, append] of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
           const run = runs[label]!
-          const headId = (await pool.query('SELECT coalesce(max(id), 0) AS id FROM audit_events')).rows[0].id
+          const headId = (await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM audit_events')).rows[0]!.id
           const { latencies, seconds } = await writers(count, operationsEach / ROUNDS, append)
           run.latencies.push(...latencies)
           run.seconds += seconds
           // Rows of one transaction share its xmin: the group commits this round made.
           if (label === GROUP_COMMIT) {
-            run.commits += (await pool.query('SELECT count(DISTINCT xmin::text)::int AS n FROM audit_events WHERE id > $1', [headId])).rows[0].n
+            run.commits += (await pool.query<{ n: number }>('SELECT count(DISTINCT xmin::text)::int AS n FROM audit_events WHERE id > $1', [headId])).rows[0]!.n
           }
         }
       }

@@ -22,9 +22,9 @@ const serverUrl = process.env.BENCH_SERVER_URL ?? 'postgresql://postgres@127.0.0
 interface Server { child: ChildProcess; url: string; token: string }
 
 async function startVariant(variant: 'plain' | 'guestgate', log: 'on' | 'off', extra: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', path.join(root, 'bench/pipeline-server.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/pipeline-server.ts')], {
     cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', BENCH_VARIANT: variant, BENCH_LOG: log, ...extra },
+    env: { ...process.env, BENCH_VARIANT: variant, BENCH_LOG: log, ...extra },
   })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })

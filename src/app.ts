@@ -5,6 +5,7 @@ import type { AppConfig } from './config.js'
 import type { EmbeddedPostgres } from './db/embedded-postgres.js'
 import type { GraphGateway } from './graph/graph-gateway.js'
 import auditPlugin from './plugins/audit.js'
+import bulkPlugin from './plugins/bulk.js'
 import authenticationPlugin from './plugins/authentication.js'
 import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
@@ -12,6 +13,7 @@ import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
 import dryRunPlugin from './plugins/dry-run.js'
 import errorsPlugin from './plugins/errors.js'
+import expiryPlugin, { type ExpiryPluginOptions } from './plugins/expiry.js'
 import eventsPlugin from './plugins/events.js'
 import graphPlugin from './plugins/graph.js'
 import helmetPlugin from './plugins/helmet.js'
@@ -26,10 +28,12 @@ import { createValidatorCompiler } from './validation.js'
 import appRoutes from './routes/apps/index.js'
 import auditRoutes from './routes/audit/index.js'
 import authorizationRoutes from './routes/authorization/index.js'
+import bulkRoutes from './routes/bulk/index.js'
 import groupRoutes from './routes/groups/index.js'
 import guestRoutes from './routes/guests/index.js'
 import healthRoutes from './routes/health/index.js'
 import invitationRoutes from './routes/invitations/index.js'
+import lifecycleRoutes from './routes/lifecycle/index.js'
 import metricsRoutes from './routes/metrics/index.js'
 import sandboxRoutes from './routes/sandbox/index.js'
 
@@ -42,6 +46,8 @@ export interface AppOptions {
   embeddedDatabase?: EmbeddedPostgres
   /** Export the process's CPU, memory, event loop and GC metrics too (the server does). */
   processMetrics?: boolean
+  /** The expiry scheduler's options (tests give it a clock they move). */
+  expiry?: ExpiryPluginOptions
 }
 
 async function guestgate(app: FastifyInstance, opts: AppOptions) {
@@ -66,11 +72,15 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)
+  await app.register(bulkPlugin)
+  await app.register(expiryPlugin, opts.expiry ?? {})
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
   await app.register(invitationRoutes, { prefix: '/v1/invitations' })
+  await app.register(bulkRoutes, { prefix: '/v1/bulk' })
   await app.register(guestRoutes, { prefix: '/v1/guests' })
+  await app.register(lifecycleRoutes, { prefix: '/v1/guests' })
   await app.register(groupRoutes, { prefix: '/v1/groups' })
   await app.register(appRoutes, { prefix: '/v1/apps' })
   await app.register(authorizationRoutes, { prefix: '/v1' })

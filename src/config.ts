@@ -65,6 +65,11 @@ export const ConfigSchema = Type.Object({
     description: 'Invitations (and resends) per minute per tenant, within the write budget: conservative, since bursts of invitations have got directories blocked by Microsoft.' }),
   GUESTGATE_INVITATION_BURST: Integer(1, 10_000, 5, 'Invitations that may go at once after a quiet spell.'),
   GRAPH_BUDGET_MAX_WAIT_MS: Integer(0, 600_000, 10_000, 'How long a single request waits for the write budget before answering 503 with Retry-After (bulk jobs wait as long as needed).'),
+  GUESTGATE_BULK_CONCURRENCY: Integer(1, 64, 4, 'Bulk invitation rows each process runs at once (each waits for the Graph write budget, so more only helps when Graph is slow to answer).'),
+  GUESTGATE_BULK_MAX_ROWS: Integer(1, 100_000, 10_000, 'Most rows one bulk invitation file may have (more: 413 with the count).'),
+  GUESTGATE_BULK_BODY_LIMIT_BYTES: Integer(1024, 104_857_600, 10_485_760, 'Largest bulk invitation file accepted (POST /v1/bulk/invitations; larger: 413).'),
+  GUESTGATE_BULK_ROW_TIMEOUT_SECONDS: Integer(1, 86_400, 600, 'A bulk row running this long (its process died, or it waits for the budget that long) is given to another worker, which resumes it without repeating its Graph writes.'),
+  GUESTGATE_QUEUE_MAINTENANCE_SECONDS: Integer(1, 3600, 60, 'How often the job queue looks for jobs whose process died (past their timeout) to run them again.'),
   GRAPH_TIMEOUT_MS: Integer(1, 600_000, 30_000, 'Deadline of each Graph HTTP request; past it the call fails and a write is settled by reading Graph.'),
   GUESTGATE_RATE_LIMIT_MAX: Integer(1, 1_000_000, 600, 'Requests one caller (tenant + object id) may make per window on authenticated routes.'),
   GUESTGATE_RATE_LIMIT_WHAT_IF_MAX: Integer(1, 1_000_000, 60, 'What-if checks (POST /v1/authorization/check) one caller may make per window.'),
@@ -124,6 +129,10 @@ export interface AppConfig {
   idempotencyTtlHours: number
   /** Graph write pacing: token buckets per tenant (operations/graph-budget.ts). */
   budget: { writesPerSecond: number; writeBurst: number; invitationsPerMinute: number; invitationBurst: number; maxWaitMs: number }
+  /** Bulk invitation jobs (operations/bulk-jobs.ts). */
+  bulk: { concurrency: number; maxRows: number; bodyLimitBytes: number; rowTimeoutSeconds: number }
+  /** pg-boss maintenance (expired jobs retried). */
+  queueMaintenanceSeconds: number
   /** Apply migrations at start (off when a separate step does it with a more privileged role). */
   applyMigrations: boolean
   dataDir: string
@@ -249,6 +258,13 @@ export function loadConfig(environment: Record<string, string | undefined>, opti
       invitationBurst: env.GUESTGATE_INVITATION_BURST,
       maxWaitMs: env.GRAPH_BUDGET_MAX_WAIT_MS,
     },
+    bulk: {
+      concurrency: env.GUESTGATE_BULK_CONCURRENCY,
+      maxRows: env.GUESTGATE_BULK_MAX_ROWS,
+      bodyLimitBytes: env.GUESTGATE_BULK_BODY_LIMIT_BYTES,
+      rowTimeoutSeconds: env.GUESTGATE_BULK_ROW_TIMEOUT_SECONDS,
+    },
+    queueMaintenanceSeconds: env.GUESTGATE_QUEUE_MAINTENANCE_SECONDS,
     applyMigrations: env.GUESTGATE_APPLY_MIGRATIONS,
     dataDir: path.resolve(cwd, env.GUESTGATE_DATA_DIR),
     embeddedDbTimeoutMs: env.GUESTGATE_EMBEDDED_DB_TIMEOUT_SECONDS * 1000,

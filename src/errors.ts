@@ -6,11 +6,13 @@
 export const PROBLEM_CODES = [
   // the request itself
   'validation_failed', 'malformed_body', 'bad_request', 'body_too_large', 'uri_too_long', 'unsupported_media_type', 'route_not_found',
+  'too_many_rows',
   // who asks and what the policy says
   'unauthorized', 'policy_denied', 'limit_exceeded', 'rate_limited',
   // the target
   'not_found', 'not_a_guest', 'user_exists', 'invitation_already_accepted', 'guest_without_email', 'address_not_on_guest',
   'app_role_not_assignable', 'message_not_delivered',
+  'sponsor_not_found', 'sponsor_is_guest', 'too_many_sponsors', 'unknown_bundle', 'expiry_invalid', 'expiry_in_past', 'expiry_over_cap',
   // Idempotency-Key
   'idempotency_key_reused', 'idempotency_key_in_use',
   // Microsoft Graph

@@ -1,7 +1,7 @@
 // Builds the real app for a test: its own Postgres database, the Graph simulator listening on a
 // loopback port and reached by the real SDK over HTTP, sandbox tokens from the real issuer.
 import Fastify, { type FastifyInstance, type LightMyRequestResponse, type RouteOptions } from 'fastify'
-import { buildApp } from '../src/app.js'
+import { buildApp, type AppOptions } from '../src/app.js'
 import { loadConfig, type AppConfig } from '../src/config.js'
 import { buildGraphSimulator, type GraphSimulatorApp } from '../src/graph/simulator/graph-simulator.js'
 import { serverOptions } from '../src/server-options.js'
@@ -30,6 +30,8 @@ export interface BuildOptions {
   log?: { write(line: string): void }
   /** How the app reaches its database (e.g. through a test proxy); the test database itself by default. */
   databaseUrl?: (connectionString: string) => string
+  /** More options of the app (e.g. the expiry scheduler's clock). */
+  app?: Pick<AppOptions, 'expiry'>
 }
 
 export async function build(t: Teardown, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestApp> {
@@ -58,7 +60,7 @@ export async function build(t: Teardown, env: Record<string, string> = {}, optio
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   // A start that fails (a bad policy file, say) must still release what already started.
   t.teardown(() => app.close())
-  await app.register(buildApp, { config, reloadPolicyOnSighup: options.reloadPolicyOnSighup })
+  await app.register(buildApp, { config, reloadPolicyOnSighup: options.reloadPolicyOnSighup, ...options.app })
   await app.ready()
 
   return {
@@ -69,7 +71,7 @@ export async function build(t: Teardown, env: Record<string, string> = {}, optio
     async token(roles, extra = {}) {
       const response = await app.inject({ method: 'POST', url: '/v1/sandbox/tokens', payload: { roles, ...extra } })
       if (response.statusCode !== 201) throw new Error(`token mint failed: ${response.body}`)
-      return response.json().accessToken as string
+      return response.json<{ accessToken: string }>().accessToken
     },
     as(token, request) {
       return app.inject({

@@ -73,7 +73,8 @@ export async function runConformance(
   const ctx = (): GraphCallContext => ({ correlationId: randomUUID() })
   const replicated = <T>(call: () => Promise<T>) => retryWhileNotReplicated(settings.replication, call)
   const steps: StepResult[] = []
-  let guestId: string | null = null
+  // Written by the steps (closures): declared so that TypeScript does not narrow it to null after them.
+  let guestId = null as string | null
   let invitedId: string | null = null
   let role: AppRole | undefined
   let assignment: AppRoleAssignment | undefined
@@ -154,9 +155,9 @@ export async function runConformance(
   await step('reset redemption', async () => {
     const invitation = (await gateway.resetRedemption({ invitedUserId: guestId as string, invitedUserEmailAddress: email, inviteRedirectUrl: settings.redirectUrl, sendInvitationMessage: settings.sendEmail }, ctx())).value
     expect(invitation.invitedUserId === guestId, 'the reset made another user')
-    const user = (await gateway.getUser(guestId as string, ctx())).value
+    const user = (await gateway.getUser(guestId, ctx())).value
     expect(user.externalUserState === 'PendingAcceptance', `externalUserState is ${user.externalUserState}`)
-    expect((await gateway.isGroupMember(settings.groupId, guestId as string, ctx())).value, 'the reset dropped the group membership')
+    expect((await gateway.isGroupMember(settings.groupId, guestId, ctx())).value, 'the reset dropped the group membership')
     return 'same object, pending again, memberships kept'
   })
 

@@ -240,6 +240,12 @@ export interface GraphReader {
   /** The user's sponsors (users and groups). */
   listSponsors(userId: string, ctx: GraphCallContext): Promise<GraphResult<Sponsor[]>>
   /**
+   * signInSessionsValidFromDateTime: tokens and session cookies issued before it are invalid;
+   * revokeSignInSessions moves it to now (https://learn.microsoft.com/en-us/graph/api/resources/user).
+   * The settle read of a revocation. null: never revoked.
+   */
+  getSignInSessionsValidFrom(userId: string, ctx: GraphCallContext): Promise<GraphResult<string | null>>
+  /**
    * Guests with their sign-in activity, a page at a time (at most 500 per page). Needs
    * AuditLog.Read.All and an Entra ID P1/P2 licence: without it Graph answers 403
    * (isPremiumLicenceMissing). Graph limits these reads to 10 per minute.

@@ -33,11 +33,18 @@ export interface RetryInfo {
   delayMs: number
 }
 
+export interface ThrottledInfo {
+  /** Graph's Retry-After (ms), when it sent one. */
+  retryAfterMs?: number
+}
+
 export interface GraphMiddlewareOptions {
   credential: TokenCredential
   scopes?: string[]
   retry?: RetrySettings
   onRetry?: (info: RetryInfo) => void
+  /** Every 429 Graph answers, retried or not (pacing slows down on each). */
+  onThrottled?: (info: ThrottledInfo) => void
   /** Deadline of each HTTP request (each attempt), answer body included. Default 30 000. */
   timeoutMs?: number
   /** Receives a redacted record of every HTTP exchange (each attempt). */
@@ -191,6 +198,7 @@ export class RetryMiddleware implements Middleware {
   constructor(
     settings: RetrySettings = {},
     private readonly onRetry?: (info: RetryInfo) => void,
+    private readonly onThrottled?: (info: ThrottledInfo) => void,
   ) {
     this.maxRetries = settings.maxRetries ?? 3
     this.maxDelayMs = settings.maxDelayMs ?? 30_000
@@ -213,6 +221,8 @@ export class RetryMiddleware implements Middleware {
         throw carried(transportFailure(error))
       }
       const response = context.response
+      // A 429 that is not retried (retries spent, Retry-After too long) must slow pacing too.
+      if (response?.status === 429) this.onThrottled?.({ retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')) })
       if (!response || !mayRetry(method, response) || attempt > this.maxRetries) return
       const askedMs = parseRetryAfterMs(response.headers.get('retry-after'))
       if (askedMs !== undefined && askedMs > this.maxDelayMs) return
@@ -273,7 +283,7 @@ export class DeadlineMiddleware implements Middleware {
 export function createGraphMiddleware(options: GraphMiddlewareOptions): Middleware[] {
   return [
     new AuthMiddleware(options.credential, options.scopes),
-    new RetryMiddleware(options.retry, options.onRetry),
+    new RetryMiddleware(options.retry, options.onRetry, options.onThrottled),
     new DeadlineMiddleware(options.timeoutMs),
     ...(options.onExchange ? [new RecordingMiddleware(options.onExchange)] : []),
     new HTTPMessageHandler(),

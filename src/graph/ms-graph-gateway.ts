@@ -37,7 +37,7 @@ import {
 } from './graph-gateway.js'
 import { principalIdOfAssignment } from './app-role-assignment-id.js'
 import type { GraphExchange } from './graph-exchange.js'
-import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings } from './graph-middleware.js'
+import { createGraphMiddleware, graphRequestErrorFromChain, transportFailure, type RetryInfo, type RetrySettings, type ThrottledInfo } from './graph-middleware.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
 export interface MsGraphGatewayOptions {
@@ -48,6 +48,8 @@ export interface MsGraphGatewayOptions {
   scopes?: string[]
   retry?: RetrySettings
   onRetry?: (info: RetryInfo) => void
+  /** Every 429 from Graph, retried or not. */
+  onThrottled?: (info: ThrottledInfo) => void
   /** Deadline of each HTTP request to Graph (GRAPH_TIMEOUT_MS). Default 30 000. */
   timeoutMs?: number
   /** Receives a redacted record of every HTTP exchange (the conformance script keeps them). */
@@ -331,11 +333,12 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     }
     let response: Response
     try {
+      // ResponseType.RAW: the SDK answers the fetch Response itself (its methods are typed any).
       switch (call.method) {
-        case 'GET': response = await request.get(); break
-        case 'POST': response = await request.post(call.body); break
-        case 'PATCH': response = await request.patch(call.body); break
-        case 'DELETE': response = await request.delete(); break
+        case 'GET': response = (await request.get()) as Response; break
+        case 'POST': response = (await request.post(call.body)) as Response; break
+        case 'PATCH': response = (await request.patch(call.body)) as Response; break
+        case 'DELETE': response = (await request.delete()) as Response; break
       }
     } catch (error) {
       throw graphRequestErrorFromChain(error) ?? new GraphRequestError(0, 'ClientError', error instanceof Error ? error.message : String(error))
@@ -464,6 +467,10 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     },
 
     getUser: async (id, ctx) => getOne(graphPath`/users/${id}`, USER_FIELDS, mapUser, ctx),
+
+    /** Returned only on $select (https://learn.microsoft.com/en-us/graph/api/resources/user). */
+    getSignInSessionsValidFrom: async (id, ctx) =>
+      getOne(graphPath`/users/${id}`, 'id,signInSessionsValidFromDateTime', (user) => stringOrNull(user.signInSessionsValidFromDateTime), ctx),
 
     async listGuests(query, ctx) {
       const filters = [`userType eq 'Guest'`]

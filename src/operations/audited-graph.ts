@@ -157,7 +157,7 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
       }
       if (error.code === 'Timeout') {
         // The request's time is spent: answer now, settle right after (the reconciler, after a crash).
-        const task = settleInBackground(kind as WriteKind<unknown, unknown>, params, row, error)
+        const task = settleInBackground(kind, params, row, error)
         background.add(task)
         void task.finally(() => background.delete(task))
         throw graphTimeout(error, row.operationId)

@@ -78,6 +78,19 @@ export interface UnassignParams {
   principalId: string
 }
 
+export interface SponsorParams {
+  guestId: string
+  sponsorId: string
+  /** Graph references a sponsor by its collection: /users/{id} or /groups/{id}. */
+  sponsorType: 'user' | 'group'
+}
+
+export interface RevokeSessionsParams {
+  guestId: string
+  /** When guestgate asked (before sending): a signInSessionsValidFromDateTime from then on shows the revocation. */
+  requestedAt: string
+}
+
 export interface WriteKind<P, T> {
   /** The audit action of its rows. */
   action: string
@@ -222,6 +235,51 @@ const unassign: WriteKind<UnassignParams, Change> = {
   },
 }
 
+const addSponsor: WriteKind<SponsorParams, Change> = {
+  action: 'guest.addSponsor',
+  budget: ['writes'],
+  send: (graph, p, ctx) => graph.addSponsor(p.guestId, { id: p.sponsorId, type: p.sponsorType }, ctx),
+  async verify(graph, p, ctx) {
+    const { value: sponsors } = await graph.listSponsors(p.guestId, ctx)
+    return sponsors.some((s) => s.id.toLowerCase() === p.sponsorId.toLowerCase()) ? { effect: 'present', value: changed(undefined) } : { effect: 'absent' }
+  },
+}
+
+const removeSponsor: WriteKind<SponsorParams, Change> = {
+  action: 'guest.removeSponsor',
+  budget: ['writes'],
+  send: (graph, p, ctx) => graph.removeSponsor(p.guestId, p.sponsorId, ctx),
+  async verify(graph, p, ctx) {
+    const { value: sponsors } = await graph.listSponsors(p.guestId, ctx)
+    return sponsors.some((s) => s.id.toLowerCase() === p.sponsorId.toLowerCase()) ? { effect: 'absent' } : { effect: 'present', value: changed(undefined) }
+  },
+}
+
+const blockSignIn: WriteKind<GuestParams, Change> = {
+  action: 'guest.blockSignIn',
+  budget: ['writes'],
+  send: (graph, p, ctx) => graph.setAccountEnabled(p.guestId, false, ctx),
+  async verify(graph, p, ctx) {
+    const { value: user } = await graph.getUser(p.guestId, ctx)
+    return user.accountEnabled ? { effect: 'absent' } : { effect: 'present', value: changed(undefined) }
+  },
+}
+
+/** Clocks of guestgate and Entra differ a little: a revocation this much before the request counts as it. */
+const SESSION_CLOCK_SKEW_MS = 5 * 60_000
+
+const revokeSessions: WriteKind<RevokeSessionsParams, Change> = {
+  action: 'guest.revokeSessions',
+  budget: ['writes'],
+  send: (graph, p, ctx) => graph.revokeSignInSessions(p.guestId, ctx),
+  // revokeSignInSessions moves signInSessionsValidFromDateTime to now.
+  async verify(graph, p, ctx) {
+    const { value: validFrom } = await graph.getSignInSessionsValidFrom(p.guestId, ctx)
+    const revoked = validFrom !== null && Date.parse(validFrom) >= Date.parse(p.requestedAt) - SESSION_CLOCK_SKEW_MS
+    return revoked ? { effect: 'present', value: changed(undefined) } : { effect: 'absent' }
+  },
+}
+
 /** The writes, by name; the name is also the audit action. */
 export const GRAPH_WRITES = {
   'invitation.invite': invite,
@@ -232,6 +290,10 @@ export const GRAPH_WRITES = {
   'groupMembership.removeMember': removeMember,
   'appRoleAssignment.assign': assign,
   'appRoleAssignment.unassign': unassign,
+  'guest.addSponsor': addSponsor,
+  'guest.removeSponsor': removeSponsor,
+  'guest.blockSignIn': blockSignIn,
+  'guest.revokeSessions': revokeSessions,
 } as const
 
 export type GraphWrites = typeof GRAPH_WRITES
@@ -240,5 +302,5 @@ export type ParamsOf<K extends WriteName> = GraphWrites[K] extends WriteKind<inf
 export type ResultOf<K extends WriteName> = GraphWrites[K] extends WriteKind<never, infer T> ? T : never
 
 export function writeKind(name: string): WriteKind<unknown, unknown> | undefined {
-  return Object.hasOwn(GRAPH_WRITES, name) ? (GRAPH_WRITES[name as WriteName] as WriteKind<unknown, unknown>) : undefined
+  return Object.hasOwn(GRAPH_WRITES, name) ? GRAPH_WRITES[name as WriteName] : undefined
 }

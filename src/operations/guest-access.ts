@@ -1,12 +1,13 @@
-// The writes that give and take a guest's access: group membership and app role assignments.
-// Single routes, onboarding and revoke-access all go through these, so each is audited the same.
+// The writes that give and take a guest's access: group membership, app role assignments,
+// sponsors, and the offboarding steps (block sign-in, revoke sessions). Single routes, onboarding
+// and revoke-access all go through these, so each is audited the same.
 import type { FastifyInstance } from 'fastify'
 import type { Caller } from './caller.js'
 import type { AuditTarget } from '../audit/types.js'
 import { GraphRequestError, type AppRole, type AppRoleAssignment, type Change, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
 import { problemFromGraphError } from '../graph/graph-problems.js'
 import { retryWhileNotReplicated } from '../graph/replication.js'
-import type { PolicyDecision } from '../policies/types.js'
+import type { PartOf, PolicyDecision } from '../policies/types.js'
 import { conflict, databaseUnavailable, ProblemError, type ProblemCode } from '../errors.js'
 import { identityOf } from '../routes/request-identity.js'
 import type { RequestIdentity, WriteOutcome } from './audited-graph.js'
@@ -27,6 +28,8 @@ export interface AccessWrite {
   newlyInvited?: boolean
   /** How long to wait for the Graph write budget (jobs wait; requests mostly do not). */
   budgetWaitMs?: number
+  /** More for the audit rows (an expiry says which, until when, and who set it). */
+  summary?: Record<string, unknown>
 }
 
 const replicationOf = (app: FastifyInstance, write: AccessWrite) => (write.newlyInvited ? app.config.replication : undefined)
@@ -35,7 +38,7 @@ export function addToGroup(app: FastifyInstance, identity: RequestIdentity, gues
   return app.graphOps.write(identity, {
     write: 'groupMembership.addMember', params: { groupId: group.id, userId: guest.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { groupName: group.displayName }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, groupName: group.displayName }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -43,7 +46,7 @@ export function removeFromGroup(app: FastifyInstance, identity: RequestIdentity,
   return app.graphOps.write(identity, {
     write: 'groupMembership.removeMember', params: { groupId: group.id, userId: guest.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { groupName: group.displayName }, budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, groupName: group.displayName }, budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -51,7 +54,7 @@ export function assignAppRole(app: FastifyInstance, identity: RequestIdentity, g
   return app.graphOps.write(identity, {
     write: 'appRoleAssignment.assign', params: { appId: sp.id, principalId: guest.id, appRoleId: role.id },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { appName: sp.displayName, appRole: role.value }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, appName: sp.displayName, appRole: role.value }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -59,7 +62,46 @@ export function removeAppRoleAssignment(app: FastifyInstance, identity: RequestI
   return app.graphOps.write(identity, {
     write: 'appRoleAssignment.unassign', params: { appId: assignment.resourceId, assignmentId: assignment.id, principalId: assignment.principalId },
     target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
-    summary: { appName: assignment.resourceDisplayName, appRoleId: assignment.appRoleId, appRole: roleValue }, budgetWaitMs: write.budgetWaitMs,
+    summary: { ...write.summary, appName: assignment.resourceDisplayName, appRoleId: assignment.appRoleId, appRole: roleValue }, budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+/** A sponsor as guestgate writes it: Graph references users and groups by their own collections. */
+export interface SponsorRef {
+  id: string
+  type: 'user' | 'group'
+  displayName: string | null
+}
+
+export function addSponsor(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, sponsor: SponsorRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.addSponsor', params: { guestId: guest.id, sponsorId: sponsor.id, sponsorType: sponsor.type },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
+    summary: { sponsorName: sponsor.displayName, sponsorType: sponsor.type }, replication: replicationOf(app, write), budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+export function removeSponsor(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, sponsor: SponsorRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.removeSponsor', params: { guestId: guest.id, sponsorId: sponsor.id, sponsorType: sponsor.type },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId,
+    summary: { sponsorName: sponsor.displayName, sponsorType: sponsor.type }, budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+/** accountEnabled false: the guest can no longer sign in to this tenant (its object and access stay). */
+export function blockSignIn(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.blockSignIn', params: { guestId: guest.id },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId, budgetWaitMs: write.budgetWaitMs,
+  })
+}
+
+/** revokeSignInSessions: refresh tokens and session cookies issued before now stop working. */
+export function revokeSessions(app: FastifyInstance, identity: RequestIdentity, guest: GuestRef, write: AccessWrite): Promise<WriteOutcome<Change>> {
+  return app.graphOps.write(identity, {
+    write: 'guest.revokeSessions', params: { guestId: guest.id, requestedAt: new Date().toISOString() },
+    target: guestTarget(guest), decision: write.decision, operationId: write.operationId, budgetWaitMs: write.budgetWaitMs,
   })
 }
 
@@ -85,8 +127,10 @@ export async function requireGuest(app: FastifyInstance, request: Caller, guest:
 /** One step of a multi-step request, as the response reports it. kept: a rule (a hard refusal,
  *  or Graph's own, such as a dynamic group's membership rule) leaves it in place, untouched. */
 export interface PartOutcome {
-  kind: 'invitation' | 'group' | 'appRole'
+  kind: 'invitation' | 'sponsor' | 'group' | 'appRole' | 'blockSignIn' | 'revokeSessions'
   target: string
+  /** The bundle the part belongs to (bundle grants and revocations). */
+  bundle?: string
   status: 'succeeded' | 'unchanged' | 'kept' | 'failed'
   operationId?: string
   rule?: string
@@ -116,19 +160,39 @@ export const roleOf = (access: GuestAccess, assignment: AppRoleAssignment): AppR
   access.apps.get(assignment.resourceId)?.appRoles.find((r) => r.id === assignment.appRoleId)
 
 export type RevocationPart =
+  | { kind: 'blockSignIn'; target: string; decision: PolicyDecision }
+  | { kind: 'revokeSessions'; target: string; decision: PolicyDecision }
   | { kind: 'group'; target: string; decision: PolicyDecision; group: DirectoryGroup }
   | { kind: 'appRole'; target: string; decision: PolicyDecision; assignment: AppRoleAssignment; role?: AppRole }
+
+/** Offboarding options of revoke-access: each its own policy action. */
+export interface OffboardingOptions {
+  blockSignIn?: boolean
+  revokeSessions?: boolean
+}
+
+/** The audit action of a revocation part (its denial row when it is kept). */
+export const revocationAction = (part: RevocationPart): string => ({
+  blockSignIn: 'guest.blockSignIn', revokeSessions: 'guest.revokeSessions',
+  group: 'groupMembership.removeMember', appRole: 'appRoleAssignment.unassign',
+})[part.kind]
 
 /**
  * Revoking a guest's access, part by part, each asked the question of its single route (remove
  * from this group, revoke this app role) as a part of a revocation: the hard refusals hold
  * (role-assignable and dynamic groups, Graph's and guestgate's own apps) and such parts are kept.
+ * The offboarding options come first (the guest is cut off before the slower removals), each
+ * asked its own action: a requester without it gets the part kept, with the rule and reason.
  */
-export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string): Promise<RevocationPart[]> {
+export async function planRevocation(app: FastifyInstance, request: Caller, guestId: string, options: OffboardingOptions = {}, via: PartOf = 'revokeAccess'): Promise<RevocationPart[]> {
+  const offboarding: RevocationPart[] = []
+  const guest = { type: 'Guest', id: guestId } as const
+  if (options.blockSignIn === true) offboarding.push({ kind: 'blockSignIn', target: guestId, decision: request.evaluate('blockSignIn', guest) })
+  if (options.revokeSessions === true) offboarding.push({ kind: 'revokeSessions', target: guestId, decision: request.evaluate('revokeSessions', guest) })
   const access = await accessOf(app, request, guestId)
   const groupParts = access.groups.map((group): RevocationPart => ({
     kind: 'group', target: group.id, group,
-    decision: request.evaluate('removeMember', { ...groupMembershipTarget(group.id, group), via: 'revokeAccess' }),
+    decision: request.evaluate('removeMember', { ...groupMembershipTarget(group.id, group), via }),
   }))
   const roleParts = access.assignments.map((assignment): RevocationPart => {
     const sp = access.apps.get(assignment.resourceId)
@@ -136,11 +200,47 @@ export async function planRevocation(app: FastifyInstance, request: Caller, gues
     const value = role?.value ?? assignment.appRoleId
     return {
       kind: 'appRole', target: `${assignment.resourceId}/${value}`, assignment, role,
-      decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, value, sp, role), via: 'revokeAccess' }),
+      decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, value, sp, role), via }),
     }
   })
-  return [...groupParts, ...roleParts]
+  return [...offboarding, ...groupParts, ...roleParts]
 }
+
+/**
+ * Carries out a revocation plan: kept parts are recorded before anything changes (a refusal that
+ * cannot be recorded stops here), then each allowed part is removed through the audited runner.
+ * revoke-access and a guest's expiry both run it.
+ */
+export async function executeRevocation(app: FastifyInstance, request: Caller, guest: GuestRef & { accountEnabled?: boolean }, plan: RevocationPart[], operationId: string,
+  write: Omit<AccessWrite, 'decision' | 'operationId'> = {}, decisionOf: (part: RevocationPart) => PolicyDecision = (part) => part.decision): Promise<PartOutcome[]> {
+  const identity = identityOf(request)
+  await Promise.all(plan.filter((part) => !part.decision.allowed).map((part) =>
+    app.audit.append(denialEntry(identity, part.decision, revocationAction(part), guestTarget(guest), { ...write.summary, part: part.target }, operationId))))
+    .catch((error: unknown) => { throw databaseUnavailable(error) })
+  const parts: PartOutcome[] = []
+  for (const part of plan) {
+    const partWrite = { ...write, decision: decisionOf(part), operationId }
+    if (!part.decision.allowed) {
+      parts.push(keptPart(part))
+    } else if (part.kind === 'blockSignIn') {
+      // Already blocked: nothing to send.
+      parts.push(guest.accountEnabled === false
+        ? { kind: 'blockSignIn', target: part.target, status: 'unchanged' }
+        : await runPart('blockSignIn', part.target, () => blockSignIn(app, identity, guest, partWrite)))
+    } else if (part.kind === 'revokeSessions') {
+      parts.push(await runPart('revokeSessions', part.target, () => revokeSessions(app, identity, guest, partWrite)))
+    } else if (part.kind === 'group') {
+      parts.push(await runPart('group', part.target, () => removeFromGroup(app, identity, guest, part.group, partWrite)))
+    } else {
+      parts.push(await runPart('appRole', part.target,
+        () => removeAppRoleAssignment(app, identity, guest, part.assignment, part.role?.value ?? null, partWrite)))
+    }
+  }
+  return parts
+}
+
+/** complete, unless a part failed (kept parts are not failures). */
+export const outcomeOf = (parts: PartOutcome[]): 'complete' | 'partial' => (parts.some((p) => p.status === 'failed') ? 'partial' : 'complete')
 
 /** A kept part as the response reports it. */
 export const keptPart = (part: { kind: PartOutcome['kind']; target: string; decision: PolicyDecision }): PartOutcome =>

@@ -32,7 +32,7 @@ export function loadUser(app: FastifyInstance, request: Caller, id: string): Pro
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getUser(id, ctx)).catch(notFoundAs(`No guest with id ${id}`))
 }
 
-export type GuestAction = 'read' | 'resend' | 'resetRedemption' | 'delete' | 'revokeAccess'
+export type GuestAction = 'read' | 'resend' | 'resetRedemption' | 'delete' | 'revokeAccess' | 'manageSponsors' | 'blockSignIn' | 'revokeSessions'
 
 /**
  * The question of every action on one guest, asked the same way by its route and by the what-if:

@@ -140,7 +140,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   async #pass(): Promise<ReconcilerRunSummary> {
-    const { prisma, audit, graphOps, afterSeconds, log } = this.options
+    const { prisma, audit, afterSeconds, log } = this.options
     const startedAt = new Date()
     const counts = { examined: 0, present: 0, absent: 0, unknown: 0, unreadable: 0 }
     let error: string | null = null

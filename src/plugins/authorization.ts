@@ -10,7 +10,7 @@ import type { Principal } from '../auth/principal.js'
 import { auditUnavailable } from '../errors.js'
 import type { Caller } from '../operations/caller.js'
 import { denialEntry, policyProblem } from '../operations/denials.js'
-import { recordDecision } from './dry-run.js'
+import { recordDecision, type DryRunRecord } from './dry-run.js'
 import { identityOf } from '../routes/request-identity.js'
 import { createPolicyStore, type PolicyStore } from '../policies/policy-store.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicySubject, PolicyTarget } from '../policies/types.js'
@@ -24,6 +24,8 @@ export interface RouteAuthorization {
 export interface JobIdentity {
   requestId: string
   idempotencyKey?: string
+  /** A dry run on the principal's behalf (a bulk file's rows): decisions and planned writes go here. */
+  dryRun?: DryRunRecord
 }
 
 declare module 'fastify' {
@@ -75,9 +77,9 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
   app.decorate('policies', policies)
 
   app.addHook('onRoute', (route) => {
-    const config = route.config as { public?: boolean; authorization?: RouteAuthorization } | undefined
+    const config = route.config
     if (!config?.public && !config?.authorization) {
-      throw new Error(`Route ${route.method} ${route.url} declares neither config.public nor config.authorization`)
+      throw new Error(`Route ${[route.method].flat().join(',')} ${route.url} declares neither config.public nor config.authorization`)
     }
   })
 
@@ -113,8 +115,13 @@ export default fp(async function authorization(app: FastifyInstance, opts: Autho
       clientRequestId: null,
       idempotencyKey: as.idempotencyKey ?? null,
       authenticatedPrincipal: () => principal,
-      evaluate: (action, target, context) => evaluateFor(principal, action, target, context),
+      evaluate: (action, target, context) => {
+        const decision = evaluateFor(principal, action, target, context)
+        recordDecision({ dryRun: as.dryRun ?? null }, action, target, decision)
+        return decision
+      },
       authorize: (action, target, options) => authorizeFor(caller, app.log, action, target, options),
+      ...(as.dryRun ? { dryRun: as.dryRun } : {}),
     }
     return caller
   })

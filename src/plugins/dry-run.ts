@@ -27,6 +27,8 @@ export interface DryRunRecord {
   operationId: string
   decisions: DryRunDecision[]
   calls: PlannedGraphCall[]
+  /** What else the dry run's audit row should say (a bulk file: its hash and row count). */
+  summary?: Record<string, unknown>
 }
 
 declare module 'fastify' {
@@ -77,7 +79,7 @@ export default fp(async function dryRun(app: FastifyInstance) {
 
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat()
-    if (!methods.some((m) => isDryRunRoute(m, route.config as { public?: boolean; readOnly?: boolean }))) return
+    if (!methods.some((m) => isDryRunRoute(m, route.config))) return
     const schema = (route.schema ??= {}) as { querystring?: { type?: string; properties?: Record<string, unknown> }; response?: Record<string | number, unknown> }
     const query = schema.querystring ?? { type: 'object', properties: {} }
     schema.querystring = {
@@ -129,7 +131,7 @@ export default fp(async function dryRun(app: FastifyInstance) {
         target, decision: refused ? 'denied' : 'allowed', status: 'dry-run',
         ruleId: refused?.rule ?? plan.decisions.at(-1)?.rule ?? null, reason: refused?.reason ?? null,
         policyVersion: app.policies.current().version,
-        requestSummary: { wouldAnswer: status, decisions: plan.decisions, graphCalls: plan.calls },
+        requestSummary: { ...plan.summary, wouldAnswer: status, decisions: plan.decisions, graphCalls: plan.calls },
       })
     } catch (err) {
       request.log.error({ err }, 'a dry run could not be recorded')

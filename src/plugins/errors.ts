@@ -21,8 +21,9 @@ export default fp(async function errors(app: FastifyInstance) {
 
 /** Errors the router raises before any route or hook runs (Fastify's frameworkErrors server
  *  option, see server-options.ts): the same problem documents as everything else. */
-export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  return sendProblem(request, reply, toProblemError(error))
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // The router ignores what this returns; the reply is sent here.
+  void sendProblem(request, reply, toProblemError(error))
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError) {

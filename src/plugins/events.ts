@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   'guest.access.removed',
   'guest.access.expiring',
   'guest.access.expired',
+  /** Days before an expiry (policy expiry.reminderDaysBefore): whom to tell, what ends when. */
+  'expiry.reminder',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import { createGraphCredential, describeCredential, graphCredentialSettingsFromEnv, type GraphCredentialSettings } from '../graph/graph-credential.js'
 import type { GraphGateway } from '../graph/graph-gateway.js'
 import { createMsGraphGateway } from '../graph/ms-graph-gateway.js'
+import { createGraphMetrics } from '../graph/graph-metrics.js'
 import { buildGraphSimulator } from '../graph/simulator/graph-simulator.js'
 import { poolOf } from '../db/prisma-client.js'
 import { createAuditedGraph, type AuditedGraph } from '../operations/audited-graph.js'
@@ -19,6 +20,8 @@ const ACCESS_EVENTS: Record<string, EventType> = {
   'groupMembership.removeMember': 'guest.access.removed',
   'appRoleAssignment.unassign': 'guest.access.removed',
   'guest.delete': 'guest.access.removed',
+  // A guest that cannot sign in has no access left to use.
+  'guest.blockSignIn': 'guest.access.removed',
 }
 
 declare module 'fastify' {
@@ -48,6 +51,7 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
     budget.throttled(config.tenantId, retryAfterMs / 1000).catch((err: unknown) => app.log.warn({ err }, 'the Graph write budget could not be slowed down'))
   }
 
+  const graphMetrics = createGraphMetrics(app.metricsRegistry)
   let gateway = opts.graph
   if (!gateway) {
     let baseUrl = config.graphBaseUrl
@@ -72,13 +76,15 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
       timeoutMs: config.graphTimeoutMs,
       onRetry: (info) => {
         app.log.warn(info, 'Graph asked us to wait; retrying')
-        // Graph is throttling this app in this tenant: every write here slows down, not just this one.
-        if (info.status === 429) onThrottled(info.delayMs)
+        graphMetrics.retried(info)
       },
+      // Graph is throttling this app in this tenant: every write here slows down, not just this
+      // one, for Graph's Retry-After (a second when it sent none), retried or not.
+      onThrottled: (info) => onThrottled(info.retryAfterMs ?? 1000),
     })
   }
   const graphOps = createAuditedGraph({
-    graph: gateway,
+    graph: graphMetrics.instrument(gateway),
     audit: app.audit,
     pool: poolOf(app.prisma),
     log: app.log,
@@ -94,4 +100,4 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
   app.decorate('graphOps', graphOps)
   // Writes that timed out are being settled by reading Graph: let them finish.
   app.addHook('onClose', () => graphOps.drain())
-}, { name: 'graph', dependencies: ['config', 'database', 'audit', 'events'] })
+}, { name: 'graph', dependencies: ['config', 'database', 'audit', 'events', 'metrics'] })

@@ -23,6 +23,8 @@ export default fp(async function queue(app: FastifyInstance) {
     // Cron schedules and queue maintenance, each run by one replica at a time.
     schedule: true,
     supervise: true,
+    // A job whose process died is retried once it is past its timeout and maintenance has run.
+    maintenanceIntervalSeconds: app.config.queueMaintenanceSeconds,
   })
   boss.on('error', (err) => app.log.error({ err }, 'job queue error'))
   await boss.start()

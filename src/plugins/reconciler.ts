@@ -36,7 +36,7 @@ export default fp(async function reconciler(app: FastifyInstance) {
   instance.on('run', (run) => {
     for (const effect of ['present', 'absent', 'unknown', 'unreadable'] as const) if (run[effect] > 0) settled.inc({ effect }, run[effect])
   })
-  new Gauge({ // eslint-disable-line no-new
+  new Gauge({
     name: 'guestgate_audit_unsettled_intents',
     help: 'Audit intents with no outcome yet (in flight, or waiting for the reconciler)',
     registers: [app.metricsRegistry],

@@ -54,7 +54,7 @@ export default fp(async function openapi(app: FastifyInstance) {
       },
       security: [{ bearerAuth: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     transform: ({ schema, url, route }) => ({
       schema: schema && !schema.hide ? contractSchema(schema as Record<string, unknown>, route) as typeof schema : schema,
       url,

@@ -40,6 +40,9 @@ const GUEST_ACTIONS = [
   ['resetRedemption', 'guests.reset-redemption'],
   ['delete', 'guests.delete'],
   ['revokeAccess', 'guests.revoke-access'],
+  ['manageSponsors', 'guests.manage-sponsors'],
+  ['blockSignIn', 'guests.block-sign-in'],
+  ['revokeSessions', 'guests.revoke-sessions'],
 ] as const
 
 export function defineRulesFor(principal: Principal, policy: PolicyDocument, env: PolicyEnv): PolicyRule[] {
@@ -48,7 +51,7 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
   const rules: PolicyRule[] = [{ action: 'check', subject: 'Self', ruleId: 'self.check' }]
 
   for (const role of policyRolesOf(principal, policy)) {
-    const { invitations, guests, groups = [], apps = [], audit } = policy.roles[role]!
+    const { invitations, guests, groups = [], apps = [], audit, reports, webhooks } = policy.roles[role]!
     const grant = (action: PolicyAction, subject: PolicySubject, ruleId: string, conditions?: MongoQuery) =>
       rules.push({ action, subject, ruleId, role, ...(conditions && { conditions }) })
 
@@ -82,8 +85,19 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
       }
     }
 
+    const bundles = (policy.bundles ?? []).filter((b) => b.grantableBy.includes(role)).map((b) => b.name)
+    if (bundles.length > 0) {
+      grant('grantBundle', 'AccessBundle', 'bundles.grantable', { bundle: { $in: bundles } })
+      grant('revokeBundle', 'AccessBundle', 'bundles.grantable', { bundle: { $in: bundles } })
+    }
+
     if (audit?.read) grant('read', 'AuditLog', 'audit.read')
     if (audit?.export) grant('export', 'AuditLog', 'audit.export')
+    if (reports?.read) grant('read', 'Report', 'reports.read')
+    // Clean-up acts on what a report lists: the role must read it too (each action is then
+    // decided on its own, as on the single routes).
+    if (reports?.cleanup && reports.read) grant('cleanup', 'Report', 'reports.cleanup')
+    if (webhooks?.manage) grant('manage', 'Webhook', 'webhooks.manage')
   }
 
   // Refusals that no policy file can lift. Defined last: in CASL later rules take precedence.

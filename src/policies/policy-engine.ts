@@ -1,12 +1,14 @@
 // Decides every request: refusals no policy file can lift come first, then the CASL ability
 // built from the principal's roles. Each decision names its rule and says why in a sentence.
-import { API_ROLES, type ApiRole, type Principal } from '../auth/principal.js'
+import { API_ROLES, EXPIRY_PRINCIPAL_OID, type ApiRole, type Principal } from '../auth/principal.js'
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/graph-gateway.js'
 import { createAbilityCache, emailDomain, subjectOf, type AppAbility } from './ability.js'
 import { policyRolesOf, protectedApplicationIds, sameTenant, type PolicyEnv, type PolicyRule } from './define-rules.js'
 import { deepFreeze, type InvitationsPolicy, type PolicyDocument } from './policy-file.js'
 import { isUnderPrefix, redirectUrlProblem } from './redirect-url.js'
 import type {
+  ExpiryCap,
+  ExpiryCapQuestion,
   PermissionSummary,
   PolicyAction,
   PolicyContext,
@@ -37,15 +39,22 @@ const ACTION_SUBJECTS: Record<PolicyAction, readonly PolicySubject[]> = {
   invite: ['Invitation'],
   resend: ['Guest'],
   resetRedemption: ['Guest'],
-  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'],
+  read: ['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership', 'Report'],
   delete: ['Guest'],
   revokeAccess: ['Guest'],
+  manageSponsors: ['Guest'],
+  blockSignIn: ['Guest'],
+  revokeSessions: ['Guest'],
   addMember: ['GroupMembership'],
   removeMember: ['GroupMembership'],
   assign: ['AppRoleAssignment'],
   unassign: ['AppRoleAssignment'],
   export: ['AuditLog'],
   check: ['Self'],
+  grantBundle: ['AccessBundle'],
+  revokeBundle: ['AccessBundle'],
+  cleanup: ['Report'],
+  manage: ['Webhook'],
 }
 
 const ACTION_PHRASES: Record<string, string> = {
@@ -59,12 +68,20 @@ const ACTION_PHRASES: Record<string, string> = {
   'read GroupMembership': 'list the guests of groups',
   'delete Guest': 'remove guests',
   'revokeAccess Guest': "revoke guests' access",
+  'manageSponsors Guest': "change guests' sponsors",
+  'blockSignIn Guest': 'block guests from signing in',
+  'revokeSessions Guest': "revoke guests' sign-in sessions",
   'addMember GroupMembership': 'add guests to groups',
   'removeMember GroupMembership': 'remove guests from groups',
   'assign AppRoleAssignment': 'grant app roles',
   'unassign AppRoleAssignment': 'revoke app roles',
   'export AuditLog': 'export the audit log',
   'check Self': 'check their own permissions',
+  'grantBundle AccessBundle': 'grant access bundles',
+  'revokeBundle AccessBundle': 'revoke access bundles',
+  'read Report': 'read hygiene reports',
+  'cleanup Report': 'clean up from hygiene reports',
+  'manage Webhook': 'manage webhook subscriptions',
 }
 
 const SELF_CHECK_REASON = 'Anyone signed in to this tenant may check their own permissions.'
@@ -255,6 +272,8 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
         const role = names.appRole(appId, target.appRoleValue, target)
         return `${rule.role} may ${action === 'assign' ? 'grant' : 'revoke'} ${role} on ${names.app(appId, target)}.`
       }
+      case 'AccessBundle':
+        return `${rule.role} may ${action === 'grantBundle' ? 'grant' : 'revoke'} bundle ${target.bundle}.`
       default:
         return `${rule.role} may ${ACTION_PHRASES[`${action} ${target.type}`]}.`
     }
@@ -296,6 +315,12 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     if ((target.type === 'GroupMembership' || target.type === 'AppRoleAssignment') && target.via === 'revokeAccess') {
       return decide(principal, 'revokeAccess', { type: 'Guest' })
     }
+    // A part of an expiry: only the scheduler's own principal takes access away for an expiry.
+    if ((target.type === 'GroupMembership' || target.type === 'AppRoleAssignment') && target.via === 'expiry') {
+      return principal.oid === EXPIRY_PRINCIPAL_OID
+        ? decision(true, 'expiry', 'The expiry set on this access has passed: the expiry scheduler takes it away.')
+        : deny('expiry.scheduler-only', 'Only the expiry scheduler takes access away for an expiry.')
+    }
 
     const ability = abilities.get(principal)
     if (!ability.can(action, target.type)) return missingRole(principal, action, target.type)
@@ -306,7 +331,35 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     // Only memberships and assignments carry conditions, so only they get here.
     if (target.type === 'GroupMembership') return groupNotManaged(principal, action, target)
     if (target.type === 'AppRoleAssignment') return appRoleNotGranted(principal, action, target)
+    if (target.type === 'AccessBundle') return bundleNotGrantable(principal, action, target)
     return missingRole(principal, action, target.type)
+  }
+
+  function bundleNotGrantable(principal: Principal, action: PolicyAction, target: TargetOf<'AccessBundle'>) {
+    const verb = action === 'grantBundle' ? 'grant' : 'revoke'
+    const bundle = policy.bundles?.find((b) => b.name === target.bundle)
+    if (!bundle) return deny('bundles.unknown', `The policy has no bundle ${quote(target.bundle)}.`)
+    const mine = rolePolicies(principal).map(([role]) => role)
+    return deny('bundles.not-grantable',
+      `Bundle ${bundle.name} may be ${verb}ed by ${list(bundle.grantableBy, 'or')}; ${mine.length > 0 ? `your roles are ${list(mine)}` : 'you have none of them'}.`)
+  }
+
+  /** The longest expiry a principal may set: a bundle's own cap, or the most generous of the
+   *  caller's roles that grant that kind of access (a role without a cap: none). */
+  function expiryCap(principal: Principal, question: ExpiryCapQuestion): ExpiryCap {
+    if (question.kind === 'bundle') {
+      const bundle = policy.bundles?.find((b) => b.name === question.bundle)
+      return { maxDays: bundle?.maxDays ?? null, source: `bundle ${question.bundle}` }
+    }
+    const granting = rolePolicies(principal).filter(([, p]) =>
+      question.kind === 'guest' ? p.invitations !== undefined
+        : question.kind === 'group' ? (p.groups ?? []).some((g) => g.add)
+          : (p.apps ?? []).some((a) => (a.grant ?? []).length > 0))
+    if (granting.length === 0 || granting.some(([, p]) => p.expiry === undefined)) {
+      return { maxDays: null, source: granting.find(([, p]) => p.expiry === undefined)?.[0] ?? 'no role' }
+    }
+    const best = granting.reduce((a, b) => (b[1].expiry!.maxDays > a[1].expiry!.maxDays ? b : a))
+    return { maxDays: best[1].expiry!.maxDays, source: best[0] }
   }
 
   function decideAny(principal: Principal, action: PolicyAction, type: PolicySubject): PolicyDecision {
@@ -359,6 +412,13 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
       }
     }
 
+    // A bundle is offered when the caller may grant it and every part (asked as its single
+    // route asks before looking at Graph) is allowed.
+    const bundles = (policy.bundles ?? []).filter((b) =>
+      decide(principal, 'grantBundle', { type: 'AccessBundle', bundle: b.name }).allowed
+      && (b.groups ?? []).every((groupId) => decide(principal, 'addMember', { type: 'GroupMembership', groupId }).allowed)
+      && (b.appRoles ?? []).every((r) => decide(principal, 'assign', { type: 'AppRoleAssignment', appId: r.appId, appRoleValue: r.appRole }).allowed))
+
     return {
       policyVersion: policy.version,
       roles: roles.map(([role]) => role),
@@ -366,6 +426,12 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
       invitations: mergeInvitations(roles.flatMap(([, p]) => (p.invitations ? [p.invitations] : []))),
       groups: [...groups.values()],
       appRoles: [...appRoles.values()].map((a) => ({ appId: a.appId, grant: [...a.grant], revoke: [...a.revoke] })),
+      bundles: bundles.map((b) => ({ name: b.name, description: b.description ?? null, maxDays: b.maxDays, groups: b.groups ?? [], appRoles: b.appRoles ?? [] })),
+      expiryMaxDays: {
+        guest: expiryCap(principal, { kind: 'guest' }).maxDays,
+        group: expiryCap(principal, { kind: 'group' }).maxDays,
+        appRole: expiryCap(principal, { kind: 'appRole' }).maxDays,
+      },
     }
   }
 
@@ -383,6 +449,7 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     decide,
     decideAny,
     permissionsOf,
+    expiryCap,
   }
 }
 

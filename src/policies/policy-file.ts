@@ -43,7 +43,14 @@ export const InvitationsPolicySchema = Type.Object(
 )
 
 export const GuestsPolicySchema = Type.Object(
-  { read: Flag, resend: Flag, resetRedemption: Flag, delete: Flag, revokeAccess: Flag },
+  {
+    read: Flag, resend: Flag, resetRedemption: Flag, delete: Flag, revokeAccess: Flag,
+    /** Add and remove a guest's sponsors; name sponsors other than oneself at invitation. */
+    manageSponsors: Flag,
+    /** Offboarding on revoke-access: block sign-in (accountEnabled false), revoke sign-in sessions. */
+    blockSignIn: Flag,
+    revokeSessions: Flag,
+  },
   { additionalProperties: false },
 )
 
@@ -68,6 +75,43 @@ export const AppPolicySchema = Type.Object(
 
 export const AuditPolicySchema = Type.Object({ read: Flag, export: Flag }, { additionalProperties: false })
 
+const MaxDays = Type.Integer({ minimum: 1, maximum: 3650, errorMessage: 'must be a whole number of days from 1 to 3650' })
+
+/** The longest expiry a role may set on what it grants (a guest it invites, a membership, an
+ *  app role); absent: the role may set any date, or none. */
+export const RoleExpirySchema = Type.Object({ maxDays: MaxDays }, { additionalProperties: false })
+
+export const BUNDLE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$'
+
+/** A named set of groups and app roles granted and revoked as one (like an access package). */
+export const BundlePolicySchema = Type.Object(
+  {
+    name: Type.String({ pattern: BUNDLE_NAME_PATTERN, errorMessage: 'must be lower-case letters, digits and dashes (at most 63), such as contractor-dev' }),
+    description: Type.Optional(Type.String()),
+    groups: Type.Optional(Type.Array(Guid)),
+    appRoles: Type.Optional(Type.Array(Type.Object(
+      { appId: Guid, appRole: Type.String({ minLength: 1, errorMessage: 'must be an app role value' }) },
+      { additionalProperties: false },
+    ))),
+    /** The longest a grant of this bundle may last; every grant of it carries an expiry. */
+    maxDays: MaxDays,
+    /** API roles that may grant and revoke it (each part still needs that role's own grant). */
+    grantableBy: Type.Array(Type.Union([...API_ROLES].map((r) => Type.Literal(r))), { minItems: 1, errorMessage: `must be a list of API roles (${API_ROLES.join(', ')})` }),
+  },
+  { additionalProperties: false },
+)
+
+/** Reminders before an expiry, published as expiry.reminder events (webhooks deliver them). */
+export const ExpiryPolicySchema = Type.Object(
+  { reminderDaysBefore: Type.Optional(Type.Array(MaxDays, { maxItems: 5 })) },
+  { additionalProperties: false },
+)
+/** Hygiene reports: read them; act on them (resend, revoke, delete: each still needs its own grant). */
+export const ReportsPolicySchema = Type.Object({ read: Flag, cleanup: Flag }, { additionalProperties: false })
+
+/** Webhook subscriptions: create, list, delete, and read their delivery log. */
+export const WebhooksPolicySchema = Type.Object({ manage: Flag }, { additionalProperties: false })
+
 export const RolePolicySchema = Type.Object(
   {
     description: Type.Optional(Type.String()),
@@ -76,6 +120,9 @@ export const RolePolicySchema = Type.Object(
     groups: Type.Optional(Type.Array(GroupPolicySchema)),
     apps: Type.Optional(Type.Array(AppPolicySchema)),
     audit: Type.Optional(AuditPolicySchema),
+    expiry: Type.Optional(RoleExpirySchema),
+    reports: Type.Optional(ReportsPolicySchema),
+    webhooks: Type.Optional(WebhooksPolicySchema),
   },
   { additionalProperties: false },
 )
@@ -89,12 +136,26 @@ export const TenantLimitsSchema = Type.Object(
   { additionalProperties: false },
 )
 
+export const CleanupPolicySchema = Type.Object(
+  {
+    /** Safety gate: a clean-up run that would revoke or delete more guests than this is refused
+     *  as a whole (409 with the list); absent: 10. */
+    maxRemovalsPerRun: Type.Optional(Type.Integer({ minimum: 0, errorMessage: 'must be a whole number of at least 0' })),
+  },
+  { additionalProperties: false },
+)
+
+/** Removals one clean-up run may make when the policy file does not say. */
+export const DEFAULT_MAX_REMOVALS_PER_RUN = 10
+
 export const PolicyDocumentSchema = Type.Object(
   {
     /** Written into every audit row: change it whenever the policy changes. */
     version: Type.String({ minLength: 1, errorMessage: 'must be a non-empty string such as "2026-11-27.1"' }),
     description: Type.Optional(Type.String()),
     limits: Type.Optional(TenantLimitsSchema),
+    bundles: Type.Optional(Type.Array(BundlePolicySchema)),
+    expiry: Type.Optional(ExpiryPolicySchema),
     roles: Type.Object(
       {
         'Guests.Invite': Type.Optional(RolePolicySchema),
@@ -105,6 +166,7 @@ export const PolicyDocumentSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    cleanup: Type.Optional(CleanupPolicySchema),
   },
   { additionalProperties: false },
 )
@@ -113,6 +175,7 @@ export type InvitationsPolicy = Static<typeof InvitationsPolicySchema>
 export type TenantLimits = Static<typeof TenantLimitsSchema>
 export type GroupPolicy = Static<typeof GroupPolicySchema>
 export type AppPolicy = Static<typeof AppPolicySchema>
+export type BundlePolicy = Static<typeof BundlePolicySchema>
 export type RolePolicy = Static<typeof RolePolicySchema>
 export type PolicyDocument = Static<typeof PolicyDocumentSchema>
 
@@ -239,6 +302,17 @@ function semanticIssues(data: unknown): PolicyFileIssue[] {
     issues.push(...duplicates(ids(role.groups), `${base}/groups`, lowerCase, '/id'))
     issues.push(...duplicates(ids(role.apps), `${base}/apps`, lowerCase, '/id'))
   }
+  const bundles = isRecord(data) && Array.isArray(data.bundles) ? data.bundles : []
+  issues.push(...duplicates(bundles.map((b) => (isRecord(b) ? b.name : undefined)), '/bundles', (s) => s, '/name'))
+  bundles.forEach((bundle, i) => {
+    if (!isRecord(bundle)) return
+    const groups = Array.isArray(bundle.groups) ? bundle.groups : []
+    const appRoles = Array.isArray(bundle.appRoles) ? bundle.appRoles : []
+    if (groups.length + appRoles.length === 0) issues.push({ path: `/bundles/${i}`, message: 'needs at least one group or app role' })
+    issues.push(...duplicates(groups, `/bundles/${i}/groups`, lowerCase))
+    issues.push(...duplicates(appRoles.map((r) => (isRecord(r) && typeof r.appId === 'string' && typeof r.appRole === 'string' ? `${r.appId.toLowerCase()} ${r.appRole}` : undefined)),
+      `/bundles/${i}/appRoles`, (s) => s))
+  })
   return issues
 }
 
@@ -279,7 +353,12 @@ function normalize(doc: PolicyDocument): PolicyDocument {
       ...(role.apps && { apps: role.apps.map((a) => ({ ...a, id: lowerCase(a.id) })) }),
     }
   }
-  return { ...doc, roles }
+  const bundles = doc.bundles?.map((b) => ({
+    ...b,
+    ...(b.groups && { groups: b.groups.map(lowerCase) }),
+    ...(b.appRoles && { appRoles: b.appRoles.map((r) => ({ ...r, appId: lowerCase(r.appId) })) }),
+  }))
+  return { ...doc, roles, ...(bundles && { bundles }) }
 }
 
 export function deepFreeze<T>(value: T): T {

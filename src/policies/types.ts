@@ -7,15 +7,22 @@ export type PolicyAction =
   | 'invite' // Invitation
   | 'resend' // Guest
   | 'resetRedemption' // Guest
-  | 'read' // Guest, Group, App, AuditLog; GroupMembership: list a group's guests
+  | 'read' // Guest, Group, App, AuditLog, Report; GroupMembership: list a group's guests
   | 'delete' // Guest
   | 'revokeAccess' // Guest
+  | 'manageSponsors' // Guest: add or remove its sponsors, name sponsors at invitation
+  | 'blockSignIn' // Guest: accountEnabled false (an offboarding part of revoke-access)
+  | 'revokeSessions' // Guest: revokeSignInSessions (an offboarding part of revoke-access)
   | 'addMember' // GroupMembership
   | 'removeMember' // GroupMembership
   | 'assign' // AppRoleAssignment
   | 'unassign' // AppRoleAssignment
   | 'export' // AuditLog
   | 'check' // Self: what-if and my permissions
+  | 'grantBundle' // AccessBundle
+  | 'revokeBundle' // AccessBundle
+  | 'cleanup' // Report: act on a hygiene report (each action still asks its own question)
+  | 'manage' // Webhook: create, list, delete subscriptions and read their deliveries
 
 export type PolicyTarget =
   | { type: 'Invitation'; email: string; redirectUrl?: string }
@@ -30,8 +37,9 @@ export type PolicyTarget =
       isAssignableToRole?: boolean
       /** From Graph: dynamic groups have no assignable members. */
       isDynamic?: boolean
-      /** Asked as a part of revoking a guest's whole access (revoke-access), not on its own. */
-      via?: 'revokeAccess'
+      /** Asked as a part of revoking a guest's whole access (revoke-access), or of the expiry
+       *  scheduler taking access away, not on its own. */
+      via?: PartOf
     }
   | {
       type: 'AppRoleAssignment'
@@ -42,13 +50,32 @@ export type PolicyTarget =
       appDisplayName?: string
       appRoleValue: string
       appRoleDisplayName?: string
-      /** Asked as a part of revoking a guest's whole access (revoke-access), not on its own. */
-      via?: 'revokeAccess'
+      /** Asked as a part of revoking a guest's whole access (revoke-access), or of the expiry
+       *  scheduler taking access away, not on its own. */
+      via?: PartOf
     }
+  | { type: 'AccessBundle'; bundle: string }
   | { type: 'AuditLog' }
   | { type: 'Self' }
+  | { type: 'Report' }
+  | { type: 'Webhook' }
+
+/** A removal asked as a part of something larger: revoke-access (the right to revoke the guest's
+ *  access grants it) or an expiry (the expiry scheduler's own principal, nobody else). */
+export type PartOf = 'revokeAccess' | 'expiry'
 
 export type PolicySubject = PolicyTarget['type']
+
+/** What an expiry is set on: its cap comes from the policy (a role's, or the bundle's). */
+export type ExpiryKind = 'guest' | 'group' | 'appRole'
+export type ExpiryCapQuestion = { kind: ExpiryKind } | { kind: 'bundle'; bundle: string }
+
+export interface ExpiryCap {
+  /** Longest expiry in days from now; null: no cap. */
+  maxDays: number | null
+  /** Where the cap comes from, for messages ("Groups.ManageMembers", "bundle contractor-dev"). */
+  source: string
+}
 
 /** Facts the engine cannot know by itself, supplied by the caller. */
 export interface PolicyContext {
@@ -85,12 +112,18 @@ export interface PermissionSummary {
   } | null
   groups: { groupId: string; add: boolean; remove: boolean }[]
   appRoles: { appId: string; grant: string[]; revoke: string[] }[]
+  /** Bundles the caller may grant: the bundle's roles and every part allowed. */
+  bundles: { name: string; description: string | null; maxDays: number; groups: string[]; appRoles: { appId: string; appRole: string }[] }[]
+  /** The longest expiry the caller may set, per kind of grant (null: no cap). */
+  expiryMaxDays: { guest: number | null; group: number | null; appRole: number | null }
 }
 
 export interface PolicyEngine {
   readonly version: string
   decide(principal: Principal, action: PolicyAction, target: PolicyTarget, context?: PolicyContext): PolicyDecision
   permissionsOf(principal: Principal): PermissionSummary
+  /** The longest expiry this principal may set on this kind of grant. */
+  expiryCap(principal: Principal, question: ExpiryCapQuestion): ExpiryCap
 }
 
 /** Coarse check before the target is known: does any rule give this action on this kind of

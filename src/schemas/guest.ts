@@ -17,7 +17,7 @@ export const InvitationStatus = StringEnum(INVITATION_STATUSES, {
 })
 
 export const OUTCOMES = ['complete', 'partial'] as const
-export const PART_KINDS = ['invitation', 'group', 'appRole'] as const
+export const PART_KINDS = ['invitation', 'sponsor', 'group', 'appRole', 'blockSignIn', 'revokeSessions'] as const
 export const PART_STATUSES = ['succeeded', 'unchanged', 'kept', 'failed'] as const
 
 const isExternalUserState = (value: string | null): value is ExternalUserState =>
@@ -46,16 +46,24 @@ export const InvitationResult = Type.Object({
   inviteRedeemUrl: Type.Union([Type.String(), Type.Null()], { description: 'Link the guest opens to accept; send it yourself when sendEmail is false. null when Microsoft Graph\'s answer was lost and the invitation was confirmed by reading the directory instead: resend the invitation for a new link.' }),
   operationId: Type.String({ format: 'uuid', description: 'Audit operation id of the whole request: GET /v1/audit/operations/{operationId}' }),
   outcome: StringEnum(OUTCOMES, {
-    description: 'partial: the invitation stands but at least one group or app role part failed; parts says which. Retry those with PUT /v1/groups/{groupId}/members/{userId} or POST /v1/apps/{appId}/assignments.' }),
-  parts: Type.Array(Type.Ref('OperationPart'), { description: 'Each step in the order it ran: the invitation, then groups, then app roles' }),
+    description: 'partial: the invitation stands but at least one sponsor, group or app role part failed; parts says which. Retry those with POST /v1/guests/{id}/sponsors, PUT /v1/groups/{groupId}/members/{userId} or POST /v1/apps/{appId}/assignments.' }),
+  parts: Type.Array(Type.Ref('OperationPart'), { description: 'Each step in the order it ran: the invitation, then sponsors, then groups, then app roles' }),
 }, { $id: 'InvitationResult', additionalProperties: false })
+
+export const SponsorSchema = Type.Object({
+  id: Type.String({ description: 'Object id of the sponsoring user or group' }),
+  type: Type.String({ description: 'user or group (Graph\'s @odata.type)' }),
+  displayName: Type.Union([Type.String(), Type.Null()], { description: 'null when guestgate may not read that kind of object (Graph\'s limited information)' }),
+  mail: Type.Union([Type.String(), Type.Null()]),
+}, { $id: 'Sponsor', additionalProperties: false })
 
 export const OperationPartSchema = Type.Object({
   kind: StringEnum(PART_KINDS),
-  target: Type.String({ description: 'email, group id, or appId/appRole' }),
+  target: Type.String({ description: 'email (invitation), sponsor id, group id, appId/appRole, or the guest id (blockSignIn, revokeSessions)' }),
+  bundle: Type.Optional(Type.String({ description: 'The access bundle the part belongs to' })),
   status: StringEnum(PART_STATUSES, {
-    description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule)' }),
-  rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application' })),
+    description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule), or an offboarding option the requester\'s roles do not give' }),
+  rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application, role.missing' })),
   reason: Type.Optional(Type.String({ description: 'kept: why, in a sentence' })),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
   error: Type.Optional(Type.Object({ status: Type.Integer(), code: StringEnum(PROBLEM_CODES), detail: Type.String() }, { additionalProperties: false })),

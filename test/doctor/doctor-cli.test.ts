@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import t from 'tap'
 import { runDoctorCommand } from '../../src/doctor/command.js'
 import { startSimulatorProcess } from '../helpers/simulator-process.js'
+import { TYPESCRIPT_LOADER } from '../helpers/processes.js'
 import { LOOPBACK_CA_FILE } from '../helpers/token-endpoint.js'
 import { doctorEnvironment } from './doctor-fixture.js'
 
@@ -33,8 +34,8 @@ t.test('doctor against the simulator process, well-configured then mis-configure
   ])
 
   // As its own process: the table and the exit code an operator sees.
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', 'src/doctor/cli.ts'], {
-    env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', NODE_EXTRA_CA_CERTS: LOOPBACK_CA_FILE, ...mis.env },
+  const child = spawn(process.execPath, [...TYPESCRIPT_LOADER, 'src/doctor/cli.ts'], {
+    env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: LOOPBACK_CA_FILE, ...mis.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })

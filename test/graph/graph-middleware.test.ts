@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import type { TokenCredential } from '@azure/identity'
 import { Client, HTTPMessageHandler, ResponseType } from '@microsoft/microsoft-graph-client'
@@ -31,14 +31,16 @@ interface SeenRequest {
 /** A loopback server answering from a script (the last answer repeats) and recording requests. */
 async function scriptedServer(t: Test, script: ScriptedAnswer[]) {
   const seen: SeenRequest[] = []
-  const server = createServer(async (req, res) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
     let body = ''
     for await (const chunk of req) body += chunk
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body })
-    const answer = script[Math.min(seen.length, script.length) - 1] as ScriptedAnswer
-    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
-    res.end(answer.body ?? '{}')
-  })
+    const scripted = script[Math.min(seen.length, script.length) - 1] as ScriptedAnswer
+    res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers })
+    res.end(scripted.body ?? '{}')
+  }
+  // node:http does not wait for a handler's promise: it answers through res.
+  const server = createServer((req, res) => { void answer(req, res) })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => new Promise((resolve) => server.close(resolve)))
@@ -156,7 +158,7 @@ t.test('other errors are not retried', async (t) => {
 t.test('a retried POST sends the same body again', async (t) => {
   const { seen, origin } = await scriptedServer(t, [{ status: 429, headers: { 'retry-after': '0' } }, { status: 201 }])
   const { client } = clientFor(origin)
-  const response: Response = await client.api('/invitations').responseType(ResponseType.RAW).post({ invitedUserEmailAddress: 'a@b.example' })
+  const response = (await client.api('/invitations').responseType(ResponseType.RAW).post({ invitedUserEmailAddress: 'a@b.example' })) as Response
   t.equal(response.status, 201)
   t.equal(seen.length, 2)
   t.equal(seen[1]?.body, seen[0]?.body)
@@ -274,7 +276,7 @@ t.test('each retry of a read gets a fresh deadline', async (t) => {
     defaultVersion: 'v1.0',
     middleware: [new AuthMiddleware(tokenCredential('t')), new RetryMiddleware({ baseDelayMs: 1 }), new DeadlineMiddleware(1_000, deadlineSignal), new HTTPMessageHandler()],
   })
-  const response: Response = await client.api('/users').responseType(ResponseType.RAW).get()
+  const response = (await client.api('/users').responseType(ResponseType.RAW).get()) as Response
   t.equal(response.status, 200, 'the retry finished although the first deadline had passed')
   t.equal(requests, 2)
   t.equal(deadlines.length, 2, 'one deadline per attempt')

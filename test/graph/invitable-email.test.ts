@@ -3,7 +3,7 @@
 import t from 'tap'
 import { invitableEmailProblem } from '../../src/graph/invitable-email.js'
 import { invitableEmail } from '../../src/schemas/email-address.js'
-import { startSimulator } from './simulator/simulator-client.js'
+import { startSimulator, type GraphErrorJson } from './simulator/simulator-client.js'
 
 const addresses: Array<[string, boolean]> = [
   ['jane@partner.example', true],
@@ -40,7 +40,7 @@ t.test('one rule: guestgate refuses an address exactly when the simulator (as Gr
       const refused = (() => { try { return invitableEmail(address, 'body/email') } catch (error) { return error } })()
       t.match(refused, { status: 400, extras: { errors: [{ field: 'body/email' }] } }, `a 400 naming the field: ${address}`)
     }
-    const answer = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: address, inviteRedirectUrl: 'https://myapps.microsoft.com' } })
+    const answer = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: address, inviteRedirectUrl: 'https://myapps.microsoft.com' } })
     t.equal(answer.status, invitable ? 201 : 400, `simulator: ${address}`)
     if (!invitable) t.equal(answer.body.error.message, 'The Primary SMTP Address is an invalid value')
   }

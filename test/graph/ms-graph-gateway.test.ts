@@ -44,7 +44,11 @@ async function graphError(t: Test, call: Promise<unknown>): Promise<GraphRequest
     () => undefined,
     (e: unknown) => e,
   )
-  if (!(error instanceof GraphRequestError)) throw t.fail(`expected a GraphRequestError, got ${String(error)}`)
+  if (!(error instanceof GraphRequestError)) {
+    const message = `expected a GraphRequestError, got ${String(error)}`
+    t.fail(message)
+    throw new Error(message)
+  }
   return error
 }
 
@@ -329,7 +333,7 @@ t.test('groups: read, list, search, members and memberOf', async (t) => {
   const firstPage = await gateway.listGroups({ top: 3 }, ctx)
   t.equal(firstPage.value.items.length, 3)
   t.type(firstPage.value.nextPageToken, 'string')
-  const secondPage = await gateway.listGroups({ top: 3, pageToken: firstPage.value.nextPageToken as string }, ctx)
+  const secondPage = await gateway.listGroups({ top: 3, pageToken: firstPage.value.nextPageToken }, ctx)
   t.equal(secondPage.value.items.length, 1)
   t.equal(secondPage.value.nextPageToken, undefined)
 

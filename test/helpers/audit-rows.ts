@@ -25,7 +25,7 @@ export async function auditRows(connectionString: string, where = 'true', params
   const client = new pg.Client({ connectionString })
   await client.connect()
   try {
-    const { rows } = await client.query(`SELECT * FROM audit_events WHERE ${where} ORDER BY id`, params)
+    const { rows } = await client.query<AuditRow>(`SELECT * FROM audit_events WHERE ${where} ORDER BY id`, params)
     return rows.map((r) => ({ ...r, id: String(r.id) }))
   } finally {
     await client.end()

@@ -127,7 +127,9 @@ function mutate(value: unknown): fc.Arbitrary<unknown> {
   )
 }
 
-const asText = (value: unknown): string => (typeof value === 'string' ? value : value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value))
+// The hostile values are JSON: text, numbers, booleans, null, arrays and objects.
+const asText = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : value === undefined ? '' : JSON.stringify(value)
 /** A URL carries UTF-8: a lone surrogate cannot be percent-encoded (it becomes U+FFFD on the way). */
 const urlPart = (value: unknown) => encodeURIComponent(asText(value).replace(/\p{Cs}/gu, '\ufffd'))
 
@@ -163,7 +165,7 @@ export function operationsOf(app: FastifyInstance, token: string): OperationUnde
       })
       const request = fc.oneof(
         { weight: 4, arbitrary: valid.map((parts) => ({ ...parts, kind: 'valid' as const })) },
-        { weight: 4, arbitrary: mutated.map((parts) => ({ ...parts as Parts, kind: 'mutated' as const })) },
+        { weight: 4, arbitrary: mutated.map((parts) => ({ ...parts, kind: 'mutated' as const })) },
         { weight: 2, arbitrary: arbitrary.map((parts) => ({ ...parts, kind: 'arbitrary' as const })) },
       ).chain((parts) => fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8').map((contentType) => {
         const url = path.replace(/\{([^}]+)\}/g, (_m, name: string) => urlPart(asText(parts.params[name]) || 'x')) + queryString(parts.query)
@@ -184,7 +186,7 @@ export function operationsOf(app: FastifyInstance, token: string): OperationUnde
 export function violation(response: LightMyRequestResponse): string | null {
   if (response.statusCode >= 500) return `${response.statusCode} ${response.body.slice(0, 300)}`
   if (response.statusCode < 400) return null
-  if (!/^application\/problem\+json/.test(String(response.headers['content-type']))) return `${response.statusCode} is not problem+json: ${response.headers['content-type']}`
+  if (!/^application\/problem\+json/.test(String(response.headers['content-type']))) return `${response.statusCode} is not problem+json: ${String(response.headers['content-type'])}`
   let problem: { status?: number; code?: string; type?: string; errors?: { field?: string }[] }
   try {
     problem = response.json()

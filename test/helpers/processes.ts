@@ -16,9 +16,13 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+// tsx (esbuild) loads TypeScript with about a third less CPU per process than ts-node, which
+// matters when CI runs the suite twice on a busy 2-core machine. Type checking is tsc's job.
+export const TYPESCRIPT_LOADER = ['--import', 'tsx'] as const
+
 export function startTypeScript(t: Teardown, entry: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', entry], {
-    env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', ...env },
+  const child = spawn(process.execPath, [...TYPESCRIPT_LOADER, entry], {
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let output = ''
@@ -65,8 +69,8 @@ export function startTypeScript(t: Teardown, entry: string, env: Record<string, 
       if (exited) return child.exitCode
       const done = once(child, 'exit')
       child.kill(signal)
-      const [code] = await done
-      return code as number | null
+      const [code] = (await done) as [number | null, NodeJS.Signals | null]
+      return code
     },
   }
 }

@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Teardown } from '../helper.js'
+import { TYPESCRIPT_LOADER } from './processes.js'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -29,9 +30,9 @@ export interface StartOptions {
 }
 
 export function startServer(t: Teardown, env: Record<string, string>, options: StartOptions = {}): ServerProcess {
-  const fullEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TS_NODE_TRANSPILE_ONLY: '1', LOG_FORMAT: 'json', ...env }
+  const fullEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env }
   const file = options.command?.file ?? process.execPath
-  const args = options.command?.args ?? [...(options.nodeArgs ?? []), '--import', '@tapjs/typescript/import', path.join(REPO, 'src/server.ts')]
+  const args = options.command?.args ?? [...(options.nodeArgs ?? []), ...TYPESCRIPT_LOADER, path.join(REPO, 'src/server.ts')]
   const child = spawn(file, args, { env: fullEnv, cwd: options.cwd ?? REPO, stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   let text = ''

@@ -4,6 +4,7 @@
 // Entra's error for a wrong secret. Its certificate is test/fixtures/tls/loopback-cert.pem:
 // trust it with `tlsOptions: { ca }` in-process, or NODE_EXTRA_CA_CERTS for a child process.
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +32,7 @@ const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base
 export async function startTokenEndpoint(t: Teardown, options: TokenEndpointOptions): Promise<TokenEndpoint> {
   const grants: TokenEndpoint['grants'] = []
   let authorityHost = ''
-  const server = createServer({ key: LOOPBACK_KEY, cert: LOOPBACK_CA }, async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', authorityHost)
     const tenantPath = `/${options.tenantId}`
     const json = (status: number, body: object) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
@@ -64,7 +65,9 @@ export async function startTokenEndpoint(t: Teardown, options: TokenEndpointOpti
       return json(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken })
     }
     json(404, { error: 'not_found' })
-  })
+  }
+  // node:https does not wait for a handler's promise: it answers through res.
+  const server = createServer({ key: LOOPBACK_KEY, cert: LOOPBACK_CA }, (req, res) => { void handle(req, res) })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise((resolve) => {
     server.closeAllConnections()

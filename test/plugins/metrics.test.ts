@@ -91,3 +91,30 @@ t.test('GUESTGATE_METRICS_TOKEN protects /metrics', async (t) => {
   t.equal(ok.statusCode, 200)
   t.match(ok.body, /http_request_duration_seconds_count\{method="GET",route="\/metrics",status_code="401"\} 2/)
 })
+
+t.test('Graph calls by operation and status, retries, audit appends, unsettled intents', async (t) => {
+  const gg = await build(t)
+  const { app, simulator } = gg
+  const inviter = await gg.token(['Guests.Invite'])
+  const invite = (email: string, url = '/v1/invitations') => gg.as(inviter, {
+    method: 'POST', url, payload: { email, redirectUrl: 'https://myapps.microsoft.com/' },
+  })
+  const before = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const appendsBefore = sample(before, 'guestgate_audit_append_seconds_count', {}) ?? 0
+
+  // Graph throttles the existence check once: the read is sent again after Retry-After.
+  simulator.faults.inject({ method: 'GET', path: '/users', status: 429, retryAfter: 0 })
+  t.equal((await invite('metrics.one@partner.example')).statusCode, 201)
+  // A dry run plans its write: nothing is sent to Graph for it.
+  t.equal((await invite('metrics.two@partner.example', '/v1/invitations?dryRun=true')).statusCode, 200)
+
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const count = (operation: string, status: string) => sample(text, 'guestgate_graph_request_duration_seconds_count', { operation, status })
+  t.equal(count('invite', '201'), 1, 'one invitation sent, the dry run\'s is not')
+  t.equal(sample(text, 'guestgate_graph_retries_total', { status: '429' }), 1, 'the throttled read was retried once')
+  t.ok((count('findUsersByEmail', '200') ?? 0) >= 1, 'the existence checks, by their final status')
+  t.equal(count('findUsersByEmail', '429'), undefined, 'a retried call is counted once, by its last answer')
+  // Intent and outcome of the invitation, and the dry run's own row.
+  t.equal((sample(text, 'guestgate_audit_append_seconds_count', {}) ?? 0) - appendsBefore, 3, 'audit appends: intent, outcome, dry run')
+  t.equal(sample(text, 'guestgate_audit_unsettled_intents', {}), 0, 'no intent is left without an outcome')
+})

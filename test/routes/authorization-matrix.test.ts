@@ -28,6 +28,7 @@ type Role = (typeof ROLES)[number]
 type Caller = Role | 'no role' | 'all roles, other tenant'
 const CALLERS: Caller[] = [...ROLES, 'no role', 'all roles, other tenant']
 const OTHER_TENANT = '99999999-9999-4999-8999-999999999999'
+const UNKNOWN_JOB = '0b000000-0000-4000-8000-00000000b0b0'
 
 type Kind = 'guest' | 'unknown' | 'member' | 'group' | 'roleAssignableGroup' | 'dynamicGroup' | 'app' | 'graphApp' | 'guestgateApp'
 interface Target { kind: Kind; id: string }
@@ -92,6 +93,17 @@ const TABLE: Record<string, Row> = {
     // Onboarding parts need their own grants: an inviter without them is refused the whole request.
     expect: gate([GI, GM], (t) => (isGroup(t) || isApp(t) ? { denied: 'role.missing' } : 201)),
   },
+  // Bulk: the right to invite submits (each row is then authorized as the single route); jobs are
+  // their submitter's alone, so an unknown job is 404 to everyone who may invite.
+  'POST /v1/bulk/invitations': {
+    targets: false, request: (_t, n) => ({ method: 'POST', url: '/v1/bulk/invitations', payload: { invitations: [{ email: `bulkmatrix${n}@partner.example`, sendEmail: false }] } }),
+    expect: gate([GI, GM], () => 202),
+  },
+  'GET /v1/bulk/jobs/:id': { targets: false, request: () => ({ method: 'GET', url: `/v1/bulk/jobs/${UNKNOWN_JOB}` }), expect: gate([GI, GM], () => 404) },
+  'GET /v1/bulk/jobs/:id/events': { targets: false, request: () => ({ method: 'GET', url: `/v1/bulk/jobs/${UNKNOWN_JOB}/events` }), expect: gate([GI, GM], () => 404) },
+  'GET /v1/bulk/jobs/:id/results': { targets: false, request: () => ({ method: 'GET', url: `/v1/bulk/jobs/${UNKNOWN_JOB}/results` }), expect: gate([GI, GM], () => 404) },
+  'POST /v1/bulk/jobs/:id/cancel': { targets: false, request: () => ({ method: 'POST', url: `/v1/bulk/jobs/${UNKNOWN_JOB}/cancel` }), expect: gate([GI, GM], () => 404) },
+  'DELETE /v1/bulk/jobs/:id': { targets: false, request: () => ({ method: 'DELETE', url: `/v1/bulk/jobs/${UNKNOWN_JOB}` }), expect: gate([GI, GM], () => 404) },
   'GET /v1/guests': { targets: false, request: () => ({ method: 'GET', url: '/v1/guests' }), expect: gate(ROLES, () => 200) },
   'GET /v1/guests/:id': { targets: true, request: (t) => ({ method: 'GET', url: `/v1/guests/${t.id}` }), expect: gate(ROLES, guestRoute(200, 404)) },
   'DELETE /v1/guests/:id': { targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}` }), expect: gate([GM], guestRoute(204, 409)) },
@@ -104,6 +116,28 @@ const TABLE: Record<string, Row> = {
     targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/reset-redemption`, payload: { sendEmail: false } }), expect: gate([GM], guestRoute(200, 404)),
   },
   'POST /v1/guests/:id/revoke-access': { targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/revoke-access` }), expect: gate([GM], guestRoute(200, 404)) },
+  'GET /v1/guests/:id/sponsors': { targets: true, request: (t) => ({ method: 'GET', url: `/v1/guests/${t.id}/sponsors` }), expect: gate(ROLES, guestRoute(200, 404)) },
+  'POST /v1/guests/:id/sponsors': {
+    targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/sponsors`, payload: { sponsorId: SEED.users.adele.id } }), expect: gate([GM], guestRoute(200, 404)),
+  },
+  'DELETE /v1/guests/:id/sponsors/:sponsorId': {
+    // Adele sponsors no one in the seed: the end state asked for, 200 unchanged.
+    targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}/sponsors/${SEED.users.adele.id}` }), expect: gate([GM], guestRoute(200, 404)),
+  },
+  'POST /v1/guests/:id/bundles': {
+    targets: true, request: (t) => ({ method: 'POST', url: `/v1/guests/${t.id}/bundles`, payload: { bundle: 'matrix' } }),
+    expect: gate([GMM], guestRoute(200, 404)),
+  },
+  // A bundle never granted: no grant to revoke.
+  'DELETE /v1/guests/:id/bundles/:name': {
+    targets: true, request: (t) => ({ method: 'DELETE', url: `/v1/guests/${t.id}/bundles/matrix-unused` }), expect: gate([GMM], () => 404),
+  },
+  'GET /v1/guests/:id/expiries': { targets: true, request: (t) => ({ method: 'GET', url: `/v1/guests/${t.id}/expiries` }), expect: gate(ROLES, guestRoute(200, 404)) },
+  'POST /v1/guests/:id/expiries/:expiryId/renew': {
+    targets: false,
+    request: () => ({ method: 'POST', url: `/v1/guests/${GUEST}/expiries/0f000000-0000-4000-8000-00000000abcd/renew`, payload: { expiresAt: '2099-01-01T00:00:00Z' } }),
+    expect: gate(ROLES, () => 404),
+  },
   'GET /v1/groups': { targets: false, request: () => ({ method: 'GET', url: '/v1/groups' }), expect: gate([GMM], () => 200) },
   'GET /v1/groups/:groupId/members': {
     targets: true, request: (t) => ({ method: 'GET', url: `/v1/groups/${t.id}/members` }),
@@ -169,6 +203,10 @@ async function generousPolicy(): Promise<string> {
     { id: SEED.apps.microsoftGraph.id, name: 'Microsoft Graph', grant: ['Directory.Read.All'], revoke: ['Directory.Read.All'] },
     { id: SEED.apps.guestgate.id, name: 'guestgate', grant: ['Audit.Read'], revoke: ['Audit.Read'] },
   )
+  policy.bundles = [
+    { name: 'matrix', groups: [SEED.groups.developers], maxDays: 30, grantableBy: [GMM] },
+    { name: 'matrix-unused', groups: [SEED.groups.marketing], maxDays: 30, grantableBy: [GMM] },
+  ]
   return writePolicyFile(stringify(policy).split('\n'))
 }
 

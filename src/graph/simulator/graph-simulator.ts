@@ -236,7 +236,8 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
   api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString()
     if (text === '') return done(null, undefined)
-    parseJson(request, text, done)
+    // Fastify's default JSON parser answers through done (its type also allows a promise-returning parser).
+    void parseJson(request, text, done)
   })
 
   api.setErrorHandler<FastifyError>((error, request, reply) => {

@@ -353,7 +353,7 @@ function checkFilter<T>(node: FilterNode, shape: ResourceShape<T>): void {
   for (const { property, range } of terms) {
     const root = property.split('/')[0] ?? property
     if (!(shape.properties as readonly string[]).includes(root)) throw graphErrors.unknownFilterProperty(property)
-    if (!(shape.filterable as readonly string[]).includes(property)) throw graphErrors.unsupportedFilterProperty(property, shape.entityName)
+    if (!shape.filterable.includes(property)) throw graphErrors.unsupportedFilterProperty(property, shape.entityName)
     if (range && !(shape.rangeFilterable ?? []).includes(property)) throw graphErrors.unsupportedFilterProperty(property, shape.entityName)
   }
   // Some properties may not be combined with any other in one filter (signInActivity: user.md).

@@ -26,8 +26,8 @@ export interface ResourceShape<T> {
 
 const userProperties = [
   'id', 'accountEnabled', 'companyName', 'createdDateTime', 'creationType', 'displayName', 'externalUserState',
-  'externalUserStateChangeDateTime', 'givenName', 'identities', 'mail', 'otherMails', 'proxyAddresses', 'signInActivity', 'surname',
-  'userPrincipalName', 'userType',
+  'externalUserStateChangeDateTime', 'givenName', 'identities', 'mail', 'otherMails', 'proxyAddresses', 'signInActivity',
+  'signInSessionsValidFromDateTime', 'surname', 'userPrincipalName', 'userType',
 ] as const satisfies ReadonlyArray<keyof UserRecord>
 
 // signInActivity: returned only on $select; filterable with eq, ne, not, ge, le on its dates

@@ -3,6 +3,7 @@ import { badRequest, conflict } from '../../errors.js'
 import { assignAppRole, removeAppRoleAssignment } from '../../operations/guest-access.js'
 import { appRoleTarget, assignableRoles, checkAppRole, enforcing, loadApp, loadGuest, loadUser } from '../../operations/policy-targets.js'
 import { toApp, toAppRole, toAssignment } from '../../schemas/directory.js'
+import { checkExpiry, recordExpiry } from '../../operations/expiry.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
 import { createAssignment, deleteAssignment, listAppRoles, listApps, listAssignments, type CreateAssignmentBody, type ListAppsQuery } from './schemas.js'
@@ -49,10 +50,13 @@ export default async function appRoutes(app: FastifyInstance) {
       throw badRequest(`body/appRole: ${message}`, [{ field: 'body/appRole', message }])
     }
     const auditTarget = { type: 'guest', id: body.principalId }
+    const expiresAt = checkExpiry(app, request, { kind: 'appRole' }, body.expiresAt, 'body/expiresAt')
     const { decision, app: sp, role } = await checkAppRole(app, request, enforcing(request, { auditTarget, summary: { appId, appRole: body.appRole ?? body.appRoleId } }),
       'assign', appId, { appRole: body.appRole, appRoleId: body.appRoleId }, body.appRole !== undefined ? 'body/appRole' : 'body/appRoleId')
     const guest = await loadGuest(app, request, body.principalId)
-    const outcome = await assignAppRole(app, identityOf(request), { id: guest.id, label: guest.mail ?? guest.displayName }, sp!, role!, { decision })
+    const outcome = await assignAppRole(app, identityOf(request), { id: guest.id, label: guest.mail ?? guest.displayName }, sp!, role!,
+      { decision, summary: expiresAt ? { expiresAt: expiresAt.toISOString() } : undefined })
+    await recordExpiry(app, request, { guestId: guest.id, kind: 'appRole', subject: `${sp!.id}/${role!.id}`, label: role!.value ?? role!.id, expiresAt: expiresAt ?? null })
     const { changed, value } = outcome.value
     return reply.code(changed ? 201 : 200).send({ assignment: toAssignment(value, role!.value), changed, operationId: outcome.operationId })
   })
@@ -69,6 +73,7 @@ export default async function appRoutes(app: FastifyInstance) {
     const user = await loadUser(app, request, assignment.principalId)
     if (user.userType !== 'Guest') throw conflict('not_a_guest', `The assignment belongs to ${assignment.principalDisplayName ?? assignment.principalId}, who is not a guest; guestgate only manages guests' access.`)
     const outcome = await removeAppRoleAssignment(app, identityOf(request), { id: user.id, label: user.mail ?? user.displayName }, assignment, role?.value ?? null, { decision })
+    await recordExpiry(app, request, { guestId: user.id, kind: 'appRole', subject: `${appId.toLowerCase()}/${assignment.appRoleId.toLowerCase()}`, label: role?.value ?? null, expiresAt: null })
     return { assignmentId, changed: outcome.value.changed, operationId: outcome.operationId }
   })
 }

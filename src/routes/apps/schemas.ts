@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { graphPermissions } from '../../plugins/openapi-contract.js'
+import { ExpiresAt } from '../lifecycle/schemas.js'
 import { AppRoleAssignmentRef, AppRoleSchema, AppSchema } from '../../schemas/directory.js'
 import { SearchPageQuery } from '../../schemas/paging.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
@@ -58,6 +59,7 @@ export const CreateAssignmentBody = Type.Object({
   principalId: Type.String({ format: 'uuid', description: 'The guest' }),
   appRoleId: Type.Optional(Type.String({ format: 'uuid' })),
   appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender (instead of appRoleId)' })),
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the assignment ends: the expiry scheduler then takes the role away. Within the caller\'s role expiry.maxDays. Granting again without it clears the expiry.' })),
 }, { additionalProperties: false, examples: [{ principalId: '00000000-0000-4000-8000-000000000000', appRole: 'DocuSign.Sender' }] })
 export type CreateAssignmentBody = Static<typeof CreateAssignmentBody>
 
@@ -80,7 +82,7 @@ export const createAssignment = {
     200: { ...AssignmentResult, description: 'The guest already held the role: the existing assignment (changed false)' },
     ...standardProblemResponses,
     404: problemResponse('No such application or guest'),
-    422: problemResponse('The role does not exist, is disabled or cannot be held by users: the valid ones are listed'),
+    422: problemResponse('The role does not exist, is disabled or cannot be held by users (the valid ones are listed), or expiresAt is in the past or beyond the policy\'s cap'),
     ...graphFailed,
   },
 }

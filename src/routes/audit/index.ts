@@ -16,7 +16,7 @@ function filterOf(query: Partial<ListQuery>): AuditFilter {
     action: query.action,
     targetId: query.targetId,
     decision: query.decision,
-    status: query.status as AuditFilter['status'],
+    status: query.status,
     operationId: query.operationId,
     from: query.from ? new Date(query.from) : undefined,
     to: query.to ? new Date(query.to) : undefined,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { auditUnavailable, badRequest, ProblemError } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
+import { authorizeBundle, findBundle } from '../../operations/access-bundles.js'
 import { checkAppRole, checkGroupMembership, checkGuestAction, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision, PolicySubject } from '../../policies/types.js'
 import { invitableEmail } from '../../schemas/email-address.js'
@@ -15,6 +16,7 @@ function subjectOf(body: CheckBody): PolicySubject {
     case 'export': return 'AuditLog'
     case 'addMember': case 'removeMember': return 'GroupMembership'
     case 'assign': case 'unassign': return 'AppRoleAssignment'
+    case 'grantBundle': case 'revokeBundle': return 'AccessBundle'
     default: return 'Guest'
   }
 }
@@ -25,7 +27,7 @@ export default async function authorizationRoutes(app: FastifyInstance) {
   function required<K extends keyof CheckBody['target']>(body: CheckBody, key: K): NonNullable<CheckBody['target'][K]> {
     const value = body.target[key]
     if (value === undefined) throw badRequest(`body/target/${key}: is required for ${body.action}`, [{ field: `body/target/${key}`, message: `is required for ${body.action}` }])
-    return value!
+    return value
   }
 
   /**
@@ -46,6 +48,9 @@ export default async function authorizationRoutes(app: FastifyInstance) {
       case 'resend':
       case 'delete':
       case 'revokeAccess':
+      case 'manageSponsors':
+      case 'blockSignIn':
+      case 'revokeSessions':
         return (await checkGuestAction(app, request, () => ask, body.action, required(body, 'guestId'))).decision
       case 'read':
         switch (subjectOf(body)) {
@@ -68,6 +73,11 @@ export default async function authorizationRoutes(app: FastifyInstance) {
         if (body.target.appRole === undefined && body.target.appRoleId === undefined) required(body, 'appRole')
         return (await checkAppRole(app, request, ask, body.action, required(body, 'appId'),
           { appRole: body.target.appRole, appRoleId: body.target.appRoleId }, 'body/target/appRole')).decision
+      }
+      case 'grantBundle':
+      case 'revokeBundle': {
+        const bundle = findBundle(app, required(body, 'bundle'), 'body/target/bundle')
+        return (await authorizeBundle(app, request, ask, bundle, body.action === 'grantBundle' ? 'grant' : 'revoke', 'body/target/bundle')).decision
       }
     }
     throw badRequest(`body/action: unknown action`, [{ field: 'body/action', message: 'is not a known action' }])

@@ -1,20 +1,22 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { graphPermissions } from '../../plugins/openapi-contract.js'
+import { BUNDLE_NAME_PATTERN } from '../../policies/policy-file.js'
 import { StringEnum } from '../../schemas/enum.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 
 export const CheckBody = Type.Object({
-  action: StringEnum(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'addMember', 'removeMember', 'assign', 'unassign', 'export'], { description: 'The action to ask about' }),
+  action: StringEnum(['invite', 'resend', 'read', 'delete', 'revokeAccess', 'manageSponsors', 'blockSignIn', 'revokeSessions', 'addMember', 'removeMember', 'assign', 'unassign', 'export', 'grantBundle', 'revokeBundle'], { description: 'The action to ask about' }),
   subject: Type.Optional(StringEnum(['Guest', 'Group', 'App', 'AuditLog', 'GroupMembership'], {
     description: 'For read: what to read (default Guest; GroupMembership: the guests of the group in target.groupId)' })),
   target: Type.Object({
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
     redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite (default: the configured redirect URL)' })),
-    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, read' })),
+    guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, manageSponsors, blockSignIn, revokeSessions, read' })),
     groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember, read GroupMembership' })),
     appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
     appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),
     appRoleId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: role id (instead of appRole)' })),
+    bundle: Type.Optional(Type.String({ pattern: BUNDLE_NAME_PATTERN, description: 'grantBundle, revokeBundle: the bundle (every part is asked too)' })),
   }, { additionalProperties: false, default: {} }),
 }, {
   additionalProperties: false,
@@ -49,7 +51,7 @@ export const getMyPermissions = {
   operationId: 'getMyPermissions',
   tags: ['authorization'],
   summary: 'What the caller may do',
-  description: 'Domains the caller may invite, groups it may manage, app roles it may grant: portals offer only these.',
+  description: 'Domains the caller may invite, groups it may manage, app roles and access bundles it may grant, and the longest expiries it may set: portals offer only these.',
   ...graphPermissions(),
   response: {
     200: Type.Object({
@@ -64,6 +66,18 @@ export const getMyPermissions = {
       }, { additionalProperties: false }), Type.Null()]),
       groups: Type.Array(Type.Object({ groupId: Type.String(), add: Type.Boolean(), remove: Type.Boolean() }, { additionalProperties: false })),
       appRoles: Type.Array(Type.Object({ appId: Type.String(), grant: Type.Array(Type.String()), revoke: Type.Array(Type.String()) }, { additionalProperties: false })),
+      bundles: Type.Array(Type.Object({
+        name: Type.String(),
+        description: Type.Union([Type.String(), Type.Null()]),
+        maxDays: Type.Integer({ description: 'Longest grant of the bundle, in days' }),
+        groups: Type.Array(Type.String()),
+        appRoles: Type.Array(Type.Object({ appId: Type.String(), appRole: Type.String() }, { additionalProperties: false })),
+      }, { additionalProperties: false }), { description: 'Bundles the caller may grant: a grantableBy role, and every part allowed' }),
+      expiryMaxDays: Type.Object({
+        guest: Type.Union([Type.Integer(), Type.Null()]),
+        group: Type.Union([Type.Integer(), Type.Null()]),
+        appRole: Type.Union([Type.Integer(), Type.Null()]),
+      }, { additionalProperties: false, description: 'The longest expiry the caller may set, in days (null: no cap)' }),
     }, { additionalProperties: false, description: 'What the policy lets the caller do' }),
     ...standardProblemResponses,
   },

@@ -5,7 +5,8 @@ import { toGroup } from '../../schemas/directory.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
-import { addGroupMember, listGroupMembers, listGroups, removeGroupMember, type ListGroupsQuery, type ListMembersQuery, type MemberParams } from './schemas.js'
+import { addGroupMember, listGroupMembers, listGroups, removeGroupMember, type AddMemberBody, type ListGroupsQuery, type ListMembersQuery, type MemberParams } from './schemas.js'
+import { checkExpiry, recordExpiry } from '../../operations/expiry.js'
 
 export default async function groupRoutes(app: FastifyInstance) {
   const read = { action: 'read', subject: 'Group' } as const
@@ -32,12 +33,16 @@ export default async function groupRoutes(app: FastifyInstance) {
   async function membershipChange(request: FastifyRequest, action: 'addMember' | 'removeMember') {
     const { groupId, userId } = request.params as MemberParams
     const auditTarget = { type: 'guest', id: userId }
+    const body = (request.body ?? {}) as AddMemberBody
+    const expiresAt = action === 'addMember' ? checkExpiry(app, request, { kind: 'group' }, body.expiresAt, 'body/expiresAt') : undefined
     const { decision, group } = await checkGroupMembership(app, request, enforcing(request, { auditTarget, summary: { groupId } }), action, groupId)
     const guest = await loadGuest(app, request, userId)
     const ref = { id: guest.id, label: guest.mail ?? guest.displayName }
     const outcome = action === 'addMember'
-      ? await addToGroup(app, identityOf(request), ref, group!, { decision })
-      : await removeFromGroup(app, identityOf(request), ref, group!, { decision })
+      ? await addToGroup(app, identityOf(request), ref, group!, { decision, summary: expiresAt ? { expiresAt: expiresAt.toISOString() } : undefined })
+      : await removeFromGroup(app, identityOf(request), ref, group!, { decision, summary: expiresAt ? { expiresAt: expiresAt.toISOString() } : undefined })
+    // Granted again without an expiry, or removed: an earlier expiry no longer applies.
+    await recordExpiry(app, request, { guestId: guest.id, kind: 'group', subject: group!.id, label: group!.displayName, expiresAt: expiresAt ?? null })
     return { groupId, userId, changed: outcome.value.changed, operationId: outcome.operationId }
   }
 

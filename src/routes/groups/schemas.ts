@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { graphPermissions } from '../../plugins/openapi-contract.js'
+import { ExpiresAt } from '../lifecycle/schemas.js'
 import { GroupSchema } from '../../schemas/directory.js'
 import { GuestRef } from '../../schemas/guest.js'
 import { pageFields, SearchPageQuery } from '../../schemas/paging.js'
@@ -65,14 +66,20 @@ const membershipResponses = {
   ...graphFailed,
 }
 
+export const AddMemberBody = Type.Object({
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the membership ends: the expiry scheduler then removes the guest from the group. Within the caller\'s role expiry.maxDays. Adding again without it clears the expiry.' })),
+}, { additionalProperties: false })
+export type AddMemberBody = Static<typeof AddMemberBody>
+
 export const addGroupMember = {
   operationId: 'addGroupMember',
   tags: ['groups'],
   summary: 'Add a guest to a group (idempotent)',
-  description: 'Role-assignable and dynamic groups are refused (403 with the rule) whatever the policy file says.',
+  description: 'Role-assignable and dynamic groups are refused (403 with the rule) whatever the policy file says. An optional expiresAt ends the membership at that time.',
   params: MemberParams,
   ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All'),
-  response: membershipResponses,
+  body: Type.Optional(AddMemberBody),
+  response: { ...membershipResponses, 422: problemResponse('expiresAt is in the past or beyond the policy\'s cap (the field and the cap are named)') },
 }
 
 export const removeGroupMember = {

@@ -1,25 +1,24 @@
-import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
-import { conflict, databaseUnavailable, unprocessable } from '../../errors.js'
-import { denialEntry } from '../../operations/denials.js'
-import { accessOf, keptPart, planRevocation, removeAppRoleAssignment, removeFromGroup, roleOf, runPart, type PartOutcome } from '../../operations/guest-access.js'
-import { refuseCustomMessage } from '../../operations/invite-guest.js'
+import { unprocessable } from '../../errors.js'
+import { accessOf, roleOf } from '../../operations/guest-access.js'
+import { deleteGuestAccount, resendGuestInvitation, revokeGuestAccess } from '../../operations/guest-actions.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
 import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
+import { addGuestSponsor, listSponsorsOf, removeGuestSponsor } from '../../operations/sponsors.js'
 import { toAssignment } from '../../schemas/directory.js'
 import { invitableEmail } from '../../schemas/email-address.js'
 import { toGuest } from '../../schemas/guest.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
-import { deleteGuest, getGuest, listGuests, resendInvitation, revokeAccess, type GuestIdParams, type ListGuestsQuery, type ResendInvitationBody, resetRedemption, type ResetRedemptionBody } from './schemas.js'
+import { addSponsor, deleteGuest, getGuest, listGuests, listSponsors, removeSponsor, resendInvitation, resetRedemption, revokeAccess } from './schemas.js'
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/', { schema: listGuests, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
-    const query = request.query as ListGuestsQuery
+    const query = request.query
     const filters = { state: query.state, domain: query.domain?.toLowerCase(), search: query.search, limit: query.limit }
     await request.authorize('read', { type: 'Guest' })
     const page = await readPage(query.cursor, filters, (pageToken) => app.graphOps.read(identityOf(request), (graph, ctx) =>
@@ -28,54 +27,42 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   })
 
   app.get('/:id', { schema: getGuest, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
+    const { id } = request.params
     const { user: guest } = await checkGuestAction(app, request, () => enforcing(request), 'read', id)
-    const access = await accessOf(app, request, id)
+    const [access, sponsors] = await Promise.all([accessOf(app, request, id), listSponsorsOf(app, request, id)])
     return {
       ...toGuest(guest),
+      accountEnabled: guest.accountEnabled,
+      sponsors,
       groups: access.groups.map((g) => ({ id: g.id, displayName: g.displayName })),
       appRoleAssignments: access.assignments.map((a) => toAssignment(a, roleOf(access, a)?.value ?? null)),
     }
   })
 
-  app.post('/:id/resend-invitation', { schema: resendInvitation, config: { authorization: { action: 'resend', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
-    const body = (request.body ?? {}) as ResendInvitationBody
-    const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
-    const summary = { guestId: id, redirectUrl }
-    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
-    refuseCustomMessage(body.message, 'body/message')
-    const { decision, user: guest } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u), summary }), 'resend', id)
-    const target = auditTargetOf(guest)
-    const principal = request.authenticatedPrincipal()
-    if (guest.externalUserState === 'Accepted') {
-      throw conflict('invitation_already_accepted', `${guest.mail ?? id} already accepted the invitation; there is nothing to resend.`)
-    }
-    if (!guest.mail) throw conflict('guest_without_email', `Guest ${id} has no email address to invite again.`)
-    // Redirect URLs are policy: the resend goes through the same check as a new invitation.
-    const question = await invitationQuestion(app, request, guest.mail, redirectUrl)
-    await request.authorize('invite', question.target, { context: question.context, auditTarget: target, summary })
-
-    const outcome = await app.graphOps.write(identityOf(request), {
-      write: 'guest.resend',
-      params: { guestId: id, email: guest.mail, redirectUrl, ...(guest.displayName ? { displayName: guest.displayName } : {}) },
-      target, decision,
-      // Resends count against the invitation limits and run one at a time per address.
-      exclusive: { key: invitationKey(principal, guest.mail), reserve: reserveInvitation(app, request, question.target) },
-    })
-    return {
-      id,
-      email: outcome.value.email,
-      invitationState: outcome.value.status,
-      inviteRedeemUrl: outcome.value.inviteRedeemUrl,
-      operationId: outcome.operationId,
-    }
+  app.get('/:id/sponsors', { schema: listSponsors, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
+    const { id } = request.params
+    await checkGuestAction(app, request, () => enforcing(request), 'read', id)
+    return { items: await listSponsorsOf(app, request, id) }
   })
 
+  app.post('/:id/sponsors', { schema: addSponsor, config: { authorization: { action: 'manageSponsors', subject: 'Guest' } } }, async (request) => {
+    const { id } = request.params
+    return addGuestSponsor(app, request, id, (request.body).sponsorId)
+  })
+
+  app.delete('/:id/sponsors/:sponsorId', { schema: removeSponsor, config: { authorization: { action: 'manageSponsors', subject: 'Guest' } } }, async (request) => {
+    const { id, sponsorId } = request.params
+    return removeGuestSponsor(app, request, id, sponsorId)
+  })
+
+  app.post('/:id/resend-invitation', { schema: resendInvitation, config: { authorization: { action: 'resend', subject: 'Guest' } } }, async (request) => {
+    const { id } = request.params
+    return resendGuestInvitation(app, request, id, request.body ?? {})
+  })
 
   app.post('/:id/reset-redemption', { schema: resetRedemption, config: { authorization: { action: 'resetRedemption', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
-    const body = (request.body ?? {}) as ResetRedemptionBody
+    const { id } = request.params
+    const body = request.body ?? {}
     const redirectUrl = body.redirectUrl ?? app.config.defaultRedirectUrl
     const sendEmail = body.sendEmail ?? true
     const summary = { guestId: id, email: body.email ?? null, redirectUrl, sendEmail }
@@ -98,38 +85,13 @@ export default async function guestRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/:id/revoke-access', { schema: revokeAccess, config: { authorization: { action: 'revokeAccess', subject: 'Guest' } } }, async (request) => {
-    const { id } = request.params as GuestIdParams
-    const { user: guest } = await checkGuestAction(app, request,
-      (u) => enforcing(request, { auditTarget: { type: 'guest', id, displayName: u.mail ?? u.displayName } }), 'revokeAccess', id)
-    const ref = { id, label: guest.mail ?? guest.displayName }
-    const identity = identityOf(request)
-    const plan = await planRevocation(app, request, id)
-    const operationId = randomUUID()
-    // Kept parts are recorded before anything changes: a refusal that cannot be recorded stops here.
-    await Promise.all(plan.filter((part) => !part.decision.allowed).map((part) =>
-      app.audit.append(denialEntry(identity, part.decision, part.kind === 'group' ? 'groupMembership.removeMember' : 'appRoleAssignment.unassign',
-        { type: 'guest', id, displayName: ref.label }, { part: part.target }, operationId))))
-      .catch((error: unknown) => { throw databaseUnavailable(error) })
-    const parts: PartOutcome[] = []
-    for (const part of plan) {
-      if (!part.decision.allowed) {
-        parts.push(keptPart(part))
-      } else if (part.kind === 'group') {
-        parts.push(await runPart('group', part.target, () => removeFromGroup(app, identity, ref, part.group, { decision: part.decision, operationId })))
-      } else {
-        parts.push(await runPart('appRole', part.target,
-          () => removeAppRoleAssignment(app, identity, ref, part.assignment, part.role?.value ?? null, { decision: part.decision, operationId })))
-      }
-    }
-    return { guestId: id, operationId, outcome: parts.some((p) => p.status === 'failed') ? 'partial' as const : 'complete' as const, parts }
+    const { id } = request.params
+    return revokeGuestAccess(app, request, id, request.body ?? {})
   })
 
   app.delete('/:id', { schema: deleteGuest, config: { authorization: { action: 'delete', subject: 'Guest' } } }, async (request, reply) => {
-    const { id } = request.params as GuestIdParams
-    const auditTargetOf = (user: DirectoryUser) => ({ type: 'guest', id, displayName: user.mail ?? user.displayName })
-    // The same question as the what-if: unknown id 404, a member 409 not_a_guest, then the policy.
-    const { decision, user } = await checkGuestAction(app, request, (u) => enforcing(request, { auditTarget: auditTargetOf(u) }), 'delete', id)
-    await app.graphOps.write(identityOf(request), { write: 'guest.delete', params: { guestId: id }, target: auditTargetOf(user), decision })
+    const { id } = request.params
+    await deleteGuestAccount(app, request, id)
     return reply.code(204).send(null)
   })
 }

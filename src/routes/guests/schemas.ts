@@ -22,6 +22,68 @@ export type ListGuestsQuery = Static<typeof ListGuestsQuery>
 
 const notFound = problemResponse('No guest with this id')
 
+const SponsorRef = Type.Ref('Sponsor')
+
+const SponsorParams = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'Object id of the guest user' }),
+  sponsorId: Type.String({ format: 'uuid', description: 'Object id of the sponsoring user or group' }),
+}, { additionalProperties: false })
+export type SponsorParams = Static<typeof SponsorParams>
+
+export const AddSponsorBody = Type.Object({
+  sponsorId: Type.String({ format: 'uuid', description: 'Object id of a user or group of the directory' }),
+}, { additionalProperties: false })
+export type AddSponsorBody = Static<typeof AddSponsorBody>
+
+const SponsorChange = Type.Object({
+  guestId: Type.String({ format: 'uuid' }),
+  sponsor: Type.Object({
+    id: Type.String(), type: Type.Union([Type.Literal('user'), Type.Literal('group')]), displayName: Type.Union([Type.String(), Type.Null()]),
+  }, { additionalProperties: false }),
+  changed: Type.Boolean({ description: 'false when it already was (or was not) a sponsor: nothing changed' }),
+  operationId: Type.String({ format: 'uuid' }),
+}, { additionalProperties: false })
+
+export const listSponsors = {
+  operationId: 'listGuestSponsors',
+  tags: ['guests'],
+  summary: 'List the sponsors of a guest',
+  description: 'The users and groups who sponsor the guest (Graph: GET /users/{id}/sponsors). Needs the right to read guests.',
+  params: GuestIdParams,
+  response: {
+    200: Type.Object({ items: Type.Array(SponsorRef) }, { additionalProperties: false }),
+    ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const addSponsor = {
+  operationId: 'addGuestSponsor',
+  tags: ['guests'],
+  summary: 'Add a sponsor to a guest',
+  description: 'Adds a user or group as sponsor (Graph: POST /users/{id}/sponsors/$ref), audited. Its own policy action (guests.manageSponsors). A sponsor already there is changed false. Entra allows at most five sponsors: a sixth is a 409 naming the current ones, and nothing is sent.',
+  params: GuestIdParams,
+  body: AddSponsorBody,
+  response: {
+    200: SponsorChange,
+    ...standardProblemResponses, 404: notFound,
+    409: problemResponse('The guest already has five sponsors'),
+    422: problemResponse('The sponsor is no user or group of the directory, or the guest itself'),
+    502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
+export const removeSponsor = {
+  operationId: 'removeGuestSponsor',
+  tags: ['guests'],
+  summary: 'Remove a sponsor from a guest',
+  description: 'Removes the sponsor relationship only (Graph: DELETE /users/{id}/sponsors/{sponsorId}/$ref; the sponsor\'s own object is never touched), audited. Its own policy action (guests.manageSponsors). Not a sponsor: changed false.',
+  params: SponsorParams,
+  response: {
+    200: SponsorChange,
+    ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
+  },
+}
+
 export const listGuests = {
   operationId: 'listGuests',
   tags: ['guests'],
@@ -43,13 +105,15 @@ export const getGuest = {
   operationId: 'getGuest',
   tags: ['guests'],
   summary: 'Get a guest with the access it holds',
-  description: 'The guest, its direct group memberships and its app role assignments.',
+  description: 'The guest, whether it may sign in, its sponsors, its direct group memberships and its app role assignments.',
   params: GuestIdParams,
   // A user's memberOf and appRoleAssignments: AppRoleAssignment.ReadWrite.All, which guestgate
   // holds anyway, also reads them (the least privileged read alone is Directory.Read.All).
   ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
     200: Type.Composite([Type.Omit(GuestSchema, []), Type.Object({
+      accountEnabled: Type.Boolean({ description: 'false: sign-in is blocked (revoke-access with blockSignIn)' }),
+      sponsors: Type.Array(SponsorRef),
       groups: Type.Array(Type.Object({ id: Type.String(), displayName: Type.String() }, { additionalProperties: false })),
       appRoleAssignments: Type.Array(AppRoleAssignmentRef),
     })], { additionalProperties: false, description: 'The guest, its direct groups and its app role assignments' }),
@@ -57,13 +121,20 @@ export const getGuest = {
   },
 }
 
+export const RevokeAccessBody = Type.Object({
+  blockSignIn: Type.Optional(Type.Boolean({ default: false, description: 'Also block sign-in (accountEnabled false). Policy action guests.blockSignIn.' })),
+  revokeSessions: Type.Optional(Type.Boolean({ default: false, description: 'Also revoke sign-in sessions (revokeSignInSessions). Policy action guests.revokeSessions. Entra documents that this does not end the sessions of external users, who sign in at their home tenant: block sign-in to stop a guest.' })),
+}, { additionalProperties: false })
+export type RevokeAccessBody = Static<typeof RevokeAccessBody>
+
 export const revokeAccess = {
   operationId: 'revokeGuestAccess',
   tags: ['guests'],
   summary: 'Take away every group membership and app role of a guest',
-  description: 'Removes the guest from every group and every app role assignment it holds, whoever granted them, and keeps the account. Each removal is audited under one operation id; a removal that fails is reported in parts and the others still run (outcome "partial").',
+  description: 'Removes the guest from every group and every app role assignment it holds, whoever granted them, and keeps the account. With the offboarding options it first blocks sign-in and revokes sign-in sessions, each its own policy action: an option the requester\'s roles do not give is a part "kept" with the rule and reason (and an audit row), and the rest still runs. Each step is audited under one operation id; a step that fails is reported in parts and the others still run (outcome "partial").',
   params: GuestIdParams,
   ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
+  body: Type.Optional(RevokeAccessBody),
   response: {
     200: Type.Object({
       guestId: Type.String({ format: 'uuid' }),

@@ -62,7 +62,7 @@ t.test('every simulator endpoint answers bodies that conform to the slice', asyn
       invitedUserType: 'Guest',
     },
   })
-  const guest: string = invitation.body.invitedUser.id
+  const guest = (invitation.body as { invitedUser: { id: string } }).invitedUser.id
   await sample('invitation', 'POST', '/v1.0/invitations', {
     body: { invitedUserEmailAddress: 'shape@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com', invitedUser: { id: guest }, resetRedemption: true },
   })
@@ -105,14 +105,14 @@ t.test('every simulator endpoint answers bodies that conform to the slice', asyn
   await sample('servicePrincipal', 'GET', `/v1.0/servicePrincipals?${all(servicePrincipalShape.properties)}&$top=1`)
   for (const app of Object.values(SEED.apps)) await sample('servicePrincipal', 'GET', `/v1.0/servicePrincipals/${app.id}`)
   await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo?${all(appRoleAssignmentShape.properties)}`)
-  await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo/${assignment.body.id}`)
+  await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo/${(assignment.body as { id: string }).id}`)
   await sample('appRoleAssignment', 'GET', `/v1.0/servicePrincipals/${SEED.apps.guestgate.id}/appRoleAssignments`)
   await sample('appRoleAssignment', 'GET', `/v1.0/users/${guest}/appRoleAssignments?$filter=${encodeURIComponent(`resourceId eq ${docuSign.id}`)}`)
 
   t.ok(samples.some((s) => typeof s.answer.body['@odata.nextLink'] === 'string'), 'a paged answer is among the samples')
   t.ok(samples.some((s) => typeof s.answer.body['@odata.count'] === 'number'), 'a counted answer is among the samples')
   for (const { endpoint, type, answer, collection } of samples) {
-    const objects: unknown[] = collection ? answer.body.value : [answer.body]
+    const objects = collection ? answer.body.value as unknown[] : [answer.body]
     if (collection) {
       const extra = Object.keys(answer.body).filter((key) => key !== 'value' && !key.startsWith('@odata.'))
       t.same(extra, [], `${endpoint}: a collection has only value and annotations`)

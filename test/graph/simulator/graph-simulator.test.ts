@@ -2,7 +2,8 @@ import { once } from 'node:events'
 import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import { buildGraphSimulator } from '../../../src/graph/simulator/graph-simulator.js'
-import { directoryObjectRef, inviteGuest, startSimulator } from './simulator-client.js'
+import type { DirectorySnapshot } from '../../../src/graph/simulator/state.js'
+import { directoryObjectRef, inviteGuest, startSimulator, type GraphErrorJson } from './simulator-client.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const adele = SEED.users.adele.id
@@ -14,7 +15,7 @@ t.test('every answer carries request-id and echoes client-request-id', async (t)
   t.match(echoed.headers.get('request-id'), UUID)
   t.equal(echoed.headers.get('client-request-id'), 'corr-1')
 
-  const generated = await graph.request('GET', '/v1.0/nowhere')
+  const generated = await graph.request<GraphErrorJson>('GET', '/v1.0/nowhere')
   t.match(generated.headers.get('client-request-id'), UUID, 'a new one when the caller sent none')
   t.equal(generated.body.error.innerError['client-request-id'], generated.headers.get('client-request-id'))
   t.equal(generated.body.error.innerError['request-id'], generated.headers.get('request-id'))
@@ -24,7 +25,7 @@ t.test('a request without a bearer token gets Graph\'s 401', async (t) => {
   const graph = await startSimulator(t)
   const attempts: Array<Record<string, string>> = [{}, { Authorization: 'Bearer ' }, { Authorization: 'Basic abc' }]
   for (const headers of attempts) {
-    const answer = await graph.request('GET', '/v1.0/users', { anonymous: true, headers })
+    const answer = await graph.request<GraphErrorJson>('GET', '/v1.0/users', { anonymous: true, headers })
     t.equal(answer.status, 401)
     t.same(Object.keys(answer.body.error), ['code', 'message', 'innerError'])
     t.equal(answer.body.error.code, 'InvalidAuthenticationToken')
@@ -38,28 +39,28 @@ t.test('a request without a bearer token gets Graph\'s 401', async (t) => {
 
 t.test('unknown routes, methods and versions answer like Graph', async (t) => {
   const graph = await startSimulator(t)
-  const segment = await graph.request('GET', `/v1.0/users/${adele}/manager`)
+  const segment = await graph.request<GraphErrorJson>('GET', `/v1.0/users/${adele}/manager`)
   t.equal(segment.status, 400)
   t.match(segment.body.error, { code: 'BadRequest', message: "Resource not found for the segment 'manager'." })
 
-  const entitySet = await graph.request('GET', '/v1.0/contacts')
+  const entitySet = await graph.request<GraphErrorJson>('GET', '/v1.0/contacts')
   t.match(entitySet.body.error, { message: "Resource not found for the segment 'contacts'." })
 
   const method = await graph.request('PATCH', `/v1.0/groups/${SEED.groups.developers}`)
   t.equal(method.status, 405)
 
-  const version = await graph.request('GET', '/beta/users')
+  const version = await graph.request<GraphErrorJson>('GET', '/beta/users')
   t.equal(version.status, 400)
   t.match(version.body.error, { code: 'BadRequest', message: 'Invalid version: beta' })
 
-  const badId = await graph.request('GET', '/v1.0/groups/not-a-guid')
+  const badId = await graph.request<GraphErrorJson>('GET', '/v1.0/groups/not-a-guid')
   t.equal(badId.status, 400)
   t.match(badId.body.error, { code: 'Request_BadRequest', message: "Invalid object identifier 'not-a-guid'." })
 })
 
 t.test('a body that is not JSON is refused with Graph\'s message', async (t) => {
   const graph = await startSimulator(t)
-  const answer = await graph.request('POST', '/v1.0/invitations', { body: '{"invitedUserEmailAddress":' })
+  const answer = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', { body: '{"invitedUserEmailAddress":' })
   t.equal(answer.status, 400)
   t.match(answer.body.error, { code: 'BadRequest', message: /^Unable to read JSON request payload/ })
 })
@@ -83,7 +84,7 @@ t.test('calls record method, path, query, client-request-id, authorization and s
 t.test('an injected 429 answers with Retry-After, once by default, then normal handling resumes', async (t) => {
   const graph = await startSimulator(t)
   graph.sim.faults.inject({ method: 'GET', path: '/users', status: 429, retryAfter: 0.5 })
-  const throttled = await graph.request('GET', `/v1.0/users/${adele}`)
+  const throttled = await graph.request<GraphErrorJson>('GET', `/v1.0/users/${adele}`)
   t.equal(throttled.status, 429)
   t.equal(throttled.headers.get('retry-after'), '0.5')
   t.equal(throttled.body.error.code, 'TooManyRequests')
@@ -96,7 +97,7 @@ t.test('faults match method and path (substring or RegExp) and apply `times` tim
   graph.sim.faults.inject({ method: 'POST', path: /\/invitations$/, status: 503, retryAfter: '2', times: 2, code: 'serviceNotAvailable', message: 'Try later.' })
   t.equal((await graph.request('GET', '/v1.0/users')).status, 200, 'other method: untouched')
   const invite = { invitedUserEmailAddress: 'x@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com' }
-  const first = await graph.request('POST', '/v1.0/invitations', { body: invite })
+  const first = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', { body: invite })
   t.equal(first.status, 503)
   t.equal(first.headers.get('retry-after'), '2')
   t.match(first.body.error, { code: 'serviceNotAvailable', message: 'Try later.' })
@@ -132,17 +133,17 @@ t.test('replication lag: a new user is "not found" to its next n references, by 
   graph.sim.setReplicationLag(2)
   const guest = await inviteGuest(graph, 'lagging@partner.example')
 
-  const first = await graph.request('GET', `/v1.0/users/${guest}`)
+  const first = await graph.request<GraphErrorJson>('GET', `/v1.0/users/${guest}`)
   t.equal(first.status, 404)
   t.match(first.body.error, { code: 'Request_ResourceNotFound', message: `Resource '${guest}' does not exist or one of its queried reference-property objects are not present.` })
-  const add = await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
+  const add = await graph.request<GraphErrorJson>('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
   t.equal(add.status, 400, 'a member reference (in the body) counts, as a 400')
   t.match(add.body.error, { code: 'Request_BadRequest', message: "One or more added object references don't exist for the following modified properties: 'members'." })
   t.equal((await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })).status, 204)
   t.equal((await graph.request('GET', `/v1.0/users/${guest}`)).status, 200)
 
   const second = await inviteGuest(graph, 'lagging2@partner.example')
-  const assign = await graph.request('POST', `/v1.0/servicePrincipals/${SEED.apps.jira.id}/appRoleAssignedTo`, {
+  const assign = await graph.request<GraphErrorJson>('POST', `/v1.0/servicePrincipals/${SEED.apps.jira.id}/appRoleAssignedTo`, {
     body: { principalId: second, resourceId: SEED.apps.jira.id, appRoleId: SEED.apps.jira.roles.user },
   })
   t.equal(assign.status, 400, 'a principal reference (in the body) counts, as a 400')
@@ -181,14 +182,14 @@ t.test('tenantDomain names the guests\' user principal names', async (t) => {
     headers: { authorization: 'Bearer x' },
     payload: { invitedUserEmailAddress: 'kim@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com' },
   })
-  const user = app.simulator.state.users.get(answer.json().invitedUser.id)
+  const user = app.simulator.state.users.get(answer.json<{ invitedUser: { id: string } }>().invitedUser.id)
   t.equal(user?.userPrincipalName, 'kim_partner.example#EXT#@contoso.onmicrosoft.com')
 })
 
 t.test('afterApply status: the write is applied, then Graph\'s error is answered instead of the success', async (t) => {
   const graph = await startSimulator(t)
   graph.sim.faults.inject({ method: 'POST', path: '/members/$ref', afterApply: { status: 504 } })
-  const add = await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(adele) })
+  const add = await graph.request<GraphErrorJson>('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(adele) })
   t.equal(add.status, 504)
   t.match(add.body.error, { code: 'GatewayTimeout', innerError: { 'request-id': UUID } })
   t.ok(graph.sim.state.memberships.get(SEED.groups.developers)?.has(adele), 'the member was added')
@@ -234,11 +235,11 @@ t.test('GET /_simulator/state: the whole directory as JSON', async (t) => {
   const graph = await startSimulator(t)
   const guest = await inviteGuest(graph, 'state@partner.example')
   await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })
-  const state = await graph.request('GET', '/_simulator/state', { anonymous: true })
+  const state = await graph.request<DirectorySnapshot>('GET', '/_simulator/state', { anonymous: true })
   t.equal(state.status, 200)
   t.same(Object.keys(state.body).sort(), ['appRoleAssignments', 'groups', 'invitations', 'memberships', 'sentEmails', 'servicePrincipals', 'sponsors', 'users'])
-  t.ok(state.body.users.some((u: { id: string }) => u.id === guest))
-  t.ok(state.body.memberships[SEED.groups.developers].includes(guest))
+  t.ok(state.body.users.some((u) => u.id === guest))
+  t.ok(state.body.memberships[SEED.groups.developers]!.includes(guest))
   t.equal(state.body.invitations.length, 1)
   t.same(graph.sim.calls.filter((c) => c.path.startsWith('/_simulator')), [], 'not recorded as a Graph call')
 })

@@ -24,8 +24,8 @@ t.test('two instances on one file: the second starts where the first stopped', a
   t.equal((await first.graph('GET', '/v1.0/users')).statusCode, 200)
   await t.rejects(stat(file), { code: 'ENOENT' }, 'reads alone write nothing')
 
-  const invited = (await first.graph('POST', '/v1.0/invitations', { invitedUserEmailAddress: 'kept@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com', sendInvitationMessage: true })).json()
-  const guest: string = invited.invitedUser.id
+  const invited = (await first.graph('POST', '/v1.0/invitations', { invitedUserEmailAddress: 'kept@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com', sendInvitationMessage: true })).json<{ invitedUser: { id: string } }>()
+  const guest = invited.invitedUser.id
   t.equal((await first.graph('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${guest}` })).statusCode, 204)
   t.equal((await first.graph('POST', `/v1.0/users/${guest}/sponsors/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/users/${SEED.users.adele.id}` })).statusCode, 204)
   t.equal((await first.graph('POST', `/v1.0/servicePrincipals/${SEED.apps.docuSign.id}/appRoleAssignedTo`, { principalId: guest, resourceId: SEED.apps.docuSign.id, appRoleId: SEED.apps.docuSign.roles.sender })).statusCode, 201)
@@ -35,9 +35,9 @@ t.test('two instances on one file: the second starts where the first stopped', a
 
   const second = await instance(t, file)
   t.same(second.app.simulator.state.snapshot(), before, 'everything: users, memberships, assignments, sponsors, invitations, e-mails')
-  const user = (await second.graph('GET', `/v1.0/users/${guest}?$select=id,externalUserState`)).json()
+  const user = (await second.graph('GET', `/v1.0/users/${guest}?$select=id,externalUserState`)).json<unknown>()
   t.same(user, { id: guest, externalUserState: 'Accepted' })
-  t.same((await second.graph('GET', `/v1.0/users/${guest}/memberOf/microsoft.graph.group?$select=id`)).json().value.map((g: { id: string }) => g.id), [SEED.groups.developers, SEED.groups.allPartners])
+  t.same((await second.graph('GET', `/v1.0/users/${guest}/memberOf/microsoft.graph.group?$select=id`)).json<{ value: Array<{ id: string }> }>().value.map((g) => g.id), [SEED.groups.developers, SEED.groups.allPartners])
   t.equal((await second.graph('DELETE', `/v1.0/users/${guest}`)).statusCode, 204)
   await second.close()
 

@@ -4,7 +4,7 @@ import { isAmbiguousFailure, GraphRequestError } from '../../../src/graph/graph-
 import { createMsGraphGateway } from '../../../src/graph/ms-graph-gateway.js'
 import { Throttle } from '../../../src/graph/simulator/throttling.js'
 import { SEED } from '../../../src/graph/simulator/seed.js'
-import { directoryObjectRef, inviteGuest, startSimulator } from './simulator-client.js'
+import { directoryObjectRef, inviteGuest, startSimulator, type GraphErrorJson } from './simulator-client.js'
 
 const TENANT = SEED.tenantId
 
@@ -48,7 +48,7 @@ t.test('over HTTP: off by default, on through the control API, Graph\'s 429 with
   t.equal((await graph.request('POST', `/v1.0/groups/${SEED.groups.developers}/members/$ref`, { body: directoryObjectRef(guest) })).status, 204)
   t.equal((await graph.request('DELETE', `/v1.0/groups/${SEED.groups.developers}/members/${guest}/$ref`)).status, 204)
   for (let i = 0; i < 3; i++) t.equal((await graph.request('GET', '/v1.0/users')).status, 200, 'reads pass')
-  const throttled = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'four@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com' } })
+  const throttled = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'four@partner.example', inviteRedirectUrl: 'https://myapps.microsoft.com' } })
   t.equal(throttled.status, 429)
   t.match(throttled.body.error, { code: 'TooManyRequests', message: 'Please retry again later.' })
   t.match(throttled.headers.get('retry-after'), /^\d+(\.\d+)?$/)

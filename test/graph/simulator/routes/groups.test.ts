@@ -1,6 +1,7 @@
 import t from 'tap'
 import { SEED } from '../../../../src/graph/simulator/seed.js'
-import { directoryObjectRef, inviteGuest, startSimulator } from '../simulator-client.js'
+import type { DirectorySnapshot } from '../../../../src/graph/simulator/state.js'
+import { directoryObjectRef, inviteGuest, startSimulator, type GraphCollection, type GraphErrorJson } from '../simulator-client.js'
 
 const { developers, marketing, financeAdmins, allPartners } = SEED.groups
 const { adele, existingGuest } = SEED.users
@@ -9,7 +10,7 @@ const membersRef = (groupId: string) => `/v1.0/groups/${groupId}/members/$ref`
 
 t.test('GET /groups and /groups/{id} with $select, $search and $top', async (t) => {
   const graph = await startSimulator(t)
-  const all = await graph.request('GET', '/v1.0/groups')
+  const all = await graph.request<GraphCollection<{ displayName: string }>>('GET', '/v1.0/groups')
   t.same(all.body.value.map((g: { displayName: string }) => g.displayName), ['Developers', 'Marketing', 'Finance Admins', 'All Partners'])
 
   const group = await graph.request('GET', `/v1.0/groups/${allPartners}?$select=id,displayName,description,isAssignableToRole,groupTypes,membershipRule`)
@@ -22,14 +23,14 @@ t.test('GET /groups and /groups/{id} with $select, $search and $top', async (t) 
   }, 'description is a real Graph property the simulator does not model')
 
   const search = q('"displayName:dev"')
-  const inside = await graph.eventual(`/v1.0/groups?$search=${q('"displayName:artner"')}`)
+  const inside = await graph.eventual<GraphCollection>(`/v1.0/groups?$search=${q('"displayName:artner"')}`)
   t.same(inside.body.value, [], 'a search term matches the start of a word, never its inside')
   t.equal((await graph.request('GET', `/v1.0/groups?$search=${search}`)).status, 400, '$search needs ConsistencyLevel')
-  const found = await graph.eventual(`/v1.0/groups?$search=${search}&$count=true`)
+  const found = await graph.eventual<GraphCollection<{ id: string }>>(`/v1.0/groups?$search=${search}&$count=true`)
   t.same(found.body.value.map((g: { id: string }) => g.id), [developers])
   t.equal(found.body['@odata.count'], 1)
 
-  const page = await graph.request('GET', '/v1.0/groups?$top=3&$select=id')
+  const page = await graph.request<GraphCollection>('GET', '/v1.0/groups?$top=3&$select=id')
   t.equal(page.body.value.length, 3)
   t.type(page.body['@odata.nextLink'], 'string')
   t.equal((await graph.request('GET', '/v1.0/groups/d0000000-0000-4000-8000-0000000000ff')).status, 404)
@@ -42,16 +43,16 @@ t.test('adding a member: 204, then Graph\'s "already exist" 400; both sides see 
   t.equal(added.status, 204)
   t.equal(added.body, undefined)
 
-  const again = await graph.request('POST', membersRef(developers), { body: directoryObjectRef(guest) })
+  const again = await graph.request<GraphErrorJson>('POST', membersRef(developers), { body: directoryObjectRef(guest) })
   t.equal(again.status, 400)
   t.match(again.body.error, {
     code: 'Request_BadRequest',
     message: "One or more added object references already exist for the following modified properties: 'members'.",
   })
 
-  const members = await graph.request('GET', `/v1.0/groups/${developers}/members/microsoft.graph.user?$select=id,mail`)
+  const members = await graph.request<GraphCollection>('GET', `/v1.0/groups/${developers}/members/microsoft.graph.user?$select=id,mail`)
   t.same(members.body.value, [{ id: guest, mail: 'new@partner.example' }])
-  const memberOf = await graph.request('GET', `/v1.0/users/${guest}/memberOf/microsoft.graph.group?$select=id`)
+  const memberOf = await graph.request<GraphCollection>('GET', `/v1.0/users/${guest}/memberOf/microsoft.graph.group?$select=id`)
   t.same(memberOf.body.value, [{ id: developers }, { id: allPartners }], 'and the dynamic group every guest is in')
 
   const byUsersUrl = await graph.request('POST', membersRef(marketing), { body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${adele.id}` } })
@@ -79,9 +80,9 @@ t.test('removing a member: 204 with /$ref, then Graph\'s "do not exist" 400', as
   const graph = await startSimulator(t)
   const removed = await graph.request('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}/$ref`)
   t.equal(removed.status, 204)
-  t.same((await graph.request('GET', `/v1.0/groups/${marketing}/members/microsoft.graph.user`)).body.value, [])
+  t.same((await graph.request<GraphCollection>('GET', `/v1.0/groups/${marketing}/members/microsoft.graph.user`)).body.value, [])
 
-  const again = await graph.request('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}/$ref`)
+  const again = await graph.request<GraphErrorJson>('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}/$ref`)
   t.equal(again.status, 400)
   t.equal(again.body.error.code, 'Request_BadRequest')
   t.equal(again.body.error.message, "One or more removed object references do not exist for the following modified properties: 'members'.")
@@ -89,7 +90,7 @@ t.test('removing a member: 204 with /$ref, then Graph\'s "do not exist" 400', as
 
 t.test('DELETE .../members/{id} without /$ref is refused, recorded, and removes nothing', async (t) => {
   const graph = await startSimulator(t)
-  const answer = await graph.request('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}`)
+  const answer = await graph.request<GraphErrorJson>('DELETE', `/v1.0/groups/${marketing}/members/${existingGuest.id}`)
   t.equal(answer.status, 400)
   t.equal(answer.body.error.code, 'Request_BadRequest')
   t.ok(graph.sim.state.memberships.get(marketing)?.has(existingGuest.id), 'still a member')
@@ -99,7 +100,7 @@ t.test('DELETE .../members/{id} without /$ref is refused, recorded, and removes 
 
 t.test('role-assignable groups refuse membership changes with 403', async (t) => {
   const graph = await startSimulator(t)
-  const add = await graph.request('POST', membersRef(financeAdmins), { body: directoryObjectRef(existingGuest.id) })
+  const add = await graph.request<GraphErrorJson>('POST', membersRef(financeAdmins), { body: directoryObjectRef(existingGuest.id) })
   t.equal(add.status, 403)
   t.match(add.body.error, { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' })
   const remove = await graph.request('DELETE', `/v1.0/groups/${financeAdmins}/members/${existingGuest.id}/$ref`)
@@ -108,11 +109,11 @@ t.test('role-assignable groups refuse membership changes with 403', async (t) =>
 
 t.test('a dynamic group\'s members come from its rule: every guest is in All Partners, members are not', async (t) => {
   const graph = await startSimulator(t)
-  const members = async () => (await graph.request('GET', `/v1.0/groups/${allPartners}/members/microsoft.graph.user?$select=id`)).body.value.map((u: { id: string }) => u.id)
+  const members = async () => (await graph.request<GraphCollection<{ id: string }>>('GET', `/v1.0/groups/${allPartners}/members/microsoft.graph.user?$select=id`)).body.value.map((u) => u.id)
   t.same(await members(), [existingGuest.id], 'the seeded guest, not Adele (a member)')
   const guest = await inviteGuest(graph, 'dynamic@partner.example')
   t.same(await members(), [existingGuest.id, guest], 'a new guest is in at once')
-  const state = await graph.request('GET', '/_simulator/state', { anonymous: true })
+  const state = await graph.request<DirectorySnapshot>('GET', '/_simulator/state', { anonymous: true })
   t.same(state.body.memberships[allPartners], [existingGuest.id, guest], 'the state shows evaluated members')
   await graph.request('DELETE', `/v1.0/users/${guest}`)
   t.same(await members(), [existingGuest.id])
@@ -122,10 +123,10 @@ t.test('a dynamic group\'s members come from its rule: every guest is in All Par
 
 t.test('dynamic groups refuse membership changes with 400', async (t) => {
   const graph = await startSimulator(t)
-  const add = await graph.request('POST', membersRef(allPartners), { body: directoryObjectRef(existingGuest.id) })
+  const add = await graph.request<GraphErrorJson>('POST', membersRef(allPartners), { body: directoryObjectRef(existingGuest.id) })
   t.equal(add.status, 400)
   t.match(add.body.error, { code: 'Request_BadRequest', message: /cannot be added to a group with dynamic membership/ })
-  const remove = await graph.request('DELETE', `/v1.0/groups/${allPartners}/members/${existingGuest.id}/$ref`)
+  const remove = await graph.request<GraphErrorJson>('DELETE', `/v1.0/groups/${allPartners}/members/${existingGuest.id}/$ref`)
   t.equal(remove.status, 400)
   t.match(remove.body.error.message, /cannot be removed from a group with dynamic membership/)
 })
@@ -139,18 +140,18 @@ t.test('filtering members by userType is an advanced query; members page with $t
   await graph.request('POST', membersRef(marketing), { body: directoryObjectRef(adele.id) })
   const path = `/v1.0/groups/${marketing}/members/microsoft.graph.user?$filter=${q("userType eq 'Guest'")}&$select=id,userType`
 
-  const plain = await graph.request('GET', `${path}&$count=true`)
+  const plain = await graph.request<GraphErrorJson>('GET', `${path}&$count=true`)
   t.equal(plain.status, 400)
   t.equal(plain.body.error.code, 'Request_UnsupportedQuery')
 
-  const first = await graph.eventual(`${path}&$count=true&$top=3`)
+  const first = await graph.eventual<GraphCollection>(`${path}&$count=true&$top=3`)
   t.equal(first.status, 200)
   t.equal(first.body['@odata.count'], 4, 'four guests, Adele is a member')
   t.equal(first.body.value.length, 3)
-  const rest = await graph.eventual(first.body['@odata.nextLink'].slice(graph.origin.length))
+  const rest = await graph.eventual<GraphCollection>(first.body['@odata.nextLink']!.slice(graph.origin.length))
   t.equal(rest.body.value.length, 1)
   t.notOk(rest.body['@odata.nextLink'])
 
-  const uncast = await graph.request('GET', `/v1.0/groups/${marketing}/members?$top=1`)
-  t.equal(uncast.body.value[0]['@odata.type'], '#microsoft.graph.user')
+  const uncast = await graph.request<GraphCollection>('GET', `/v1.0/groups/${marketing}/members?$top=1`)
+  t.equal(uncast.body.value[0]!['@odata.type'], '#microsoft.graph.user')
 })

@@ -1,12 +1,24 @@
 import t from 'tap'
 import { SEED } from '../../../../src/graph/simulator/seed.js'
-import { startSimulator } from '../simulator-client.js'
+import type { DirectorySnapshot } from '../../../../src/graph/simulator/state.js'
+import { startSimulator, type GraphErrorJson } from '../simulator-client.js'
 
 const REDIRECT = 'https://myapps.microsoft.com'
 
+/** Graph's invitation, as far as these tests read it. */
+interface InvitationJson {
+  id: string
+  invitedUser: { id: string }
+  invitedUserDisplayName: string | null
+  sendInvitationMessage: boolean
+  resetRedemption: boolean
+  inviteRedeemUrl: string
+  invitedUserMessageInfo: { customizedMessageBody: string | null }
+}
+
 t.test('an invitation creates a pending guest and answers 201 with the invitation', async (t) => {
   const graph = await startSimulator(t)
-  const answer = await graph.request('POST', '/v1.0/invitations', {
+  const answer = await graph.request<InvitationJson>('POST', '/v1.0/invitations', {
     body: {
       invitedUserEmailAddress: 'Jane.Doe@partner.example',
       inviteRedirectUrl: REDIRECT,
@@ -52,7 +64,7 @@ t.test('an invitation creates a pending guest and answers 201 with the invitatio
 
 t.test('without a display name the guest is named after the local part', async (t) => {
   const graph = await startSimulator(t)
-  const answer = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'kim@partner.example', inviteRedirectUrl: REDIRECT } })
+  const answer = await graph.request<InvitationJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'kim@partner.example', inviteRedirectUrl: REDIRECT } })
   t.equal(answer.body.invitedUserDisplayName, null, 'the invitation echoes what was sent')
   t.equal(answer.body.sendInvitationMessage, false)
   t.equal(graph.sim.state.users.get(answer.body.invitedUser.id)?.displayName, 'kim')
@@ -60,8 +72,8 @@ t.test('without a display name the guest is named after the local part', async (
 
 t.test('inviting an address that already has a user re-invites that user', async (t) => {
   const graph = await startSimulator(t)
-  const first = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'sam@partner.example', inviteRedirectUrl: REDIRECT } })
-  const again = await graph.request('POST', '/v1.0/invitations', {
+  const first = await graph.request<InvitationJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'sam@partner.example', inviteRedirectUrl: REDIRECT } })
+  const again = await graph.request<InvitationJson>('POST', '/v1.0/invitations', {
     body: { invitedUserEmailAddress: 'SAM@Partner.Example', inviteRedirectUrl: REDIRECT, sendInvitationMessage: true },
   })
   t.equal(again.status, 201)
@@ -72,9 +84,9 @@ t.test('inviting an address that already has a user re-invites that user', async
   if (!adele) throw new Error('seed without Adele')
   adele.mail = 'adele.vance@sandbox.onmicrosoft.com'
   adele.otherMails.push('adele.private@example.com')
-  const byUpn = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'adele@sandbox.onmicrosoft.com', inviteRedirectUrl: REDIRECT } })
+  const byUpn = await graph.request<InvitationJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'adele@sandbox.onmicrosoft.com', inviteRedirectUrl: REDIRECT } })
   t.equal(byUpn.body.invitedUser.id, adele.id, 'user principal names match')
-  const byOtherMail = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'adele.private@example.com', inviteRedirectUrl: REDIRECT } })
+  const byOtherMail = await graph.request<InvitationJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'adele.private@example.com', inviteRedirectUrl: REDIRECT } })
   t.equal(byOtherMail.body.invitedUser.id, adele.id, 'otherMails match')
 
   t.equal(graph.sim.state.users.size, 3, 'only the first invitation created a user')
@@ -87,7 +99,7 @@ t.test('resetRedemption: the same user (id, memberships, assignments) must redee
   const { docuSign } = SEED.apps
   await graph.request('POST', `/v1.0/servicePrincipals/${docuSign.id}/appRoleAssignedTo`, { body: { principalId: guestId, resourceId: docuSign.id, appRoleId: docuSign.roles.viewer } })
   graph.sim.state.users.get(guestId)?.otherMails.push('existing.new@fabrikam.example')
-  const reset = (email: string, extra: Record<string, unknown> = {}) => graph.request('POST', '/v1.0/invitations', {
+  const reset = <T = InvitationJson>(email: string, extra: Record<string, unknown> = {}) => graph.request<T>('POST', '/v1.0/invitations', {
     body: { invitedUserEmailAddress: email, inviteRedirectUrl: REDIRECT, invitedUser: { id: guestId }, resetRedemption: true, ...extra },
   })
 
@@ -102,7 +114,7 @@ t.test('resetRedemption: the same user (id, memberships, assignments) must redee
   t.equal([...graph.sim.state.assignments.values()].filter((a) => a.principalId === guestId).length, 1, 'assignments are kept')
   t.equal(graph.sim.state.users.size, 2, 'no new user')
 
-  const mismatch = await reset('someone.else@fabrikam.example')
+  const mismatch = await reset<GraphErrorJson>('someone.else@fabrikam.example')
   t.equal(mismatch.status, 400)
   t.match(mismatch.body.error, { code: 'BadRequest', message: /doesn’t match any emails on the user object/ })
 
@@ -111,7 +123,7 @@ t.test('resetRedemption: the same user (id, memberships, assignments) must redee
   })
   t.equal(member.status, 400, 'a member has no redemption to reset')
 
-  const missing = await reset('who@partner.example', { invitedUser: { id: 'f0000000-0000-4000-8000-0000000000ff' } })
+  const missing = await reset<GraphErrorJson>('who@partner.example', { invitedUser: { id: 'f0000000-0000-4000-8000-0000000000ff' } })
   t.equal(missing.status, 404)
   t.equal(missing.body.error.code, 'Request_ResourceNotFound')
   const noUser = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: 'who@partner.example', inviteRedirectUrl: REDIRECT, resetRedemption: true } })
@@ -120,7 +132,7 @@ t.test('resetRedemption: the same user (id, memberships, assignments) must redee
 
 t.test('invitedUser without resetRedemption: refused for a guest (resend by address), accepted for an internal member', async (t) => {
   const graph = await startSimulator(t)
-  const guest = await graph.request('POST', '/v1.0/invitations', {
+  const guest = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', {
     body: { invitedUserEmailAddress: SEED.users.existingGuest.mail, inviteRedirectUrl: REDIRECT, invitedUser: { id: SEED.users.existingGuest.id }, sendInvitationMessage: true },
   })
   t.equal(guest.status, 400)
@@ -141,15 +153,15 @@ t.test('the outbox: an app-only invitation e-mail has no custom message, althoug
     invitedUserEmailAddress: email, inviteRedirectUrl: REDIRECT, sendInvitationMessage: true,
     invitedUserMessageInfo: { customizedMessageBody: 'Welcome aboard', messageLanguage: 'en-US', ccRecipients: [{ emailAddress: { address: 'boss@partner.example' } }] },
   })
-  const appOnly = await graph.request('POST', '/v1.0/invitations', { body: body('app@partner.example') })
+  const appOnly = await graph.request<InvitationJson>('POST', '/v1.0/invitations', { body: body('app@partner.example') })
   t.equal(appOnly.body.invitedUserMessageInfo.customizedMessageBody, 'Welcome aboard', 'Graph echoes the message')
   const claims = (payload: object) => Buffer.from(JSON.stringify(payload)).toString('base64url')
   const delegatedToken = `${claims({ alg: 'none' })}.${claims({ scp: 'User.Invite.All', roles: undefined })}.sig`
   await graph.request('POST', '/v1.0/invitations', { body: body('user@partner.example'), headers: { Authorization: `Bearer ${delegatedToken}` } })
   await graph.request('POST', '/v1.0/invitations', { body: { ...body('quiet@partner.example'), sendInvitationMessage: false } })
 
-  const { sentEmails } = (await graph.request('GET', '/_simulator/state', { anonymous: true })).body
-  t.same(sentEmails.map((e: { to: string; customizedMessageBody: string | null }) => [e.to, e.customizedMessageBody]), [
+  const { sentEmails } = (await graph.request<DirectorySnapshot>('GET', '/_simulator/state', { anonymous: true })).body
+  t.same(sentEmails.map((e) => [e.to, e.customizedMessageBody]), [
     ['app@partner.example', null],
     ['user@partner.example', 'Welcome aboard'],
   ], 'the app-only e-mail lost the message; no e-mail when sendInvitationMessage is false')
@@ -159,7 +171,7 @@ t.test('the outbox: an app-only invitation e-mail has no custom message, althoug
 t.test('addresses Exchange refuses answer "The Primary SMTP Address is an invalid value"', async (t) => {
   const graph = await startSimulator(t)
   for (const email of ['jane+tag@partner.example', 'jane.partner.example', 'jane@partner', 'jane doe@partner.example', 'a@b@partner.example', '"jane"@partner.example']) {
-    const answer = await graph.request('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: email, inviteRedirectUrl: REDIRECT } })
+    const answer = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', { body: { invitedUserEmailAddress: email, inviteRedirectUrl: REDIRECT } })
     t.equal(answer.status, 400, email)
     t.equal(answer.body.error.message, 'The Primary SMTP Address is an invalid value', email)
   }
@@ -184,7 +196,7 @@ t.test('required properties, redirect URL, types and unknown properties are chec
     ['not an object', ['a@partner.example'], /Unable to read JSON/],
   ]
   for (const [name, body, message] of cases) {
-    const answer = await graph.request('POST', '/v1.0/invitations', { body })
+    const answer = await graph.request<GraphErrorJson>('POST', '/v1.0/invitations', { body })
     t.equal(answer.status, 400, name)
     t.match(answer.body.error.message, message, name)
   }

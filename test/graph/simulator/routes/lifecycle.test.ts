@@ -2,7 +2,7 @@
 // signInActivity (and its licence), and the control calls that stand for the guest's own actions.
 import t from 'tap'
 import { SEED } from '../../../../src/graph/simulator/seed.js'
-import { inviteGuest, startSimulator } from '../simulator-client.js'
+import { inviteGuest, startSimulator, type GraphCollection, type GraphErrorJson } from '../simulator-client.js'
 
 const { adele, existingGuest } = SEED.users
 const q = encodeURIComponent
@@ -12,16 +12,16 @@ t.test('sponsors: users or groups by reference, listed with their type, at most 
   const graph = await startSimulator(t)
   const guest = await inviteGuest(graph, 'sponsored@partner.example')
   const sponsors = `/v1.0/users/${guest}/sponsors`
-  t.same((await graph.request('GET', sponsors)).body.value, [], 'an app-only inviter is not stamped as sponsor (SILENT in the docs)')
+  t.same((await graph.request<GraphCollection>('GET', sponsors)).body.value, [], 'an app-only inviter is not stamped as sponsor (SILENT in the docs)')
 
   t.equal((await graph.request('POST', `${sponsors}/$ref`, { body: ref('users', adele.id) })).status, 204)
   t.equal((await graph.request('POST', `${sponsors}/$ref`, { body: ref('groups', SEED.groups.developers) })).status, 204)
-  const listed = await graph.request('GET', `${sponsors}?$select=id,displayName,mail`)
+  const listed = await graph.request<GraphCollection>('GET', `${sponsors}?$select=id,displayName,mail`)
   t.same(listed.body.value, [
     { '@odata.type': '#microsoft.graph.user', id: adele.id, displayName: 'Adele Vance', mail: adele.mail },
     { '@odata.type': '#microsoft.graph.group', id: SEED.groups.developers, displayName: 'Developers', mail: null },
   ])
-  const twice = await graph.request('POST', `${sponsors}/$ref`, { body: ref('directoryObjects', adele.id) })
+  const twice = await graph.request<GraphErrorJson>('POST', `${sponsors}/$ref`, { body: ref('directoryObjects', adele.id) })
   t.equal(twice.status, 400)
   t.match(twice.body.error.message, /already exist.*'sponsors'/)
   t.equal((await graph.request('POST', `${sponsors}/$ref`, { body: ref('users', 'f0000000-0000-4000-8000-0000000000ff') })).status, 404, 'the sponsor must exist')
@@ -29,15 +29,15 @@ t.test('sponsors: users or groups by reference, listed with their type, at most 
   for (const id of [existingGuest.id, SEED.groups.marketing, SEED.groups.financeAdmins]) {
     t.equal((await graph.request('POST', `${sponsors}/$ref`, { body: ref('directoryObjects', id) })).status, 204)
   }
-  const sixth = await graph.request('POST', `${sponsors}/$ref`, { body: ref('groups', SEED.groups.allPartners) })
+  const sixth = await graph.request<GraphErrorJson>('POST', `${sponsors}/$ref`, { body: ref('groups', SEED.groups.allPartners) })
   t.equal(sixth.status, 400, 'five at most')
   t.match(sixth.body.error.message, /at most 5/)
 
   t.equal((await graph.request('DELETE', `${sponsors}/${SEED.groups.marketing}/$ref`)).status, 204)
-  const notSponsor = await graph.request('DELETE', `${sponsors}/${SEED.groups.marketing}/$ref`)
+  const notSponsor = await graph.request<GraphErrorJson>('DELETE', `${sponsors}/${SEED.groups.marketing}/$ref`)
   t.equal(notSponsor.status, 400)
   t.match(notSponsor.body.error.message, /do not exist.*'sponsors'/)
-  t.equal((await graph.request('GET', sponsors)).body.value.length, 4)
+  t.equal((await graph.request<GraphCollection>('GET', sponsors)).body.value.length, 4)
 })
 
 t.test('DELETE of a sponsor WITHOUT /$ref deletes the sponsor object itself (the documented danger)', async (t) => {
@@ -52,12 +52,12 @@ t.test('DELETE of a sponsor WITHOUT /$ref deletes the sponsor object itself (the
 
 t.test('invitedUserSponsors on POST /invitations: set on the new guest, five at most, each must exist', async (t) => {
   const graph = await startSimulator(t)
-  const invite = (email: string, ids: string[]) => graph.request('POST', '/v1.0/invitations', {
+  const invite = (email: string, ids: string[]) => graph.request<{ invitedUser: { id: string } }>('POST', '/v1.0/invitations', {
     body: { invitedUserEmailAddress: email, inviteRedirectUrl: 'https://myapps.microsoft.com', invitedUserSponsors: ids.map((id) => ({ id })) },
   })
   const created = await invite('with-sponsors@partner.example', [adele.id, SEED.groups.marketing])
   t.equal(created.status, 201)
-  const listed = await graph.request('GET', `/v1.0/users/${created.body.invitedUser.id}/sponsors?$select=id`)
+  const listed = await graph.request<GraphCollection<{ id: string }>>('GET', `/v1.0/users/${created.body.invitedUser.id}/sponsors?$select=id`)
   t.same(listed.body.value.map((s: { id: string }) => s.id), [adele.id, SEED.groups.marketing])
 
   const six = [adele.id, existingGuest.id, ...Object.values(SEED.groups)].slice(0, 6)
@@ -92,31 +92,31 @@ t.test('signInActivity: only on $select; filters on its dates alone; 403 without
 
   const fresh = await inviteGuest(graph, 'never@partner.example')
   const before = `/v1.0/users?$filter=${q('signInActivity/lastSuccessfulSignInDateTime le 2024-03-01T00:00:00Z')}&$select=id,userType,signInActivity`
-  t.same((await graph.request('GET', before)).body.value.map((u: { id: string }) => u.id), [existingGuest.id], 'never signed in: no signInActivity, not matched')
+  t.same((await graph.request<GraphCollection<{ id: string }>>('GET', before)).body.value.map((u) => u.id), [existingGuest.id], 'never signed in: no signInActivity, not matched')
   const after = `/v1.0/users?$filter=${q('signInActivity/lastSignInDateTime ge 2024-03-01T00:00:00Z')}&$select=id`
-  t.same((await graph.request('GET', after)).body.value.map((u: { id: string }) => u.id), [adele.id])
-  const mixed = await graph.request('GET', `/v1.0/users?$filter=${q("userType eq 'Guest' and signInActivity/lastSignInDateTime le 2025-01-01T00:00:00Z")}`)
+  t.same((await graph.request<GraphCollection<{ id: string }>>('GET', after)).body.value.map((u) => u.id), [adele.id])
+  const mixed = await graph.request<GraphErrorJson>('GET', `/v1.0/users?$filter=${q("userType eq 'Guest' and signInActivity/lastSignInDateTime le 2025-01-01T00:00:00Z")}`)
   t.equal(mixed.status, 400, 'not with any other filterable property')
   t.equal(mixed.body.error.code, 'Request_UnsupportedQuery')
   t.equal((await graph.request('GET', `/v1.0/users?$filter=${q('signInActivity/lastSignInDateTime le yesterday')}`)).status, 400)
 
   await graph.request('PUT', `/_simulator/users/${fresh}/sign-in-activity`, { anonymous: true, body: { lastSignInDateTime: '2023-05-01T12:00:00Z', lastSuccessfulSignInDateTime: '2023-05-01T12:00:00Z' } })
-  t.same((await graph.request('GET', before)).body.value.map((u: { id: string }) => u.id).sort(), [existingGuest.id, fresh].sort(), 'set through the control API')
+  t.same((await graph.request<GraphCollection<{ id: string }>>('GET', before)).body.value.map((u) => u.id).sort(), [existingGuest.id, fresh].sort(), 'set through the control API')
 
   const template = graph.sim.state.users.get(existingGuest.id)
   for (let i = 0; i < 510; i++) {
     const id = `e0000000-0000-4000-8000-${String(i).padStart(12, '0')}`
     graph.sim.state.users.set(id, { ...structuredClone(template!), id, mail: `bulk${i}@partner.example` })
   }
-  const capped = await graph.request('GET', '/v1.0/users?$select=id,signInActivity&$top=999')
+  const capped = await graph.request<GraphCollection>('GET', '/v1.0/users?$select=id,signInActivity&$top=999')
   t.equal(capped.status, 200, '$top above 500 is not refused')
   t.equal(capped.body.value.length, 500, 'a page holds 500 at most')
   t.type(capped.body['@odata.nextLink'], 'string')
-  t.equal((await graph.request('GET', '/v1.0/users?$select=id&$top=999')).body.value.length, 513, 'without signInActivity $top 999 holds')
+  t.equal((await graph.request<GraphCollection>('GET', '/v1.0/users?$select=id&$top=999')).body.value.length, 513, 'without signInActivity $top 999 holds')
 
   t.equal((await graph.request('POST', '/_simulator/licence', { anonymous: true, body: { premium: false } })).status, 204)
   for (const path of [`/v1.0/users/${existingGuest.id}?$select=signInActivity`, before]) {
-    const refused = await graph.request('GET', path)
+    const refused = await graph.request<GraphErrorJson>('GET', path)
     t.equal(refused.status, 403, path)
     t.match(refused.body.error, { code: 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', message: "Neither tenant is B2C or tenant doesn't have premium license" })
   }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { RecordedCall } from '../../../../src/graph/simulator/graph-simulator.js'
 import { SEED } from '../../../../src/graph/simulator/seed.js'
 import { inviteGuest, startSimulator } from '../simulator-client.js'
 
@@ -45,8 +46,8 @@ t.test('calls, replication lag and reset over HTTP', async (t) => {
   t.equal((await graph.request('GET', `/v1.0/users/${guest}`)).status, 404)
   t.equal((await graph.request('GET', `/v1.0/users/${guest}`)).status, 200)
 
-  const calls = await graph.request('GET', '/_simulator/calls', { anonymous: true })
-  t.same(calls.body.map((call: { method: string; status: number }) => [call.method, call.status]), [['POST', 201], ['GET', 404], ['GET', 200]])
+  const calls = await graph.request<RecordedCall[]>('GET', '/_simulator/calls', { anonymous: true })
+  t.same(calls.body.map((call) => [call.method, call.status]), [['POST', 201], ['GET', 404], ['GET', 200]])
 
   t.equal((await graph.request('POST', '/_simulator/reset', { anonymous: true })).status, 204)
   t.same((await graph.request('GET', '/_simulator/calls', { anonymous: true })).body, [])
