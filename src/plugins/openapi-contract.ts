@@ -41,6 +41,7 @@ const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
   'Guest.resetRedemption': ['Guests.Manage'],
   'Guest.delete': ['Guests.Manage'],
   'Guest.revokeAccess': ['Guests.Manage'],
+  'Guest.manageSponsors': ['Guests.Manage'],
   'Group.read': ['Groups.ManageMembers'],
   'GroupMembership.read': anyRole,
   'GroupMembership.addMember': ['Groups.ManageMembers'],
@@ -51,6 +52,9 @@ const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
   'AuditLog.read': ['Audit.Read'],
   'AuditLog.export': ['Audit.Read'],
   'Self.check': anyRole,
+  // A bundle names the roles that may grant it (grantableBy in the policy file).
+  'AccessBundle.grantBundle': anyRole,
+  'AccessBundle.revokeBundle': anyRole,
 }
 
 export function requiredRoles(authorization: RouteAuthorization | undefined): readonly ApiRole[] {
