@@ -42,6 +42,7 @@ const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
   'Guest.resetRedemption': ['Guests.Manage'],
   'Guest.delete': ['Guests.Manage'],
   'Guest.revokeAccess': ['Guests.Manage'],
+  'Guest.manageSponsors': ['Guests.Manage'],
   'Group.read': ['Groups.ManageMembers'],
   'GroupMembership.read': anyRole,
   'GroupMembership.addMember': ['Groups.ManageMembers'],

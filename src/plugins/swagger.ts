@@ -9,6 +9,16 @@ import { contractSchema } from './openapi-contract.js'
 
 export const API_VERSION = '1.0.0'
 
+/** How to get a token, shown on /docs (in the description and in the Authorize dialog). */
+const TOKEN_HELP = [
+  '**Getting a token.** In tenant mode: an Entra ID access token for guestgate\'s app registration, e.g. ' +
+    '`az account get-access-token --resource api://guestgate` for a user assigned an API role, or a client credentials token of a service principal assigned one.',
+  'In sandbox mode (`npm start` without configuration): open **POST /v1/sandbox/tokens**, *Try it out*, *Execute* with the example body ' +
+    '(every API role, the sandbox tenant), copy `accessToken` from the answer, press **Authorize** and paste it. ' +
+    'From a shell: `curl -s -X POST http://127.0.0.1:3000/v1/sandbox/tokens -H \'content-type: application/json\' -d \'{"roles":["Guests.Invite"]}\'`. ' +
+    'The examples of the other operations (partner.example, https://myapps.microsoft.com/, the Developers group, the DocuSign app) are allowed by the sandbox policy.',
+].join('\n\n')
+
 export default fp(async function openapi(app: FastifyInstance) {
   for (const schema of sharedSchemas) app.addSchema(schema)
   await app.register(swagger, {
@@ -17,7 +27,13 @@ export default fp(async function openapi(app: FastifyInstance) {
       info: {
         title: 'guestgate',
         version: API_VERSION,
-        description: 'Audited, policy-checked management of Microsoft Entra ID B2B guest access. Every change is written to a tamper-evident audit log before Microsoft Graph is called. Errors are RFC 9457 problem details.',
+        description: [
+          'Audited, policy-checked management of Microsoft Entra ID B2B guest access. Every change is written to a tamper-evident audit log before Microsoft Graph is called. Errors are RFC 9457 problem details; their `code` is one of a closed list.',
+          '',
+          TOKEN_HELP,
+          '',
+          'Each operation names the API roles meant to call it (`x-required-roles`: any one of them; the policy file decides what each may do) and the Microsoft Graph application permissions it uses (`x-graph-permissions`).',
+        ].join('\n'),
         license: { name: 'UNLICENSED', url: 'https://guestgate.invalid/license' },
       },
       servers: [{ url: '/', description: 'This guestgate instance' }],
@@ -34,7 +50,7 @@ export default fp(async function openapi(app: FastifyInstance) {
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Entra ID access token for guestgate (roles claim carries the API roles)' },
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `Entra ID access token for guestgate (its roles claim carries the API roles).\n\n${TOKEN_HELP}` },
         },
       },
       security: [{ bearerAuth: [] }],

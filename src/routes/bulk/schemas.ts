@@ -1,5 +1,7 @@
 import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
+import { StringEnum } from '../../schemas/enum.js'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { MultilineText } from '../../schemas/text.js'
 
@@ -15,7 +17,7 @@ const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]
 
 export const BulkJobSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('cancelled')]),
+  state: StringEnum(['queued', 'running', 'completed', 'cancelled']),
   dryRun: Type.Literal(false),
   format: Type.String({ description: 'text/csv or application/json' }),
   fileSha256: Type.String({ description: 'sha256 (hex) of the file as received (also in the job\'s audit row)' }),
@@ -51,7 +53,7 @@ export const BulkDryRunSchema = Type.Object({
   rows: Type.Array(Type.Object({
     row: Type.Integer({ description: '1-based data row (the version line and the header are not counted)' }),
     email: Type.String(),
-    status: Type.Union([Type.Literal('would-invite'), Type.Literal('failed')]),
+    status: StringEnum(['would-invite', 'failed']),
     ...RowError,
     decisions: Type.Array(Decision, { description: 'The row\'s policy questions and answers' }),
     graphCalls: Type.Array(PlannedCall, { description: 'The Graph writes the row would send' }),
@@ -69,6 +71,8 @@ const CSV_DESCRIPTION = 'The Entra admin center\'s bulk invite template: a versi
 const JobParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The job id' }) }, { additionalProperties: false })
 export type JobParams = Static<typeof JobParams>
 
+// Jobs live in guestgate's database: reading or cancelling one calls no Graph.
+const noGraph = graphPermissions()
 const jobNotFound = problemResponse('No job with this id was submitted by the caller')
 
 export const submitBulkInvitations = {
@@ -83,6 +87,8 @@ export const submitBulkInvitations = {
       'application/json': { schema: BulkJsonBody },
     },
   },
+  // Each row is the single invitation route (with its optional groups and app roles).
+  ...graphPermissions('User.Invite.All', 'User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
     202: {
       description: 'The job was accepted; its rows run in the background',
@@ -101,7 +107,8 @@ export const getBulkJob = {
   summary: 'A bulk job\'s progress',
   description: 'Counts of rows by state, the rate so far and the expected end. Only the submitter sees its jobs.',
   params: JobParams,
-  response: { 200: BulkJobSchema, ...standardProblemResponses, 404: jobNotFound },
+  ...noGraph,
+  response: { 200: { ...BulkJobSchema, description: 'The job and its progress' }, ...standardProblemResponses, 404: jobNotFound },
 }
 
 export const bulkJobEvents = {
@@ -111,6 +118,7 @@ export const bulkJobEvents = {
   summary: 'A bulk job\'s progress as Server-Sent Events',
   description: 'text/event-stream: a `progress` event (the job, as GET /v1/bulk/jobs/{id} answers it) at once and whenever rows finish, then an `end` event when the job is completed or cancelled, and the stream closes.',
   params: JobParams,
+  ...noGraph,
   produces: ['text/event-stream'],
   response: {
     200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } },
@@ -120,7 +128,7 @@ export const bulkJobEvents = {
 }
 
 export const ResultsQuery = Type.Object({
-  format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { default: 'csv', description: 'csv: the admin center\'s columns first, then the result; ndjson: one JSON object per row' }),
+  format: StringEnum(['csv', 'ndjson'], { default: 'csv', description: 'csv: the admin center\'s columns first, then the result; ndjson: one JSON object per row' }),
 }, { additionalProperties: false })
 export type ResultsQuery = Static<typeof ResultsQuery>
 
@@ -132,6 +140,7 @@ export const bulkJobResults = {
   description: 'Every row in file order: address, status, guest id, redeem URL, error code, column and message. Rows not finished yet show as pending or running. Streamed a page at a time.',
   params: JobParams,
   querystring: ResultsQuery,
+  ...noGraph,
   produces: ['text/csv', 'application/x-ndjson'],
   response: {
     200: {
@@ -152,7 +161,8 @@ export const cancelBulkJob = {
   summary: 'Cancel a bulk job',
   description: cancelDescription,
   params: JobParams,
-  response: { 200: BulkJobSchema, ...standardProblemResponses, 404: jobNotFound },
+  ...noGraph,
+  response: { 200: { ...BulkJobSchema, description: 'The job after the cancellation' }, ...standardProblemResponses, 404: jobNotFound },
 }
 
 export const deleteBulkJob = {

@@ -51,8 +51,9 @@ export const listSponsors = {
   summary: 'List the sponsors of a guest',
   description: 'The users and groups who sponsor the guest (Graph: GET /users/{id}/sponsors). Needs the right to read guests.',
   params: GuestIdParams,
+  ...graphPermissions('User.Read.All'),
   response: {
-    200: Type.Object({ items: Type.Array(SponsorRef) }, { additionalProperties: false }),
+    200: Type.Object({ items: Type.Array(SponsorRef) }, { additionalProperties: false, description: 'The guest\'s sponsors' }),
     ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
   },
 }
@@ -65,8 +66,9 @@ export const addSponsor = {
   description: 'Adds a user or group as sponsor (Graph: POST /users/{id}/sponsors/$ref), audited. Its own policy action (guests.manageSponsors). A sponsor already there is changed false. Entra allows at most five sponsors: a sixth is a 409 naming the current ones, and nothing is sent.',
   params: GuestIdParams,
   body: AddSponsorBody,
+  ...graphPermissions('User.ReadWrite.All'),
   response: {
-    200: SponsorChange,
+    200: { ...SponsorChange, description: 'Done; changed false when the sponsor already was one' },
     ...standardProblemResponses, 404: notFound,
     409: problemResponse('The guest already has five sponsors'),
     422: problemResponse('The sponsor is no user or group of the directory, or the guest itself'),
@@ -81,8 +83,9 @@ export const removeSponsor = {
   summary: 'Remove a sponsor from a guest',
   description: 'Removes the sponsor relationship only (Graph: DELETE /users/{id}/sponsors/{sponsorId}/$ref; the sponsor\'s own object is never touched), audited. Its own policy action (guests.manageSponsors). Not a sponsor: changed false.',
   params: SponsorParams,
+  ...graphPermissions('User.ReadWrite.All'),
   response: {
-    200: SponsorChange,
+    200: { ...SponsorChange, description: 'Done; changed false when it was no sponsor' },
     ...standardProblemResponses, 404: notFound, 502: problemResponse('Microsoft Graph failed'),
   },
 }

@@ -1,5 +1,8 @@
 import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
+import { OUTCOMES } from '../../schemas/guest.js'
+import { StringEnum } from '../../schemas/enum.js'
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { BUNDLE_NAME_PATTERN } from '../../policies/policy-file.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 
@@ -28,9 +31,9 @@ const BundleResult = Type.Object({
   grantId: Type.String({ format: 'uuid', description: 'The recorded grant (a bundle granted again renews the same grant)' }),
   expiresAt: Type.String({ format: 'date-time' }),
   operationId: Type.String({ format: 'uuid', description: 'Audit operation id of every part' }),
-  outcome: Type.Union([Type.Literal('complete'), Type.Literal('partial')], { description: 'partial: a part failed at Graph (parts says which); grant the bundle again to retry' }),
+  outcome: StringEnum(OUTCOMES, { description: 'partial: a part failed at Graph (parts says which); grant the bundle again to retry' }),
   parts: Type.Array(Type.Ref('OperationPart')),
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Every part of the bundle, in order' })
 
 const guestFailures = { 404: problemResponse('No guest with this id'), 502: problemResponse('Microsoft Graph failed') }
 
@@ -42,6 +45,7 @@ export const grantBundle = {
   description: 'Grants every group and app role of a bundle of the policy file as one operation. The caller needs a role the bundle lists in grantableBy, and every part is asked the question of its single route (add to this group, grant this app role) before anything is sent: one part denied is a 403 (audited) and nothing is done. Each part is audited under one operation id; a part that fails at Graph makes the outcome "partial". The grant is recorded with its expiry (default and maximum: the bundle\'s maxDays).',
   params: GuestIdParams,
   body: GrantBundleBody,
+  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
     200: BundleResult,
     ...standardProblemResponses,
@@ -57,15 +61,16 @@ export const revokeBundle = {
   summary: 'Revoke an access bundle from a guest',
   description: 'Takes away the groups and app roles the guest\'s active grant of this bundle gave, as one operation: every part authorized first (remove from this group, revoke this app role; 403 and nothing done when one is not allowed), each part audited. A part another active bundle grant of the guest still gives is kept. The grant and its expiry end.',
   params: BundleParams,
+  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   response: {
     200: Type.Object({
       guestId: Type.String({ format: 'uuid' }),
       bundle: Type.String(),
       grantId: Type.String({ format: 'uuid' }),
       operationId: Type.String({ format: 'uuid' }),
-      outcome: Type.Union([Type.Literal('complete'), Type.Literal('partial')]),
+      outcome: StringEnum(OUTCOMES),
       parts: Type.Array(Type.Ref('OperationPart')),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'Every removal, in order (kept: another active grant still gives it)' }),
     ...standardProblemResponses,
     404: problemResponse('No such guest or bundle, or the guest holds no active grant of it'),
     502: problemResponse('Microsoft Graph failed'),
@@ -74,7 +79,7 @@ export const revokeBundle = {
 
 const ExpirySchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  kind: Type.Union([Type.Literal('guest'), Type.Literal('bundle'), Type.Literal('group'), Type.Literal('appRole')]),
+  kind: StringEnum(['guest', 'bundle', 'group', 'appRole']),
   subject: Type.String({ description: 'guest: the guest id; bundle: the grant id; group: the group id; appRole: appId/appRoleId' }),
   label: Type.Union([Type.String(), Type.Null()], { description: 'The bundle name, group name or app role value' }),
   expiresAt: Type.String({ format: 'date-time' }),
@@ -88,8 +93,9 @@ export const listExpiries = {
   summary: 'What of a guest\'s access expires, and when',
   description: 'The active expiries of the guest: the guest itself (all its access), bundle grants, group memberships and app role assignments, soonest first.',
   params: GuestIdParams,
+  ...graphPermissions('User.Read.All'),
   response: {
-    200: Type.Object({ items: Type.Array(ExpirySchema) }, { additionalProperties: false }),
+    200: Type.Object({ items: Type.Array(ExpirySchema) }, { additionalProperties: false, description: 'The guest\'s active expiries, soonest first' }),
     ...standardProblemResponses, ...guestFailures,
   },
 }
@@ -102,8 +108,9 @@ export const renewExpiry = {
   description: 'Renews one expiry of the guest (see listGuestExpiries) to expiresAt, within the cap the policy gives the caller now: a bundle\'s maxDays, or for a guest, group or app role the caller\'s role expiry.maxDays. The caller must be allowed to grant that access now (grant the bundle, add to the group, grant the app role, invite the guest\'s domain). Audited (action expiry.renew).',
   params: ExpiryParams,
   body: RenewBody,
+  ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'),
   response: {
-    200: ExpirySchema,
+    200: { ...ExpirySchema, description: 'The expiry with its new date' },
     ...standardProblemResponses,
     404: problemResponse('No such guest, or no active expiry with this id for it'),
     422: problemResponse('expiresAt is in the past or beyond the cap (the field and the cap are named)'),
