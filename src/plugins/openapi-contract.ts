@@ -56,7 +56,6 @@ const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
   // A bundle names the roles that may grant it (grantableBy): any API role may be among them.
   'AccessBundle.grantBundle': anyRole,
   'AccessBundle.revokeBundle': anyRole,
-  'Guest.manageSponsors': ['Guests.Manage'],
   'Guest.blockSignIn': ['Guests.Manage'],
   'Guest.revokeSessions': ['Guests.Manage'],
   'Report.read': ['Guests.Manage'],

@@ -214,6 +214,7 @@ async function generousPolicy(): Promise<string> {
   const policy = parse(await readFile('config/policy.sandbox.yaml', 'utf8')) as {
     version: string
     roles: { [GMM]: { groups: object[] }; [AAR]: { apps: object[] } }
+    bundles?: object[]
   }
   policy.version = 'matrix-generous-1'
   policy.roles[GMM].groups.push(

@@ -1,4 +1,3 @@
-import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum } from '../../schemas/enum.js'
 import { graphPermissions } from '../../plugins/openapi-contract.js'
@@ -77,7 +76,6 @@ const jobNotFound = problemResponse('No job with this id was submitted by the ca
 
 export const submitBulkInvitations = {
   operationId: 'submitBulkInvitations',
-  ...graphPermissions('User.Invite.All', 'User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   tags: ['bulk'],
   summary: 'Invite many guests as one job (admin center CSV or JSON)',
   description: 'Each row is validated on its own (a bad row is reported with its column and does not stop the others), then runs as the single invitation route would (POST /v1/invitations: the same policy, limits, audit rows and Graph write budget), paced below Graph\'s limits, acting for the submitter. Answers 202 with the job at once; follow it at Location, its events stream or its results. Needs the right to invite (the role\'s invitations policy); each row is still authorized on its own. With ?dryRun=true every row is checked (policy, existing users) and nothing is done.',

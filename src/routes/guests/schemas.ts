@@ -46,7 +46,6 @@ const SponsorChange = Type.Object({
 
 export const listSponsors = {
   operationId: 'listGuestSponsors',
-  ...graphPermissions('User.Read.All'),
   tags: ['guests'],
   summary: 'List the sponsors of a guest',
   description: 'The users and groups who sponsor the guest (Graph: GET /users/{id}/sponsors). Needs the right to read guests.',
@@ -60,7 +59,6 @@ export const listSponsors = {
 
 export const addSponsor = {
   operationId: 'addGuestSponsor',
-  ...graphPermissions('User.ReadWrite.All'),
   tags: ['guests'],
   summary: 'Add a sponsor to a guest',
   description: 'Adds a user or group as sponsor (Graph: POST /users/{id}/sponsors/$ref), audited. Its own policy action (guests.manageSponsors). A sponsor already there is changed false. Entra allows at most five sponsors: a sixth is a 409 naming the current ones, and nothing is sent.',
@@ -78,7 +76,6 @@ export const addSponsor = {
 
 export const removeSponsor = {
   operationId: 'removeGuestSponsor',
-  ...graphPermissions('User.ReadWrite.All'),
   tags: ['guests'],
   summary: 'Remove a sponsor from a guest',
   description: 'Removes the sponsor relationship only (Graph: DELETE /users/{id}/sponsors/{sponsorId}/$ref; the sponsor\'s own object is never touched), audited. Its own policy action (guests.manageSponsors). Not a sponsor: changed false.',

@@ -1,4 +1,3 @@
-import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { OUTCOMES } from '../../schemas/guest.js'
 import { StringEnum } from '../../schemas/enum.js'
@@ -39,7 +38,6 @@ const guestFailures = { 404: problemResponse('No guest with this id'), 502: prob
 
 export const grantBundle = {
   operationId: 'grantBundle',
-  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   tags: ['lifecycle'],
   summary: 'Grant an access bundle to a guest',
   description: 'Grants every group and app role of a bundle of the policy file as one operation. The caller needs a role the bundle lists in grantableBy, and every part is asked the question of its single route (add to this group, grant this app role) before anything is sent: one part denied is a 403 (audited) and nothing is done. Each part is audited under one operation id; a part that fails at Graph makes the outcome "partial". The grant is recorded with its expiry (default and maximum: the bundle\'s maxDays).',
@@ -56,7 +54,6 @@ export const grantBundle = {
 
 export const revokeBundle = {
   operationId: 'revokeBundle',
-  ...graphPermissions('User.Read.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   tags: ['lifecycle'],
   summary: 'Revoke an access bundle from a guest',
   description: 'Takes away the groups and app roles the guest\'s active grant of this bundle gave, as one operation: every part authorized first (remove from this group, revoke this app role; 403 and nothing done when one is not allowed), each part audited. A part another active bundle grant of the guest still gives is kept. The grant and its expiry end.',
@@ -88,7 +85,6 @@ const ExpirySchema = Type.Object({
 
 export const listExpiries = {
   operationId: 'listGuestExpiries',
-  ...graphPermissions('User.Read.All'),
   tags: ['lifecycle'],
   summary: 'What of a guest\'s access expires, and when',
   description: 'The active expiries of the guest: the guest itself (all its access), bundle grants, group memberships and app role assignments, soonest first.',
@@ -102,7 +98,6 @@ export const listExpiries = {
 
 export const renewExpiry = {
   operationId: 'renewExpiry',
-  ...graphPermissions('User.Read.All'),
   tags: ['lifecycle'],
   summary: 'Move an expiry to a new date',
   description: 'Renews one expiry of the guest (see listGuestExpiries) to expiresAt, within the cap the policy gives the caller now: a bundle\'s maxDays, or for a guest, group or app role the caller\'s role expiry.maxDays. The caller must be allowed to grant that access now (grant the bundle, add to the group, grant the app role, invite the guest\'s domain). Audited (action expiry.renew).',
