@@ -10,6 +10,7 @@ import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
 import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
+import directoryCachePlugin from './plugins/directory-cache.js'
 import dryRunPlugin from './plugins/dry-run.js'
 import errorsPlugin from './plugins/errors.js'
 import eventsPlugin from './plugins/events.js'
@@ -64,6 +65,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(swaggerPlugin)
   await app.register(dryRunPlugin)
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
+  await app.register(directoryCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)
 

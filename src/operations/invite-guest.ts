@@ -68,7 +68,7 @@ async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteG
   const question = await invitationQuestion(app, request, email, redirectUrl)
   const invitation = await ask('invite', question.target, question.context)
   for (const groupId of body.groups ?? []) await ask('addMember', groupMembershipTarget(groupId))
-  for (const { appId, appRole } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId, appRole))
+  for (const { appId } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId))
 
   const groups: GroupPart[] = []
   for (const groupId of body.groups ?? []) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { auditUnavailable, badRequest, ProblemError } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
+import { myPermissions } from '../../operations/my-permissions.js'
 import { checkAppRole, checkGroupMembership, checkGuestAction, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision, PolicySubject } from '../../policies/types.js'
 import { invitableEmail } from '../../schemas/email-address.js'
@@ -123,6 +124,6 @@ export default async function authorizationRoutes(app: FastifyInstance) {
 
   app.get('/me/permissions', { schema: getMyPermissions, config: { authorization: self } }, async (request) => {
     await request.authorize('check', { type: 'Self' })
-    return app.policies.current().permissionsOf(request.authenticatedPrincipal())
+    return myPermissions(app, request)
   })
 }

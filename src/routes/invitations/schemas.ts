@@ -13,7 +13,7 @@ export const CreateInvitationBody = Type.Object({
     description: 'Groups to add the guest to, in order, after the invitation' })),
   appRoles: Type.Optional(Type.Array(Type.Object({
     appId: Type.String({ format: 'uuid', description: 'Service principal id of the enterprise application' }),
-    appRole: Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender' }),
+    appRole: Type.String({ minLength: 1, maxLength: 256, description: 'The role by value (DocuSign.Sender), display name (DocuSign Sender, any case) or id' }),
   }, { additionalProperties: false }), { maxItems: 20, description: 'App roles to grant, in order, after the groups' })),
 }, { additionalProperties: false })
 export type CreateInvitationBody = Static<typeof CreateInvitationBody>
