@@ -1,5 +1,6 @@
 // Decides every request: refusals no policy file can lift come first, then the CASL ability
 // built from the principal's roles. Each decision names its rule and says why in a sentence.
+import type { ForcedSubject } from '@casl/ability'
 import { API_ROLES, type ApiRole, type Principal } from '../auth/principal.js'
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/graph-gateway.js'
 import { askedAppRole, createAbilityCache, emailDomain, subjectOf as subjectWith, type AppAbility } from './ability.js'
@@ -7,7 +8,6 @@ import { appRoleLabel, findAppRole, type AppRoleRef } from './app-roles.js'
 import { policyRolesOf, protectedApplicationIds, sameTenant, type PolicyEnv, type PolicyRule } from './define-rules.js'
 import { deepFreeze, type InvitationsPolicy, type PolicyDocument } from './policy-file.js'
 import { isUnderPrefix, redirectUrlProblem } from './redirect-url.js'
-import type { ForcedSubject } from '@casl/ability'
 import type {
   PermissionSummary,
   PolicyAction,
