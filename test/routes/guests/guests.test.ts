@@ -49,7 +49,7 @@ t.test('get guest: 404 for unknown ids and for members; 400 for a malformed id',
   t.equal(bad.statusCode, 400)
   t.match(bad.json(), { errors: [{ field: 'params/id' }] })
   const body = (await as(reader, { method: 'GET', url: `/v1/guests/${EXISTING_GUEST}` })).json()
-  t.same(Object.keys(body).sort(), ['appRoleAssignments', 'createdAt', 'displayName', 'email', 'groups', 'id', 'invitationState', 'invitationStateChangedAt', 'userPrincipalName', 'userType'],
+  t.same(Object.keys(body).sort(), ['appRoleAssignments', 'createdAt', 'displayName', 'email', 'groups', 'id', 'invitationState', 'invitationStateChangedAt', 'invitedAt', 'invitedBy', 'userPrincipalName', 'userType'],
     'only the fields we expose')
 })
 
