@@ -11,6 +11,7 @@ import authorizationPlugin from './plugins/authorization.js'
 import configPlugin from './plugins/config.js'
 import corsPlugin from './plugins/cors.js'
 import databasePlugin from './plugins/database.js'
+import directoryCachePlugin from './plugins/directory-cache.js'
 import dryRunPlugin from './plugins/dry-run.js'
 import errorsPlugin from './plugins/errors.js'
 import expiryPlugin, { type ExpiryPluginOptions } from './plugins/expiry.js'
@@ -73,6 +74,7 @@ async function guestgate(app: FastifyInstance, opts: AppOptions) {
   await app.register(swaggerPlugin)
   await app.register(dryRunPlugin)
   await app.register(authorizationPlugin, { reloadOnSighup: opts.reloadPolicyOnSighup })
+  await app.register(directoryCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(reconcilerPlugin)
   await app.register(bulkPlugin)

@@ -59,6 +59,7 @@ export const ConfigSchema = Type.Object({
   GUESTGATE_RECONCILE_AFTER_SECONDS: Integer(1, 86_400, 60, 'An audit intent without outcome this old is settled by reading Graph (the reconciler). Must exceed GRAPH_TIMEOUT_MS.'),
   GUESTGATE_RECONCILE_INTERVAL_SECONDS: Integer(1, 86_400, 60, 'How often the reconciler runs (one replica at a time).'),
   GUESTGATE_IDEMPOTENCY_TTL_HOURS: Integer(1, 720, 24, 'How long an Idempotency-Key and its first response are kept.'),
+  GUESTGATE_DIRECTORY_CACHE_SECONDS: Integer(0, 3600, 60, 'How long GET /v1/me/permissions reuses the names and kinds of the policy\'s applications and groups read from Graph (per tenant and policy version; a new policy version reads them again). 0: read them on every call.'),
   GRAPH_WRITES_PER_SECOND: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 16, expected: 'a number above 0, at most 1000',
     description: 'guestgate\'s Graph write budget per tenant, shared by every replica, single requests and bulk jobs (Graph allows 3,000 writes per 150 s = 20/s per app and tenant).' }),
   GRAPH_WRITE_BURST: Integer(1, 10_000, 40, 'Graph writes that may go at once after a quiet spell.'),
@@ -157,6 +158,8 @@ export interface AppConfig {
   requestTimeoutMs: number
   connectionTimeoutMs: number
   shutdownGraceMs: number
+  /** How long the policy's applications and groups read from Graph are reused (0: never). */
+  directoryCacheMs: number
   /** Exact origins allowed by CORS; empty means no cross-origin access. */
   corsOrigins: string[]
   /** Bearer token /metrics requires; undefined: open. */
@@ -299,6 +302,7 @@ export function loadConfig(environment: Record<string, string | undefined>, opti
     requestTimeoutMs: env.GUESTGATE_REQUEST_TIMEOUT_SECONDS * 1000,
     connectionTimeoutMs: env.GUESTGATE_CONNECTION_TIMEOUT_SECONDS * 1000,
     shutdownGraceMs: env.GUESTGATE_SHUTDOWN_GRACE_SECONDS * 1000,
+    directoryCacheMs: env.GUESTGATE_DIRECTORY_CACHE_SECONDS * 1000,
     corsOrigins: list(env.GUESTGATE_CORS_ORIGINS).map((origin) => origin.replace(/\/+$/, '')),
     metricsToken: env.GUESTGATE_METRICS_TOKEN,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,

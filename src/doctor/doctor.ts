@@ -24,6 +24,7 @@ import {
   MICROSOFT_GRAPH_APP_ID,
   type ServicePrincipal,
 } from '../graph/graph-gateway.js'
+import { appRoleLabel, findAppRole } from '../policies/app-roles.js'
 import type { PolicyDocument } from '../policies/policy-file.js'
 import { DANGEROUS_GRAPH_PERMISSIONS, OPTIONAL_GRAPH_PERMISSIONS, REQUIRED_GRAPH_PERMISSIONS } from './graph-permissions.js'
 
@@ -189,12 +190,13 @@ async function appCheck(options: DoctorOptions, id: string, wanted: { name?: str
     if (sp.appId === MICROSOFT_GRAPH_APP_ID || sp.appId === ownAppId) {
       return { check, status: 'fail', detail: `${label} is ${sp.appId === ownAppId ? 'guestgate itself' : 'Microsoft Graph'}: a role there is a tenant takeover`, fix: 'Remove it from the policy file.' }
     }
-    const userRoles = new Set(sp.appRoles.filter((r) => r.isEnabled && r.allowedMemberTypes.includes('User')).map((r) => r.value))
-    const unknown = [...wanted.roles].filter((value) => !userRoles.has(value))
+    // The file names roles as requests do (value, display name or id): the same resolver decides.
+    const userRoles = sp.appRoles.filter((r) => r.isEnabled && r.allowedMemberTypes.includes('User'))
+    const unknown = [...wanted.roles].filter((entry) => findAppRole(userRoles, entry) === undefined)
     if (unknown.length > 0) {
       return {
         check, status: 'fail', detail: `${label} has no enabled user role ${unknown.join(', ')}`,
-        fix: `Use role values the app defines for users: ${[...userRoles].filter(Boolean).join(', ') || 'none'}.`,
+        fix: `Name roles the app defines for users (by value, display name or id): ${userRoles.map(appRoleLabel).join(', ') || 'none'}.`,
       }
     }
     return { check, status: 'pass', detail: `${label}: roles ${[...wanted.roles].join(', ') || 'none named'} exist` }

@@ -55,8 +55,8 @@ export async function authorizeBundle(app: FastifyInstance, request: Caller, ask
     const first = await ask(groupAction, groupMembershipTarget(groupId))
     if (!first.allowed) return { decision: first }
   }
-  for (const { appId, appRole } of bundle.appRoles ?? []) {
-    const first = await ask(roleAction, appRoleTarget(appId, appRole))
+  for (const { appId } of bundle.appRoles ?? []) {
+    const first = await ask(roleAction, appRoleTarget(appId))
     if (!first.allowed) return { decision: first }
   }
   const plan: BundlePlan = { bundle, decision, groups: [], appRoles: [] }
@@ -174,7 +174,7 @@ export async function removeAppRolePart(app: FastifyInstance, request: Caller, g
 
 /** The question an app role part of a removal asks, as its single route asks it. */
 export const appRolePartTarget = (part: Extract<BundlePart, { kind: 'appRole' }>, sp?: ServicePrincipal, role?: AppRole) =>
-  appRoleTarget(part.appId, role?.value ?? part.appRole, sp, role)
+  ({ ...appRoleTarget(part.appId, role, sp), ...(role ? {} : { appRoleValue: part.appRole }) })
 
 /** A sweep that runs again after a crash reads first, so it sends no second removal. */
 export const isMember = (app: FastifyInstance, request: Caller, groupId: string, userId: string): Promise<boolean> =>

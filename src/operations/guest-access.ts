@@ -200,7 +200,7 @@ export async function planRevocation(app: FastifyInstance, request: Caller, gues
     const value = role?.value ?? assignment.appRoleId
     return {
       kind: 'appRole', target: `${assignment.resourceId}/${value}`, assignment, role,
-      decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, value, sp, role), via }),
+      decision: request.evaluate('unassign', { ...appRoleTarget(assignment.resourceId, role, sp), appRoleId: assignment.appRoleId, via }),
     }
   })
   return [...offboarding, ...groupParts, ...roleParts]

@@ -83,7 +83,7 @@ async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteG
   const namesOthers = (body.sponsors ?? []).some((id) => id.toLowerCase() !== oid)
   const sponsorDecision = namesOthers ? await ask('manageSponsors', { type: 'Guest' }) : invitation
   for (const groupId of body.groups ?? []) await ask('addMember', groupMembershipTarget(groupId))
-  for (const { appId, appRole } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId, appRole))
+  for (const { appId } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId))
   const expiresAt = checkExpiry(app, request, { kind: 'guest' }, body.expiresAt, `${field}/expiresAt`)
   const bundleAsks = (body.bundles ?? []).map(({ bundle: name, expiresAt: until }, i) => {
     const bundle = findBundle(app, name, `${field}/bundles/${i}/bundle`)

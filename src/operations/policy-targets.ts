@@ -8,6 +8,7 @@ import { GraphRequestError, type AppRole, type DirectoryGroup, type DirectoryUse
 import type { AuthorizeOptions } from '../plugins/authorization.js'
 import type { PolicyAction, PolicyContext, PolicyDecision, PolicyTarget } from '../policies/types.js'
 import { identityOf } from '../routes/request-identity.js'
+import { appRoleLabel, matchAppRoles } from '../policies/app-roles.js'
 import { invitationContext } from './limits.js'
 
 export interface PolicyQuestion {
@@ -75,24 +76,40 @@ export const groupMembershipTarget = (groupId: string, group?: DirectoryGroup): 
 export const assignableRoles = (sp: ServicePrincipal): AppRole[] =>
   sp.appRoles.filter((r) => r.isEnabled && r.allowedMemberTypes.includes('User'))
 
-/** The role asked for, by id or by value; an unknown, disabled or application-only role is a 422 naming the valid ones. */
-export function resolveAppRole(sp: ServicePrincipal, ask: { appRoleId?: string; appRole?: string }, field: string): AppRole {
-  const valid = assignableRoles(sp)
-  const found = valid.find((r) => (ask.appRoleId ? r.id === ask.appRoleId.toLowerCase() : r.value === ask.appRole))
-  if (found) return found
-  const asked = ask.appRoleId ?? ask.appRole
-  const validList = valid.map((r) => `${r.value ?? r.id} (${r.displayName})`).join(', ')
-  throw new ProblemError(422, 'app_role_not_assignable', 'App role cannot be assigned',
-    `${sp.displayName} has no enabled role "${asked}" that users can hold. Valid roles: ${validList || 'none'}.`,
-    { errors: [{ field, message: `must be one of: ${valid.map((r) => r.value ?? r.id).join(', ')}` }] })
+/** How a request names an app role: appRole (its value, display name or id) or appRoleId. */
+export interface AppRoleAsk {
+  appRole?: string
+  appRoleId?: string
 }
 
-export const appRoleTarget = (appId: string, appRoleValue: string, sp?: ServicePrincipal, role?: AppRole): Extract<PolicyTarget, { type: 'AppRoleAssignment' }> => ({
+/**
+ * The role a request names, by the one resolver (policies/app-roles.ts): value, display name
+ * (ignoring case) or id. A role that is unknown, ambiguous, disabled or for applications only
+ * is a 422 that lists the roles a guest can hold, each by name and value.
+ */
+export function resolveAppRole(sp: ServicePrincipal, ask: AppRoleAsk, field: string): AppRole {
+  const reference = ask.appRoleId ?? ask.appRole ?? ''
+  const matches = matchAppRoles(sp.appRoles, reference)
+  const valid = assignableRoles(sp)
+  if (matches.length === 1 && valid.includes(matches[0]!)) return matches[0]!
+  const validList = valid.length > 0 ? valid.map(appRoleLabel).join(', ') : 'none'
+  const role = matches[0]
+  const problem = matches.length > 1
+    ? `"${reference}" names ${matches.length} roles of ${sp.displayName} (${matches.map(appRoleLabel).join(', ')}); give the value or the id`
+    : role === undefined ? `${sp.displayName} has no app role "${reference}" (by value, display name or id)`
+      : !role.isEnabled ? `${appRoleLabel(role)} is disabled on ${sp.displayName}`
+        : `${appRoleLabel(role)} can be held by applications only, not by users`
+  throw new ProblemError(422, 'app_role_not_assignable', 'App role cannot be assigned', `${problem}. Roles a guest can hold: ${validList}.`,
+    { errors: [{ field, message: `must name one of: ${validList}` }] })
+}
+
+/** The policy question of an app role: with Graph's answer (the application and its roles) when
+ *  known; without a role, whether some role of the application may be granted at all. */
+export const appRoleTarget = (appId: string, role?: AppRole, sp?: ServicePrincipal): Extract<PolicyTarget, { type: 'AppRoleAssignment' }> => ({
   type: 'AppRoleAssignment',
   appId,
-  appRoleValue,
-  ...(sp ? { applicationId: sp.appId, appDisplayName: sp.displayName } : {}),
-  ...(role ? { appRoleDisplayName: role.displayName } : {}),
+  ...(sp ? { applicationId: sp.appId, appDisplayName: sp.displayName, appRoles: sp.appRoles } : {}),
+  ...(role ? { appRoleId: role.id, appRoleDisplayName: role.displayName, ...(role.value !== null ? { appRoleValue: role.value } : {}) } : {}),
 })
 
 /** Asks the policy one question: enforcing (403 and audited when denied) or only evaluating (what-if). */
@@ -114,16 +131,16 @@ export async function checkGroupMembership(app: FastifyInstance, request: Caller
   return { decision: await ask(action, groupMembershipTarget(groupId, group)), group }
 }
 
-/** The same two passes for an app role: by value from the request, then with the application
- *  behind the service principal (Microsoft Graph's and guestgate's own are refused). */
+/** The same two passes for an app role: whether the policy lets the caller grant some role of
+ *  this application (no Graph call for an application it may not touch), then the role resolved
+ *  against the application's roles from Graph (422 when none fits; Microsoft Graph's and
+ *  guestgate's own applications are refused). Single route, onboarding and what-if all ask this. */
 export async function checkAppRole(app: FastifyInstance, request: Caller, ask: PolicyAsk,
-  action: 'assign' | 'unassign', appId: string, role: { appRole?: string; appRoleId?: string }, field: string,
+  action: 'assign' | 'unassign', appId: string, role: AppRoleAsk, field: string,
 ): Promise<{ decision: PolicyDecision; app?: ServicePrincipal; role?: AppRole }> {
-  if (role.appRole !== undefined) {
-    const first = await ask(action, appRoleTarget(appId, role.appRole))
-    if (!first.allowed) return { decision: first }
-  }
+  const first = await ask(action, appRoleTarget(appId))
+  if (!first.allowed) return { decision: first }
   const sp = await loadApp(app, request, appId)
   const resolved = resolveAppRole(sp, role, field)
-  return { decision: await ask(action, appRoleTarget(appId, resolved.value ?? resolved.id, sp, resolved)), app: sp, role: resolved }
+  return { decision: await ask(action, appRoleTarget(appId, resolved, sp)), app: sp, role: resolved }
 }

@@ -3,6 +3,7 @@
 // roles and tenant (never on who they are), so abilities are shared.
 import { createMongoAbility, subject, type ForcedSubject, type MongoAbility } from '@casl/ability'
 import type { Principal } from '../auth/principal.js'
+import { findAppRole, type AppRoleRef } from './app-roles.js'
 import { defineRulesFor, policyRolesOf, type PolicyEnv, type PolicyRule } from './define-rules.js'
 import type { PolicyDocument } from './policy-file.js'
 import type { PolicyAction, PolicySubject, PolicyTarget } from './types.js'
@@ -25,11 +26,37 @@ export function emailDomain(email: string): string | null {
   return email.slice(at + 1).toLowerCase()
 }
 
+/** The policy file's app role entries of one application (grant and revoke lists of every role). */
+export type AppRoleEntries = (appId: string) => readonly string[]
+
+/**
+ * The entries of the policy file that name the role a target asks about, resolved by the one
+ * resolver (app-roles.ts) against the application's roles from Graph when the target has them.
+ * A target that names no role yet asks about some role of the application: every entry counts.
+ */
+export function policyEntriesFor(target: Extract<PolicyTarget, { type: 'AppRoleAssignment' }>, entriesOf: AppRoleEntries): string[] {
+  const entries = entriesOf(target.appId.toLowerCase())
+  const role = askedAppRole(target)
+  if (!role) return [...entries]
+  const roles = target.appRoles ?? [role]
+  return entries.filter((entry) => findAppRole(roles, entry) === role)
+}
+
+/** The role a target asks about: the application's own (from Graph) when the target has them. */
+export function askedAppRole(target: Extract<PolicyTarget, { type: 'AppRoleAssignment' }>): AppRoleRef | undefined {
+  const { appRoleId, appRoleValue } = target
+  if (appRoleId === undefined && appRoleValue === undefined) return undefined
+  const id = appRoleId?.toLowerCase()
+  const known = target.appRoles?.find((r) => (id !== undefined ? r.id.toLowerCase() === id : r.value === appRoleValue))
+  return known ?? { id: id ?? '', value: appRoleValue ?? null, displayName: target.appRoleDisplayName ?? '' }
+}
+
 /**
  * The CASL subject for a target, with the fields rule conditions look at: `domain` of an
- * invitation's email, lower-cased ids, and explicit false for absent group flags.
+ * invitation's email, lower-cased ids, explicit false for absent group flags, and the policy
+ * entries that name an asked app role (`entriesOf` gives the file's entries; none without it).
  */
-export function subjectOf(target: PolicyTarget): ForcedSubject<PolicySubject> {
+export function subjectOf(target: PolicyTarget, entriesOf: AppRoleEntries = () => []): ForcedSubject<PolicySubject> {
   switch (target.type) {
     case 'Invitation':
       return subject(target.type, { ...target, domain: emailDomain(target.email) ?? '' })
@@ -45,6 +72,7 @@ export function subjectOf(target: PolicyTarget): ForcedSubject<PolicySubject> {
         ...target,
         appId: target.appId.toLowerCase(),
         applicationId: target.applicationId?.toLowerCase(),
+        policyEntries: policyEntriesFor(target, entriesOf),
       })
     default:
       return subject(target.type, { ...target })

@@ -76,12 +76,14 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
     if (removable.length > 0) grant('removeMember', 'GroupMembership', 'groups.managed', { groupId: { $in: removable } })
 
     if (apps.length > 0) grant('read', 'App', 'apps.read')
+    // The file names roles by value, display name or id: the subject carries the file's entries
+    // that name the asked role (resolved against the application's roles, see subjectOf).
     for (const app of apps) {
       if (app.grant?.length) {
-        grant('assign', 'AppRoleAssignment', 'apps.role-granted', { appId: app.id, appRoleValue: { $in: app.grant } })
+        grant('assign', 'AppRoleAssignment', 'apps.role-granted', { appId: app.id, policyEntries: { $in: app.grant } })
       }
       if (app.revoke?.length) {
-        grant('unassign', 'AppRoleAssignment', 'apps.role-granted', { appId: app.id, appRoleValue: { $in: app.revoke } })
+        grant('unassign', 'AppRoleAssignment', 'apps.role-granted', { appId: app.id, policyEntries: { $in: app.revoke } })
       }
     }
 

@@ -1,8 +1,10 @@
 // Decides every request: refusals no policy file can lift come first, then the CASL ability
 // built from the principal's roles. Each decision names its rule and says why in a sentence.
+import type { ForcedSubject } from '@casl/ability'
 import { API_ROLES, EXPIRY_PRINCIPAL_OID, type ApiRole, type Principal } from '../auth/principal.js'
 import { MICROSOFT_GRAPH_APP_ID } from '../graph/graph-gateway.js'
-import { createAbilityCache, emailDomain, subjectOf, type AppAbility } from './ability.js'
+import { askedAppRole, createAbilityCache, emailDomain, subjectOf as subjectWith, type AppAbility } from './ability.js'
+import { appRoleLabel, findAppRole, type AppRoleRef } from './app-roles.js'
 import { policyRolesOf, protectedApplicationIds, sameTenant, type PolicyEnv, type PolicyRule } from './define-rules.js'
 import { deepFreeze, type InvitationsPolicy, type PolicyDocument } from './policy-file.js'
 import { isUnderPrefix, redirectUrlProblem } from './redirect-url.js'
@@ -30,6 +32,8 @@ export interface AppPolicyEngine extends PolicyEngine {
   /** The hourly invitation limits that apply to a principal: its most generous inviting role's
    *  (undefined when one of them has none) and the tenant's. */
   invitationLimitsOf(principal: Principal): { requester?: number; tenant?: number }
+  /** The CASL subject of a target under this policy (app role entries resolved), for checks outside decide(). */
+  subjectOf(target: PolicyTarget): ForcedSubject<PolicySubject>
 }
 
 type TargetOf<T extends PolicySubject> = Extract<PolicyTarget, { type: T }>
@@ -90,6 +94,8 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   const abilities = createAbilityCache(policy, env)
   const names = displayNames(policy)
   const protectedApps = protectedApplicationIds(env)
+  const appEntries = appRoleEntries(policy)
+  const subjectOf = (target: PolicyTarget) => subjectWith(target, (appId) => appEntries.get(appId) ?? [])
 
   const decision = (allowed: boolean, rule: string, reason: string): PolicyDecision => ({
     allowed,
@@ -250,12 +256,10 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     })
     const onThisApp = granting.flatMap(([role, apps]) => apps.filter((a) => a.id === appId).map((a) => [role, a[key]!] as const))
     const appLabel = names.app(appId, target)
-    if (onThisApp.length > 0) {
-      const granted = clauses(
-        onThisApp,
-        (role, values) => `${role} may ${key} ${list(values.map((v) => names.appRole(appId, v)))} on ${appLabel}`,
-      )
-      return deny('apps.role-not-granted', `${granted}, not ${names.appRole(appId, target.appRoleValue, target)}.`)
+    const asked = askedAppRole(target)
+    if (onThisApp.length > 0 && asked) {
+      const granted = clauses(onThisApp, (role, entries) => `${role} may ${key} ${list(entries.map((e) => names.entry(appId, e, target)))} on ${appLabel}`)
+      return deny('apps.role-not-granted', `${granted}, not ${names.askedRole(appId, asked)}.`)
     }
     const granted = clauses(granting, (role, apps) => `${role} may ${key} roles on ${list(apps.map((a) => names.app(a.id)))}`)
     return deny('apps.role-not-granted', `${granted}, not on ${appLabel}.`)
@@ -269,7 +273,8 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
         return `${rule.role} may ${membershipVerb(action)} ${names.group(target)}.`
       case 'AppRoleAssignment': {
         const appId = target.appId.toLowerCase()
-        const role = names.appRole(appId, target.appRoleValue, target)
+        const asked = askedAppRole(target)
+        const role = asked ? names.askedRole(appId, asked) : 'roles'
         return `${rule.role} may ${action === 'assign' ? 'grant' : 'revoke'} ${role} on ${names.app(appId, target)}.`
       }
       case 'AccessBundle':
@@ -445,6 +450,7 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     version: policy.version,
     policy,
     invitationLimitsOf,
+    subjectOf,
     ability: (principal) => abilities.get(principal),
     decide,
     decideAny,
@@ -472,7 +478,20 @@ function mergeInvitations(all: InvitationsPolicy[]): PermissionSummary['invitati
   }
 }
 
-/** Display names for messages: the target's when it has them, else the policy file's, else the ids. */
+/** Every app role entry of the file (grant and revoke lists of every role), per application. */
+function appRoleEntries(policy: PolicyDocument): Map<string, string[]> {
+  const entries = new Map<string, Set<string>>()
+  for (const role of Object.values(policy.roles)) {
+    for (const a of role?.apps ?? []) {
+      const set = entries.get(a.id) ?? new Set<string>()
+      for (const entry of [...(a.grant ?? []), ...(a.revoke ?? [])]) set.add(entry)
+      entries.set(a.id, set)
+    }
+  }
+  return new Map([...entries].map(([appId, set]) => [appId, [...set]]))
+}
+
+/** Display names for messages: Graph's (carried by the target) when known, else the policy file's, else the ids. */
 function displayNames(policy: PolicyDocument) {
   const groupNames = new Map<string, string>()
   const appNames = new Map<string, string>()
@@ -484,11 +503,23 @@ function displayNames(policy: PolicyDocument) {
       for (const [value, name] of Object.entries(a.roleNames ?? {})) roleNames.set(`${a.id} ${value}`, name)
     }
   }
+  /** A role known by its value only: named by the file's roleNames when it has one. */
+  const byValue = (appId: string, value: string) => {
+    const name = roleNames.get(`${appId} ${value}`)
+    return name === undefined ? value : appRoleLabel({ value, displayName: name })
+  }
   return {
     group: (t: { groupId: string; groupName?: string }) => t.groupName ?? groupNames.get(t.groupId.toLowerCase()) ?? t.groupId,
     app: (appId: string, t?: { appDisplayName?: string }) => t?.appDisplayName ?? appNames.get(appId.toLowerCase()) ?? appId,
-    appRole: (appId: string, value: string, t?: { appRoleValue: string; appRoleDisplayName?: string }) =>
-      (t?.appRoleValue === value ? t.appRoleDisplayName : undefined) ?? roleNames.get(`${appId.toLowerCase()} ${value}`) ?? value,
+    /** The role asked about: "DocuSign Sender (DocuSign.Sender)". */
+    askedRole: (appId: string, role: AppRoleRef) =>
+      role.displayName !== '' ? appRoleLabel(role) : role.value !== null ? byValue(appId, role.value) : role.id,
+    /** A role as the file names it, resolved against the application's roles when the target has them. */
+    entry: (appId: string, entry: string, t: { appRoles?: readonly AppRoleRef[] }) => {
+      if (!t.appRoles) return byValue(appId, entry)
+      const role = findAppRole(t.appRoles, entry)
+      return role ? appRoleLabel(role) : `${quote(entry)} (no such role)`
+    },
   }
 }
 

@@ -64,10 +64,12 @@ export const AppPolicySchema = Type.Object(
     /** Service principal (enterprise application) id. */
     id: Guid,
     name: Type.Optional(DisplayName),
-    /** App role values this role may grant / revoke. */
+    /** App roles this role may grant / revoke: each by value (DocuSign.Sender), display name
+     *  (DocuSign Sender, any case) or id, resolved against the application's roles in Graph
+     *  when a request is decided (policies/app-roles.ts). */
     grant: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     revoke: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    /** Display names of app role values, for messages. */
+    /** Names of app role values for messages when Graph's are not at hand (Graph's win). */
     roleNames: Type.Optional(Type.Record(Type.String(), DisplayName)),
   },
   { additionalProperties: false },

@@ -2,6 +2,7 @@
 // Actions and targets are what a request asks to do; the engine answers allow/deny with the
 // rule that decided and a sentence a person understands.
 import type { Principal } from '../auth/principal.js'
+import type { AppRoleRef } from './app-roles.js'
 
 export type PolicyAction =
   | 'invite' // Invitation
@@ -48,8 +49,14 @@ export type PolicyTarget =
       /** Application (client) id behind the service principal, when known. */
       applicationId?: string
       appDisplayName?: string
-      appRoleValue: string
+      /** The role by value (or by id, appRoleId). Neither: the question "may some role of this
+       *  application be granted?", asked before Graph is read. */
+      appRoleValue?: string
+      appRoleId?: string
       appRoleDisplayName?: string
+      /** From Graph: the application's roles. The policy file may name a role by value, display
+       *  name or id: its entries are resolved against these (app-roles.ts). */
+      appRoles?: readonly AppRoleRef[]
       /** Asked as a part of revoking a guest's whole access (revoke-access), or of the expiry
        *  scheduler taking access away, not on its own. */
       via?: PartOf

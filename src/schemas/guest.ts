@@ -33,6 +33,11 @@ export const GuestSchema = Type.Object({
   invitationState: NullableStringEnum(EXTERNAL_USER_STATES, { description: `${stateDescription}; null for users who were not invited` }),
   invitationStateChangedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  invitedBy: Type.Union([Type.Object({
+    id: Type.String({ description: 'Object id of the requester (user or application) who invited the guest through guestgate' }),
+    displayName: Type.String(),
+  }, { additionalProperties: false }), Type.Null()], { description: 'From the audit log; null for guests invited outside guestgate' }),
+  invitedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When guestgate\'s invitation was carried out (audit log); null for guests invited outside guestgate' }),
 }, { $id: 'Guest', additionalProperties: false })
 export type Guest = Static<typeof GuestSchema>
 export const GuestRef = Type.Unsafe<Guest>(Type.Ref('Guest'))
@@ -69,7 +74,8 @@ export const OperationPartSchema = Type.Object({
   error: Type.Optional(Type.Object({ status: Type.Integer(), code: StringEnum(PROBLEM_CODES), detail: Type.String() }, { additionalProperties: false })),
 }, { $id: 'OperationPart', additionalProperties: false })
 
-export function toGuest(user: DirectoryUser): Guest {
+/** The guest, with who invited it (operations/guest-invitations.ts). */
+export function toGuest(user: DirectoryUser, invited: Pick<Guest, 'invitedBy' | 'invitedAt'>): Guest {
   return {
     id: user.id,
     email: user.mail,
@@ -79,5 +85,7 @@ export function toGuest(user: DirectoryUser): Guest {
     invitationState: isExternalUserState(user.externalUserState) ? user.externalUserState : null,
     invitationStateChangedAt: user.externalUserStateChangeDateTime,
     createdAt: user.createdDateTime,
+    invitedBy: invited.invitedBy,
+    invitedAt: invited.invitedAt,
   }
 }

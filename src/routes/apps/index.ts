@@ -27,7 +27,7 @@ export default async function appRoutes(app: FastifyInstance) {
       app: toApp(sp),
       items: assignableRoles(sp).map((role) => ({
         ...toAppRole(role),
-        canGrant: request.evaluate('assign', appRoleTarget(appId, role.value ?? role.id, sp, role)).allowed,
+        canGrant: request.evaluate('assign', appRoleTarget(appId, role, sp)).allowed,
       })),
     }
   })

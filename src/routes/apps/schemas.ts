@@ -58,7 +58,7 @@ export const listAssignments = {
 export const CreateAssignmentBody = Type.Object({
   principalId: Type.String({ format: 'uuid', description: 'The guest' }),
   appRoleId: Type.Optional(Type.String({ format: 'uuid' })),
-  appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender (instead of appRoleId)' })),
+  appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The role by value (DocuSign.Sender), display name (DocuSign Sender, any case) or id; instead of appRoleId' })),
   expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the assignment ends: the expiry scheduler then takes the role away. Within the caller\'s role expiry.maxDays. Granting again without it clears the expiry.' })),
 }, { additionalProperties: false, examples: [{ principalId: '00000000-0000-4000-8000-000000000000', appRole: 'DocuSign.Sender' }] })
 export type CreateAssignmentBody = Static<typeof CreateAssignmentBody>
@@ -73,7 +73,7 @@ export const createAssignment = {
   operationId: 'createAppRoleAssignment',
   tags: ['apps'],
   summary: 'Grant a guest an app role (idempotent)',
-  description: 'The role by id or by value. Granting a role the guest already holds returns the existing assignment (200). Microsoft Graph\'s and guestgate\'s own applications are refused whatever the policy says.',
+  description: 'The role by value, display name (any case) or id. A role the application does not have (or that is disabled, or for applications only) is a 422 listing the roles a guest can hold; a role the policy does not let the caller grant is a 403 naming those it may grant. Granting a role the guest already holds returns the existing assignment (200). Microsoft Graph\'s and guestgate\'s own applications are refused whatever the policy says.',
   params: AppParams,
   body: CreateAssignmentBody,
   ...graphPermissions('User.Read.All', 'Application.Read.All', 'AppRoleAssignment.ReadWrite.All'),
@@ -82,7 +82,7 @@ export const createAssignment = {
     200: { ...AssignmentResult, description: 'The guest already held the role: the existing assignment (changed false)' },
     ...standardProblemResponses,
     404: problemResponse('No such application or guest'),
-    422: problemResponse('The role does not exist, is disabled or cannot be held by users (the valid ones are listed), or expiresAt is in the past or beyond the policy\'s cap'),
+    422: problemResponse('The role does not exist, is ambiguous, is disabled or cannot be held by users (the valid ones are listed by name and value), or expiresAt is in the past or beyond the policy\'s cap'),
     ...graphFailed,
   },
 }

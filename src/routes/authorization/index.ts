@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { auditUnavailable, badRequest, ProblemError } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
 import { authorizeBundle, findBundle } from '../../operations/access-bundles.js'
+import { myPermissions } from '../../operations/my-permissions.js'
 import { checkAppRole, checkGroupMembership, checkGuestAction, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision, PolicySubject } from '../../policies/types.js'
 import { invitableEmail } from '../../schemas/email-address.js'
@@ -133,6 +134,6 @@ export default async function authorizationRoutes(app: FastifyInstance) {
 
   app.get('/me/permissions', { schema: getMyPermissions, config: { authorization: self } }, async (request) => {
     await request.authorize('check', { type: 'Self' })
-    return app.policies.current().permissionsOf(request.authenticatedPrincipal())
+    return myPermissions(app, request)
   })
 }

@@ -14,7 +14,7 @@ export const CheckBody = Type.Object({
     guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, manageSponsors, blockSignIn, revokeSessions, read' })),
     groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember, read GroupMembership' })),
     appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
-    appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: role value' })),
+    appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'assign, unassign: the role by value, display name (any case) or id' })),
     appRoleId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: role id (instead of appRole)' })),
     bundle: Type.Optional(Type.String({ pattern: BUNDLE_NAME_PATTERN, description: 'grantBundle, revokeBundle: the bundle (every part is asked too)' })),
   }, { additionalProperties: false, default: {} }),
@@ -47,11 +47,25 @@ export const checkAuthorization = {
   },
 }
 
+const HourlyLimitSchema = Type.Object({
+  limit: Type.Union([Type.Integer(), Type.Null()], { description: 'Invitations (and resends) allowed per hour; null: no limit' }),
+  used: Type.Integer({ description: 'Sent in the last hour (a sliding window)' }),
+  remaining: Type.Union([Type.Integer(), Type.Null()], { description: 'Left now; null: no limit' }),
+  retryAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the limit is reached: when the next invitation may go' }),
+}, { additionalProperties: false })
+
+const RoleChoice = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  value: Type.Union([Type.String(), Type.Null()]),
+  displayName: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+}, { additionalProperties: false })
+
 export const getMyPermissions = {
   operationId: 'getMyPermissions',
   tags: ['authorization'],
   summary: 'What the caller may do',
-  description: 'Domains the caller may invite, groups it may manage, app roles and access bundles it may grant, and the longest expiries it may set: portals offer only these.',
+  description: 'What a portal needs to offer only valid choices, in one call: domains the caller may invite and redirect URL prefixes, with the hourly invitation limits and what is left of them; groups it may manage, with their names and kinds; applications it may grant roles on, with their names and the roles (value, display name, description). Each add, remove, grant and revoke is decided as the real request would be (role-assignable and dynamic groups are never manageable). Names and kinds come from Microsoft Graph, kept for GUESTGATE_DIRECTORY_CACHE_SECONDS per policy version; the limits are counted on every call.',
   ...graphPermissions(),
   response: {
     200: Type.Object({
@@ -59,13 +73,32 @@ export const getMyPermissions = {
       roles: Type.Array(Type.String()),
       actions: Type.Array(Type.Object({ action: Type.String(), subject: Type.String() }, { additionalProperties: false })),
       invitations: Type.Union([Type.Object({
-        allowedDomains: Type.Union([Type.Array(Type.String()), Type.Null()]),
+        allowedDomains: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: any domain but the denied ones' }),
         deniedDomains: Type.Array(Type.String()),
         redirectUrlPrefixes: Type.Array(Type.String()),
         maxPerHour: Type.Union([Type.Integer(), Type.Null()]),
-      }, { additionalProperties: false }), Type.Null()]),
-      groups: Type.Array(Type.Object({ groupId: Type.String(), add: Type.Boolean(), remove: Type.Boolean() }, { additionalProperties: false })),
-      appRoles: Type.Array(Type.Object({ appId: Type.String(), grant: Type.Array(Type.String()), revoke: Type.Array(Type.String()) }, { additionalProperties: false })),
+        limits: Type.Object({
+          requester: HourlyLimitSchema,
+          tenant: Type.Union([HourlyLimitSchema, Type.Null()], { description: 'The tenant\'s limit for everyone together; null when the policy sets none' }),
+        }, { additionalProperties: false }),
+      }, { additionalProperties: false }), Type.Null()], { description: 'null: the caller may not invite' }),
+      groups: Type.Array(Type.Object({
+        groupId: Type.String(),
+        found: Type.Boolean({ description: 'false: the policy names a group Graph does not have' }),
+        displayName: Type.Union([Type.String(), Type.Null()]),
+        kind: Type.Union([Type.Union((['security', 'microsoft365', 'mailEnabledSecurity', 'distribution'] as const).map((k) => Type.Literal(k))), Type.Null()]),
+        isDynamic: Type.Boolean({ description: 'Members follow a rule: never added or removed by hand' }),
+        isAssignableToRole: Type.Boolean({ description: 'Members hold directory roles: guestgate never changes them' }),
+        add: Type.Boolean(),
+        remove: Type.Boolean(),
+      }, { additionalProperties: false })),
+      apps: Type.Array(Type.Object({
+        appId: Type.String({ description: 'Service principal id' }),
+        found: Type.Boolean({ description: 'false: the policy names an application Graph does not have' }),
+        displayName: Type.Union([Type.String(), Type.Null()]),
+        grant: Type.Array(RoleChoice, { description: 'Roles a guest can hold that the caller may grant' }),
+        revoke: Type.Array(RoleChoice, { description: 'Roles the caller may take away' }),
+      }, { additionalProperties: false })),
       bundles: Type.Array(Type.Object({
         name: Type.String(),
         description: Type.Union([Type.String(), Type.Null()]),
@@ -80,5 +113,6 @@ export const getMyPermissions = {
       }, { additionalProperties: false, description: 'The longest expiry the caller may set, in days (null: no cap)' }),
     }, { additionalProperties: false, description: 'What the policy lets the caller do' }),
     ...standardProblemResponses,
+    502: problemResponse('Microsoft Graph failed while reading the names of the policy\'s groups and applications'),
   },
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { addToGroup, removeFromGroup } from '../../operations/guest-access.js'
 import { checkGroupMembership, enforcing, groupMembershipTarget, loadGuest } from '../../operations/policy-targets.js'
 import { toGroup } from '../../schemas/directory.js'
-import { toGuest } from '../../schemas/guest.js'
+import { guestsWithInviter } from '../../operations/guest-invitations.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
 import { addGroupMember, listGroupMembers, listGroups, removeGroupMember, type AddMemberBody, type ListGroupsQuery, type ListMembersQuery, type MemberParams } from './schemas.js'
@@ -26,7 +26,7 @@ export default async function groupRoutes(app: FastifyInstance) {
     await checkGroupMembership(app, request, enforcing(request, { auditTarget: { type: 'group', id: groupId } }), 'read', groupId)
     const page = await readPage(query.cursor, { guestsOnly: true, limit: query.limit }, (pageToken) =>
       app.graphOps.read(identityOf(request), (graph, ctx) => graph.listGroupMembers(groupId, { guestsOnly: true, top: query.limit, pageToken }, ctx)))
-    return { ...page, items: page.items.filter((user) => user.userType === 'Guest').map(toGuest) }
+    return { ...page, items: await guestsWithInviter(app, page.items.filter((user) => user.userType === 'Guest')) }
   })
 
   /** Policy first (the group may not be manageable at all), then the guest, then Graph. */

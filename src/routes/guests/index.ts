@@ -1,18 +1,29 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
-import { unprocessable } from '../../errors.js'
+import { badRequest, conflict, ProblemError, unprocessable } from '../../errors.js'
 import { accessOf, roleOf } from '../../operations/guest-access.js'
 import { deleteGuestAccount, resendGuestInvitation, revokeGuestAccess } from '../../operations/guest-actions.js'
+import { guestsWithInviter, invitedByPage } from '../../operations/guest-invitations.js'
 import { invitationKey, reserveInvitation } from '../../operations/limits.js'
-import { checkGuestAction, enforcing, invitationQuestion } from '../../operations/policy-targets.js'
+import { checkGuestAction, enforcing, invitationQuestion, loadUser } from '../../operations/policy-targets.js'
 import { addGuestSponsor, listSponsorsOf, removeGuestSponsor } from '../../operations/sponsors.js'
 import { toAssignment } from '../../schemas/directory.js'
 import { invitableEmail } from '../../schemas/email-address.js'
 import { toGuest } from '../../schemas/guest.js'
-import { readPage } from '../page-cursor.js'
+import { decodeCursor, encodeCursor, readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
 import { addSponsor, deleteGuest, getGuest, listGuests, listSponsors, removeSponsor, resendInvitation, resetRedemption, revokeAccess } from './schemas.js'
+
+interface GuestFilters { state?: string; domain?: string; search?: string; limit: number }
+
+/** The list filters, applied to guests read one by one (as Graph applies them to a list). */
+function matches(user: DirectoryUser, filters: GuestFilters): boolean {
+  if (filters.state !== undefined && user.externalUserState !== filters.state) return false
+  if (filters.domain !== undefined && !user.mail?.toLowerCase().endsWith(`@${filters.domain}`)) return false
+  const text = filters.search?.toLowerCase()
+  return text === undefined || [user.displayName, user.mail].some((field) => field?.toLowerCase().includes(text))
+}
 
 export default async function guestRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -21,17 +32,42 @@ export default async function guestRoutes(fastify: FastifyInstance) {
     const query = request.query
     const filters = { state: query.state, domain: query.domain?.toLowerCase(), search: query.search, limit: query.limit }
     await request.authorize('read', { type: 'Guest' })
+    if (query.invitedBy !== undefined) return invitedByList(request, query.invitedBy, filters, query.cursor)
     const page = await readPage(query.cursor, filters, (pageToken) => app.graphOps.read(identityOf(request), (graph, ctx) =>
       graph.listGuests({ state: filters.state, domain: filters.domain, search: filters.search, top: filters.limit, pageToken }, ctx)))
-    return { ...page, items: page.items.map(toGuest) }
+    return { ...page, items: await guestsWithInviter(app, page.items) }
   })
+
+  /**
+   * The guests a requester invited through guestgate, newest first, from the audit log's
+   * invitation outcome rows (a page of rows, then each guest from Graph). A guest deleted since,
+   * or not matching the other filters, is left out, so a page may hold fewer than limit items:
+   * follow nextCursor. Who may read guests may read these (they are guests like any other).
+   */
+  async function invitedByList(request: FastifyRequest, invitedBy: string, filters: GuestFilters, cursor: string | undefined) {
+    const actorOid = invitedBy === 'me' ? request.authenticatedPrincipal().oid : invitedBy.toLowerCase()
+    const cursorFilters = { ...filters, invitedBy: actorOid }
+    const belowId = decodeCursor(cursor, cursorFilters)
+    if (belowId !== undefined && !/^\d{1,19}$/.test(belowId)) throw badRequest('query/cursor: is not a cursor this API returned', [{ field: 'query/cursor', message: 'is not a cursor this API returned' }])
+    const page = await invitedByPage(app, actorOid, { limit: filters.limit, belowId })
+    const users = await Promise.all(page.items.map(({ guestId }) => loadUser(app, request, guestId).catch((error: unknown) => {
+      if (error instanceof ProblemError && error.status === 404) return null
+      throw error
+    })))
+    const items = page.items.flatMap((row, i) => {
+      const user = users[i]
+      return user && user.userType === 'Guest' && matches(user, filters) ? [toGuest(user, row)] : []
+    })
+    const nextCursor = encodeCursor(page.nextBelowId, cursorFilters)
+    return { items, ...(nextCursor ? { nextCursor } : {}) }
+  }
 
   app.get('/:id', { schema: getGuest, config: { authorization: { action: 'read', subject: 'Guest' } } }, async (request) => {
     const { id } = request.params
     const { user: guest } = await checkGuestAction(app, request, () => enforcing(request), 'read', id)
-    const [access, sponsors] = await Promise.all([accessOf(app, request, id), listSponsorsOf(app, request, id)])
+    const [access, sponsors, [shown]] = await Promise.all([accessOf(app, request, id), listSponsorsOf(app, request, id), guestsWithInviter(app, [guest])])
     return {
-      ...toGuest(guest),
+      ...shown!,
       accountEnabled: guest.accountEnabled,
       sponsors,
       groups: access.groups.map((g) => ({ id: g.id, displayName: g.displayName })),

@@ -16,6 +16,10 @@ export const ListGuestsQuery = Type.Object({
   state: Type.Optional(InvitationState),
   domain: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$', description: 'Email domain, e.g. partner.example' })),
   search: Type.Optional(Type.String({ ...SearchText, description: 'Matches display name or email' })),
+  invitedBy: Type.Optional(Type.String({
+    pattern: '^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$',
+    description: 'me, or the object id of a requester: only the guests they invited through guestgate (from the audit log), newest invitation first',
+  })),
   ...pageFields,
 }, { additionalProperties: false })
 export type ListGuestsQuery = Static<typeof ListGuestsQuery>
@@ -91,7 +95,7 @@ export const listGuests = {
   operationId: 'listGuests',
   tags: ['guests'],
   summary: 'List guests',
-  description: 'Guests of the directory, newest Graph order, filtered by invitation state, email domain or text. Pages with an opaque cursor.',
+  description: 'Guests of the directory, newest Graph order, filtered by invitation state, email domain or text. Pages with an opaque cursor. With invitedBy (me, or a requester\'s object id): the guests that requester invited through guestgate, newest invitation first, from the audit log; guests deleted since, or not matching the other filters, are left out, so a page may hold fewer than limit items (follow nextCursor). Each guest says who invited it and when (invitedBy, invitedAt; null for guests invited outside guestgate).',
   querystring: ListGuestsQuery,
   ...graphPermissions('User.Read.All'),
   response: {

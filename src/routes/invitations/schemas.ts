@@ -15,7 +15,7 @@ export const CreateInvitationBody = Type.Object({
     description: 'Groups to add the guest to, in order, after the invitation' })),
   appRoles: Type.Optional(Type.Array(Type.Object({
     appId: Type.String({ format: 'uuid', description: 'Service principal id of the enterprise application' }),
-    appRole: Type.String({ minLength: 1, maxLength: 256, description: 'The role\'s value, e.g. DocuSign.Sender' }),
+    appRole: Type.String({ minLength: 1, maxLength: 256, description: 'The role by value (DocuSign.Sender), display name (DocuSign Sender, any case) or id' }),
   }, { additionalProperties: false }), { maxItems: 20, description: 'App roles to grant, in order, after the groups' })),
   sponsors: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 5, uniqueItems: true,
     description: 'Object ids of users or groups who sponsor the guest (Entra allows at most five), added right after the invitation, each an audited part. Absent: the requester, when it is a user of the directory; [] for none. Naming anyone but yourself needs the policy\'s guests.manageSponsors. An id that is no user or group of the directory is a 422 before anything is sent.' })),

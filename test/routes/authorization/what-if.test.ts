@@ -39,10 +39,10 @@ t.test('issue 9 #5: without the route\'s coarse grant, nothing is looked up; eve
 
 t.test('with the grant: a refusal of the question itself (404, 422) is audited too, and is what the route answers', async (t) => {
   const { as, token, databaseUrl } = await build(t)
-  const assigner = await token(['Apps.AssignRoles'])
+  const assigner = await token(['Apps.AssignRoles', 'Guests.Manage'])
   const cases = [
-    { question: { action: 'assign', target: { appId: UNKNOWN, appRoleId: UNKNOWN } }, status: 404,
-      real: { method: 'POST', url: `/v1/apps/${UNKNOWN}/assignments`, payload: { principalId: GUEST, appRoleId: UNKNOWN } } },
+    { question: { action: 'delete', target: { guestId: UNKNOWN } }, status: 404,
+      real: { method: 'DELETE', url: `/v1/guests/${UNKNOWN}` } },
     { question: { action: 'assign', target: { appId: DOCUSIGN, appRoleId: UNKNOWN } }, status: 422,
       real: { method: 'POST', url: `/v1/apps/${DOCUSIGN}/assignments`, payload: { principalId: GUEST, appRoleId: UNKNOWN } } },
   ]

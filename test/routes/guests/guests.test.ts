@@ -50,7 +50,7 @@ t.test('get guest: 404 for unknown ids and for members; 400 for a malformed id',
   t.equal(bad.statusCode, 400)
   t.match(bad.json(), { errors: [{ field: 'params/id' }] })
   const body = (await as(reader, { method: 'GET', url: `/v1/guests/${EXISTING_GUEST}` })).json<GuestDetail>()
-  t.same(Object.keys(body).sort(), ['accountEnabled', 'appRoleAssignments', 'createdAt', 'displayName', 'email', 'groups', 'id', 'invitationState', 'invitationStateChangedAt', 'sponsors', 'userPrincipalName', 'userType'],
+  t.same(Object.keys(body).sort(), ['accountEnabled', 'appRoleAssignments', 'createdAt', 'displayName', 'email', 'groups', 'id', 'invitationState', 'invitationStateChangedAt', 'invitedAt', 'invitedBy', 'sponsors', 'userPrincipalName', 'userType'],
     'only the fields we expose')
 })
 

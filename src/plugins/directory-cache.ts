@@ -1,0 +1,57 @@
+// Names and kinds of the applications and groups the policy lists, read from Graph for
+// GET /v1/me/permissions: a portal asks on every page load, and the answer changes only with
+// the directory (rarely) or the policy. Kept for a short while (GUESTGATE_DIRECTORY_CACHE_SECONDS),
+// keyed by tenant and policy version, so a reloaded policy reads Graph afresh. Policy decisions
+// never use this cache: they read the target from Graph each time.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { LRUCache } from 'lru-cache'
+import { GraphRequestError, type DirectoryGroup, type ServicePrincipal } from '../graph/graph-gateway.js'
+import type { Caller } from '../operations/caller.js'
+import { identityOf } from '../routes/request-identity.js'
+
+/** What Graph said about an object: null when it does not exist. */
+interface Entry { value: ServicePrincipal | DirectoryGroup | null }
+
+export interface DirectoryCache {
+  /** The enterprise application (service principal), or null when Graph has none with this id. */
+  servicePrincipal(caller: Caller, id: string): Promise<ServicePrincipal | null>
+  /** The group, or null when Graph has none with this id. */
+  group(caller: Caller, id: string): Promise<DirectoryGroup | null>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    directoryCache: DirectoryCache
+  }
+}
+
+const orNullWhenMissing = <T>(read: Promise<T>): Promise<T | null> =>
+  read.catch((error: unknown) => {
+    if (error instanceof GraphRequestError && error.status === 404) return null
+    throw error
+  })
+
+export default fp(async function directoryCache(app: FastifyInstance) {
+  const ttl = app.config.directoryCacheMs
+  // fetch() runs one Graph read per key however many callers ask at once; failures are not kept.
+  const cache = new LRUCache<string, Entry, () => Promise<Entry['value']>>({
+    max: 2000,
+    ttl: Math.max(ttl, 1),
+    fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }),
+  })
+
+  async function cached<T extends Entry['value']>(caller: Caller, kind: string, id: string, read: () => Promise<T>): Promise<T> {
+    if (ttl === 0) return read()
+    const key = [caller.authenticatedPrincipal().tenantId, app.policies.current().version, kind, id].join(' ').toLowerCase()
+    const entry = await cache.fetch(key, { context: read })
+    return entry!.value as T
+  }
+
+  app.decorate('directoryCache', {
+    servicePrincipal: (caller, id) => cached(caller, 'servicePrincipal', id, () =>
+      orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getServicePrincipal(id, ctx)))),
+    group: (caller, id) => cached(caller, 'group', id, () =>
+      orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getGroup(id, ctx)))),
+  } satisfies DirectoryCache)
+}, { name: 'directory-cache', dependencies: ['config', 'graph', 'authorization'] })

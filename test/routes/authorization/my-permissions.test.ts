@@ -1,0 +1,69 @@
+// Issue 12, item 3: GET /v1/me/permissions answers what a portal shows: applications with their
+// names and grantable roles, groups with names and kinds, invitation domains, redirect prefixes
+// and the hourly limits left; Graph is read once per policy version and short while.
+import t from 'tap'
+import { SEED } from '../../../src/graph/simulator/seed.js'
+import type { MyPermissions } from '../../../src/operations/my-permissions.js'
+import { build } from '../../helper.js'
+import { sandboxPolicyWith } from '../../helpers/policy-file.js'
+
+const { docuSign, jira } = SEED.apps
+const { developers, marketing, financeAdmins, allPartners } = SEED.groups
+const role = (id: string, value: string, displayName: string) => ({ id, value, displayName, description: `${displayName} role.` })
+
+t.test('names, kinds, grantable roles, domains and limits; Graph read once', async (t) => {
+  const policy = await sandboxPolicyWith(t, (p) => {
+    p.limits = { invitationsPerHour: 50 }
+    p.roles['Groups.ManageMembers']!.groups!.push({ id: financeAdmins, add: true, remove: true }, { id: allPartners, add: true, remove: true })
+    // The policy may name roles by display name: resolved against DocuSign's roles.
+    p.roles['Apps.AssignRoles']!.apps![0]!.grant = ['DocuSign.Sender', 'docusign viewer']
+  })
+  const { as, token, simulator } = await build(t, { GUESTGATE_POLICY_FILE: policy })
+  const caller = await token(['Guests.Invite', 'Groups.ManageMembers', 'Apps.AssignRoles'])
+  const permissions = async () => {
+    const res = await as(caller, { method: 'GET', url: '/v1/me/permissions' })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json<MyPermissions>()
+  }
+
+  const first = await permissions()
+  t.same(first.apps, [
+    { appId: docuSign.id, found: true, displayName: 'DocuSign',
+      grant: [role(docuSign.roles.sender, 'DocuSign.Sender', 'DocuSign Sender'), role(docuSign.roles.viewer, 'DocuSign.Viewer', 'DocuSign Viewer')],
+      revoke: [role(docuSign.roles.sender, 'DocuSign.Sender', 'DocuSign Sender'), role(docuSign.roles.viewer, 'DocuSign.Viewer', 'DocuSign Viewer')] },
+    { appId: jira.id, found: true, displayName: 'Jira', grant: [role(jira.roles.user, 'User', 'User')], revoke: [role(jira.roles.user, 'User', 'User')] },
+  ])
+  const security = { found: true, kind: 'security', isDynamic: false, isAssignableToRole: false }
+  t.same(first.groups, [
+    { groupId: developers, displayName: 'Developers', ...security, add: true, remove: true },
+    { groupId: marketing, displayName: 'Marketing', ...security, add: true, remove: true },
+    { groupId: financeAdmins, displayName: 'Finance Admins', ...security, isAssignableToRole: true, add: false, remove: false },
+    { groupId: allPartners, displayName: 'All Partners', ...security, isDynamic: true, add: false, remove: false },
+  ], 'role-assignable and dynamic groups are listed but never manageable, whatever the file says')
+  t.same(first.invitations, {
+    allowedDomains: ['partner.example', 'fabrikam.example'],
+    deniedDomains: [],
+    redirectUrlPrefixes: ['https://myapps.microsoft.com/', 'https://portal.partner.example/'],
+    maxPerHour: 20,
+    limits: {
+      requester: { limit: 20, used: 0, remaining: 20, retryAt: null },
+      tenant: { limit: 50, used: 0, remaining: 50, retryAt: null },
+    },
+  })
+  const directoryReads = () => simulator.calls.filter((c) => c.method === 'GET' && /\/(servicePrincipals|groups)\//.test(c.path)).length
+  t.equal(directoryReads(), 6, 'the first call reads each application and group once')
+
+  const invited = await as(caller, { method: 'POST', url: '/v1/invitations', payload: { email: 'limits@partner.example', sendEmail: false } })
+  t.equal(invited.statusCode, 201)
+  simulator.calls.length = 0
+  const second = await permissions()
+  t.equal(simulator.calls.length, 0, 'the second call reads nothing from Graph (cached for this tenant and policy version)')
+  t.same(second.invitations!.limits, {
+    requester: { limit: 20, used: 1, remaining: 19, retryAt: null },
+    tenant: { limit: 50, used: 1, remaining: 49, retryAt: null },
+  }, 'what is left this hour goes down with each invitation')
+  t.same(second.apps, first.apps)
+
+  const reader = await as(await token(['Audit.Read']), { method: 'GET', url: '/v1/me/permissions' })
+  t.match(reader.json(), { invitations: null, groups: [], apps: [] }, 'a caller who may not invite, manage or grant gets no choices')
+})
