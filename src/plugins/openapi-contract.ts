@@ -22,6 +22,7 @@ export type GraphPermission =
   | 'GroupMember.ReadWrite.All'
   | 'Application.Read.All'
   | 'AppRoleAssignment.ReadWrite.All'
+  | 'AuditLog.Read.All'
 
 export const GRAPH_PERMISSIONS_KEY = 'x-graph-permissions'
 export const REQUIRED_ROLES_KEY = 'x-required-roles'

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { resetRedemptionAddressProblem, type DirectoryUser } from '../../graph/graph-gateway.js'
-import { badRequest, conflict, ProblemError, unprocessable } from '../../errors.js'
+import { badRequest, ProblemError, unprocessable } from '../../errors.js'
 import { accessOf, roleOf } from '../../operations/guest-access.js'
 import { deleteGuestAccount, resendGuestInvitation, revokeGuestAccess } from '../../operations/guest-actions.js'
 import { guestsWithInviter, invitedByPage } from '../../operations/guest-invitations.js'

@@ -1,3 +1,4 @@
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
 import { REPORTS } from '../../operations/reports.js'
@@ -33,6 +34,7 @@ export type PendingQuery = Static<typeof PendingQuery>
 
 export const pendingInvitations = {
   operationId: 'reportPendingInvitations',
+  ...graphPermissions('User.Read.All'),
   tags: ['reports'],
   summary: 'Invitations pending for more than N days',
   description: 'Guests whose externalUserState is still PendingAcceptance, with when the invitation was sent (externalUserStateChangeDateTime, else createdDateTime), oldest first.',
@@ -50,6 +52,7 @@ export type WithoutAccessQuery = Static<typeof WithoutAccessQuery>
 
 export const guestsWithoutAccess = {
   operationId: 'reportGuestsWithoutAccess',
+  ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'),
   tags: ['reports'],
   summary: 'Guests without any access guestgate manages',
   description: 'Guests who are in none of the groups and hold no role on any of the applications the policy file lists.',
@@ -70,6 +73,7 @@ export type InactiveQuery = Static<typeof InactiveQuery>
 
 export const inactiveGuests = {
   operationId: 'reportInactiveGuests',
+  ...graphPermissions('User.Read.All', 'AuditLog.Read.All'),
   tags: ['reports'],
   summary: 'Guests inactive for N days',
   description: 'From signInActivity, which needs a Microsoft Entra ID P1 or P2 licence and AuditLog.Read.All: a tenant without the licence gets 409 licence_required. A guest who never signed in counts from its creation. Graph allows 10 such reads a minute.',
@@ -110,6 +114,7 @@ export type CleanupBody = Static<typeof CleanupBody>
 
 export const cleanup = {
   operationId: 'cleanupFromReport',
+  ...graphPermissions('User.Invite.All', 'User.ReadWrite.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'),
   tags: ['reports'],
   summary: 'Act on a report: resend, revoke or delete',
   description: 'Recomputes the report, then runs the action on each of its guests (or the listed ones) through the same operation as the single route (resend-invitation, revoke-access, DELETE guest): each is decided by the policy and audited on its own. Safety gate: a revoke or delete of more guests than the policy file\'s cleanup.maxRemovalsPerRun is refused as a whole (409 cleanup_limit_exceeded with the list); nothing is done.',
@@ -128,7 +133,7 @@ export const cleanup = {
         operationId: Type.Optional(Type.String()),
         error: Type.Optional(Type.Object({ status: Type.Integer(), code: Type.String(), detail: Type.String() }, { additionalProperties: false })),
       }, { additionalProperties: false })),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'What the clean-up did to each guest (complete, or partial when one failed)' }),
     ...standardProblemResponses,
     409: problemResponse('cleanup_limit_exceeded: more removals than the policy allows in one run (the list is in guests; nothing was done); or licence_required'),
     422: problemResponse('An id is not in the report, or the action does not apply to this report'),

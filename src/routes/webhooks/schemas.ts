@@ -1,3 +1,4 @@
+import { graphPermissions } from '../../plugins/openapi-contract.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { EVENT_TYPES } from '../../plugins/events.js'
 import { problemResponse, standardProblemResponses } from '../../schemas/problem.js'
@@ -32,6 +33,7 @@ const notFound = problemResponse('No webhook subscription with this id')
 
 export const createWebhook = {
   operationId: 'createWebhook',
+  ...graphPermissions(),
   tags: ['webhooks'],
   summary: 'Subscribe a URL to events',
   description: 'Deliveries are signed as Standard Webhooks do (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">) with the given secret, sent from a queue and retried with exponential backoff. See docs/webhooks.md.',
@@ -46,14 +48,16 @@ export const createWebhook = {
 
 export const listWebhooks = {
   operationId: 'listWebhooks',
+  ...graphPermissions(),
   tags: ['webhooks'],
   summary: 'List webhook subscriptions',
   description: 'Every subscription, newest first (secrets are never shown).',
-  response: { 200: Type.Object({ items: Type.Array(Webhook) }, { additionalProperties: false }), ...standardProblemResponses },
+  response: { 200: Type.Object({ items: Type.Array(Webhook) }, { additionalProperties: false, description: 'The subscriptions' }), ...standardProblemResponses },
 }
 
 export const getWebhook = {
   operationId: 'getWebhook',
+  ...graphPermissions(),
   tags: ['webhooks'],
   summary: 'Get a webhook subscription',
   description: 'One subscription (its secret is never shown).',
@@ -63,6 +67,7 @@ export const getWebhook = {
 
 export const deleteWebhook = {
   operationId: 'deleteWebhook',
+  ...graphPermissions(),
   tags: ['webhooks'],
   summary: 'Delete a webhook subscription',
   description: 'Stops deliveries to it at once (queued ones are dropped) and deletes its delivery log.',
@@ -85,6 +90,7 @@ export type DeliveriesQuery = Static<typeof DeliveriesQuery>
 
 export const listDeliveries = {
   operationId: 'listWebhookDeliveries',
+  ...graphPermissions(),
   tags: ['webhooks'],
   summary: 'The delivery log of a subscription',
   description: 'Its newest messages with every attempt: status pending (being retried), succeeded, or failed (retries used up).',
@@ -102,7 +108,7 @@ export const listDeliveries = {
         payload: Type.Unknown({ description: 'The body that was sent' }),
         attemptLog: Type.Array(Attempt),
       }, { additionalProperties: false })),
-    }, { additionalProperties: false }),
+    }, { additionalProperties: false, description: 'The newest deliveries with their attempts' }),
     ...standardProblemResponses,
     404: notFound,
   },
