@@ -7,6 +7,7 @@
 // - a parameter with a default is optional (the server fills it in);
 // - every response has a description of its own (a missing one fails the build of the document).
 // docs/api-contract.md describes these conventions for client authors.
+import { OptionalKind } from '@sinclair/typebox'
 import type { RouteOptions } from 'fastify'
 import { API_ROLES, type ApiRole } from '../auth/principal.js'
 import type { PolicyAction, PolicySubject } from '../policies/types.js'
@@ -26,6 +27,8 @@ export type GraphPermission =
 
 export const GRAPH_PERMISSIONS_KEY = 'x-graph-permissions'
 export const REQUIRED_ROLES_KEY = 'x-required-roles'
+/** Marks an operation whose body may be left out (@fastify/swagger calls every body required). */
+const OPTIONAL_BODY_KEY = 'x-optional-body'
 
 /** Spread into an operation's schema: the Graph permissions its calls need ([] for none). */
 export const graphPermissions = (...permissions: GraphPermission[]) => ({ [GRAPH_PERMISSIONS_KEY]: permissions })
@@ -142,5 +145,19 @@ export function contractSchema(schema: JsonObject, route: Pick<RouteOptions, 'me
     response: responses,
     [REQUIRED_ROLES_KEY]: requiredRoles(config.authorization),
     [GRAPH_PERMISSIONS_KEY]: Array.isArray(permissions) ? permissions : [],
+    ...(isObject(schema.body) && OptionalKind in schema.body ? { [OPTIONAL_BODY_KEY]: true } : {}),
   }
+}
+
+/** The whole document, last: a body the route lets callers leave out is not required. */
+export function contractDocument<T extends { paths?: object }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {})) {
+    if (!isObject(operations)) continue
+    for (const operation of Object.values(operations)) {
+      if (!isObject(operation) || operation[OPTIONAL_BODY_KEY] !== true) continue
+      delete operation[OPTIONAL_BODY_KEY]
+      if (isObject(operation.requestBody)) operation.requestBody.required = false
+    }
+  }
+  return document
 }

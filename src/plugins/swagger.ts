@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sharedSchemas } from '../schemas/index.js'
-import { contractSchema } from './openapi-contract.js'
+import { contractDocument, contractSchema } from './openapi-contract.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -60,6 +60,7 @@ export default fp(async function openapi(app: FastifyInstance) {
       schema: schema && !schema.hide ? contractSchema(schema as Record<string, unknown>, route) as typeof schema : schema,
       url,
     }),
+    transformObject: (document) => ('openapiObject' in document ? contractDocument(document.openapiObject) : document.swaggerObject),
   })
   // The docs page and its assets are public; the plugin cannot say so itself, so its routes are
   // marked as they are registered.
