@@ -8,7 +8,9 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import pg from 'pg'
 import type { AuditActor } from '../audit/types.js'
+import { expiryPrincipal } from '../auth/principal.js'
 import { DAY_MS, expireItem, type ItemResult } from '../operations/expiry.js'
+import { listSponsorsOf } from '../operations/sponsors.js'
 
 export const EXPIRY_SWEEP_QUEUE = 'expiry-sweep'
 /** Every minute: the finest a pg-boss cron schedule goes. */
@@ -89,13 +91,16 @@ export default fp(async function expiry(app: FastifyInstance, opts: ExpiryPlugin
       if (due.length === 0) continue
       // Published first, then marked: at least once (a crash between repeats a reminder, never loses one).
       const grantedBy = item.grantedBy as unknown as AuditActor
+      // Whom to tell: the guest's sponsors (read from Graph), and the grantor. A guest Graph no
+      // longer has (or a failed read) still gets its reminder, to the grantor.
+      const caller = app.callerFor(expiryPrincipal(app.config.tenantId), { requestId: `expiry-reminder-${item.id}` })
+      const sponsorIds = await listSponsorsOf(app, caller, item.guestId).then((sponsors) => sponsors.map((s) => s.id), () => [])
       app.events.publish({
         type: 'expiry.reminder',
         data: {
           expiryId: item.id, guestId: item.guestId, kind: item.kind, subject: item.subject, label: item.label,
           expiresAt: item.expiresAt.toISOString(), daysBefore: due[0]!,
-          // The guest representation has no sponsors yet: whom to tell is the guest's grantor.
-          sponsorIds: [], grantedBy: { oid: grantedBy.oid, name: grantedBy.name },
+          sponsorIds, grantedBy: { oid: grantedBy.oid, name: grantedBy.name },
         },
       })
       await app.prisma.accessExpiry.update({ where: { id: item.id }, data: { remindedDays: [...item.remindedDays, ...due], updatedAt: new Date() } })

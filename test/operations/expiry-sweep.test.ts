@@ -13,7 +13,7 @@ import { developers, docuSign, jira, lifecyclePolicy, marketing } from '../route
 
 const DAY = 86_400_000
 const { allPartners } = SEED.groups
-const { existingGuest } = SEED.users
+const { existingGuest, adele } = SEED.users
 const START = Date.parse('2026-12-02T08:00:00Z')
 
 t.test('expiry through the scheduler, with a test clock', async (t) => {
@@ -41,7 +41,8 @@ t.test('expiry through the scheduler, with a test clock', async (t) => {
   }
   const iso = (ms: number) => new Date(ms).toISOString()
 
-  const everything = await token(['Guests.Invite', 'Groups.ManageMembers', 'Apps.AssignRoles'], { name: 'Grace Granter', oid: '7d2a5e4c-1f0b-4a51-9a0e-3c1b2d4e5f61' })
+  const everything = await token(['Guests.Invite', 'Groups.ManageMembers', 'Apps.AssignRoles'], { name: 'Grace Granter', oid: adele.id })
+  // The granter is a user of the directory: it becomes the sponsor of the guests it invites.
   const invited = await as(everything, { method: 'POST', url: '/v1/invitations', payload: { email: 'expiring@partner.example', sendEmail: false } })
   const guest = invited.json<{ id: string }>().id
   // A second guest whose whole access ends on day 15.
@@ -69,12 +70,13 @@ t.test('expiry through the scheduler, with a test clock', async (t) => {
   const expiries = (await as(everything, { method: 'GET', url: `/v1/guests/${guest}/expiries` })).json<{ items: { id: string; kind: string; expiresAt: string }[] }>().items
   t.same(expiries.map((e) => [e.kind, e.expiresAt]).sort(), [['appRole', iso(START + 10 * DAY)], ['bundle', iso(START + 20 * DAY)], ['group', iso(START + 10 * DAY)]], 'each expiry is listed')
 
-  await t.test('reminders: 7 days before, once, to the grantor (no sponsors on guests yet)', async (t) => {
+  await t.test('reminders: 7 days before, once, to the guest\'s sponsors and the grantor', async (t) => {
     const report = await sweepAt(START + 4 * DAY)
     t.match(report, { ran: true, reminders: 2, expired: [] })
     const reminders = events.filter((e) => e.type === 'expiry.reminder')
     t.same(reminders.map((e) => [e.data.kind, e.data.daysBefore]).sort(), [['appRole', 7], ['group', 7]])
-    t.match(reminders[0]!.data, { guestId: guest, grantedBy: { name: 'Grace Granter' }, sponsorIds: [] })
+    t.match(reminders[0]!.data, { guestId: guest, grantedBy: { name: 'Grace Granter' } })
+    t.same(reminders[0]!.data.sponsorIds, [adele.id], 'the sponsors, read from Graph')
     t.match(await sweepAt(START + 4 * DAY + 1000), { reminders: 0 }, 'not twice for the same threshold')
   })
 
