@@ -5,8 +5,17 @@
 // (jobs are fetched with SKIP LOCKED); a job whose process died is retried after its expiry.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { createRequire } from 'node:module'
 import PgBoss from 'pg-boss'
 import { poolOf } from '../db/prisma-client.js'
+
+// pg-boss 10.4.2's workers complete and fail jobs without awaiting (manager.js, work()'s onFetch):
+// with the database gone at that moment the rejection is unhandled and ends the process. Those two
+// statements, and only they, are answered "nothing changed" when they fail: the job stays active
+// and runs again after its expiry, which every job here tolerates (each is idempotent).
+const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { completeJobs(schema: string): string; failJobsById(schema: string): string }
+const SCHEMA = 'pgboss'
+const FIRE_AND_FORGET = new Set([plans.completeJobs(SCHEMA), plans.failJobsById(SCHEMA)])
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,8 +26,15 @@ declare module 'fastify' {
 export default fp(async function queue(app: FastifyInstance) {
   const pool = poolOf(app.prisma)
   const boss = new PgBoss({
-    db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values) },
-    schema: 'pgboss',
+    db: {
+      executeSql: (text: string, values?: unknown[]) => FIRE_AND_FORGET.has(text)
+        ? pool.query(text, values).catch((err: unknown) => {
+          app.log.warn({ err }, 'a job\'s completion could not be recorded; it runs again after its expiry')
+          return { rows: [{ count: '0' }], rowCount: 0 }
+        })
+        : pool.query(text, values),
+    },
+    schema: SCHEMA,
     migrate: false,
     // Cron schedules and queue maintenance, each run by one replica at a time.
     schedule: true,
