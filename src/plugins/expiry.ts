@@ -67,6 +67,8 @@ export default fp(async function expiry(app: FastifyInstance, opts: ExpiryPlugin
     const client = app.config.databaseUrl ? new pg.Client({ connectionString: app.config.databaseUrl }) : undefined
     try {
       if (client) {
+        // A connection the server ends (restart, failover) must not end the process.
+        client.on('error', (err) => app.log.warn({ err }, 'the expiry sweep lost its lock connection'))
         await client.connect()
         const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [LOCK_KEY])
         if (!rows[0]?.locked) return { ran: false, reminders: 0, expired: [], failed: [], at }

@@ -195,7 +195,10 @@ t.test('not-yet-replicated errors right after the invitation are retried with ba
   const res = await as(onboarder, { method: 'POST', url: '/v1/invitations', payload: { email: 'lag@partner.example', sendEmail: false, groups: [developers] } })
   t.equal(res.statusCode, 201, res.body)
   t.equal(res.json<InvitationReply>().outcome, 'complete')
-  const misses = simulator.calls.filter((c) => c.status === 404 || c.status === 400)
+  // Graph's "not replicated yet" about the new guest (the default-sponsor lookup of the
+  // requester, not a directory user here, is a 404 of its own).
+  const guestId = res.json<InvitationReply>().id
+  const misses = simulator.calls.filter((c) => (c.status === 404 || c.status === 400) && `${c.path}?${c.query}`.includes(guestId))
   t.equal(misses.length, 2, 'both not-yet-replicated answers came, and were retried')
   t.equal(simulator.callsTo('POST', /\/members\/\$ref$/).filter((c) => c.status === 204).length, 1, 'the guest was added once')
 })
