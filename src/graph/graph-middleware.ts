@@ -43,8 +43,9 @@ export interface GraphMiddlewareOptions {
   scopes?: string[]
   retry?: RetrySettings
   onRetry?: (info: RetryInfo) => void
-  /** Every 429 Graph answers, retried or not (pacing slows down on each). */
-  onThrottled?: (info: ThrottledInfo) => void
+  /** Every 429 Graph answers, retried or not (pacing slows down on each); awaited, so the caller's
+   *  answer comes after the budget has slowed. */
+  onThrottled?: (info: ThrottledInfo) => void | Promise<void>
   /** Deadline of each HTTP request (each attempt), answer body included. Default 30 000. */
   timeoutMs?: number
   /** Receives a redacted record of every HTTP exchange (each attempt). */
@@ -198,7 +199,7 @@ export class RetryMiddleware implements Middleware {
   constructor(
     settings: RetrySettings = {},
     private readonly onRetry?: (info: RetryInfo) => void,
-    private readonly onThrottled?: (info: ThrottledInfo) => void,
+    private readonly onThrottled?: (info: ThrottledInfo) => void | Promise<void>,
   ) {
     this.maxRetries = settings.maxRetries ?? 3
     this.maxDelayMs = settings.maxDelayMs ?? 30_000
@@ -222,7 +223,7 @@ export class RetryMiddleware implements Middleware {
       }
       const response = context.response
       // A 429 that is not retried (retries spent, Retry-After too long) must slow pacing too.
-      if (response?.status === 429) this.onThrottled?.({ retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')) })
+      if (response?.status === 429) await this.onThrottled?.({ retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')) })
       if (!response || !mayRetry(method, response) || attempt > this.maxRetries) return
       const askedMs = parseRetryAfterMs(response.headers.get('retry-after'))
       if (askedMs !== undefined && askedMs > this.maxDelayMs) return

@@ -49,7 +49,7 @@ export interface MsGraphGatewayOptions {
   retry?: RetrySettings
   onRetry?: (info: RetryInfo) => void
   /** Every 429 from Graph, retried or not. */
-  onThrottled?: (info: ThrottledInfo) => void
+  onThrottled?: (info: ThrottledInfo) => void | Promise<void>
   /** Deadline of each HTTP request to Graph (GRAPH_TIMEOUT_MS). Default 30 000. */
   timeoutMs?: number
   /** Receives a redacted record of every HTTP exchange (the conformance script keeps them). */

@@ -47,8 +47,8 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
     },
   })
   app.decorate('graphBudget', budget)
-  const onThrottled = (retryAfterMs: number) => {
-    budget.throttled(config.tenantId, retryAfterMs / 1000).catch((err: unknown) => app.log.warn({ err }, 'the Graph write budget could not be slowed down'))
+  const onThrottled = (retryAfterMs: number): Promise<void> => {
+    return budget.throttled(config.tenantId, retryAfterMs / 1000).catch((err: unknown) => app.log.warn({ err }, 'the Graph write budget could not be slowed down'))
   }
 
   const graphMetrics = createGraphMetrics(app.metricsRegistry)
