@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { AppConfig } from './config.js'
 import { createLogger, type LogDestination } from './logger.js'
 import { frameworkErrors } from './plugins/errors.js'
+import { lazySchemaController } from './schema-compilers.js'
 
 /** `log`: a logger, false for silence, or a stream to write the JSON lines to (stdout when absent). */
 export function serverOptions(config: AppConfig, log: LogDestination | Logger = process.stdout): FastifyServerOptions {
@@ -34,5 +35,7 @@ export function serverOptions(config: AppConfig, log: LogDestination | Logger = 
     // on a busy machine; a plugin that really hangs still fails the start, a minute later.
     pluginTimeout: 60_000,
     routerOptions: { ignoreTrailingSlash: true },
+    // Response serializers compile on a route's first answer (why: src/schema-compilers.ts).
+    schemaController: lazySchemaController(),
   } as FastifyServerOptions
 }

@@ -6,6 +6,7 @@ import Ajv, { type Options, type SchemaObject, type SchemaValidateFunction } fro
 import addFormats from 'ajv-formats'
 import { OptionalKind } from '@sinclair/typebox'
 import type { FastifySchemaCompiler } from 'fastify'
+import { validatorOnFirstUse, type Validator } from './schema-compilers.js'
 import { CANONICAL_KEYWORD, GUID, isCleanText, TEXT_KEYWORD, TEXT_RULE_MESSAGES, type TextRule } from './schemas/text.js'
 
 function makeAjv(options: Options) {
@@ -75,12 +76,19 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const bodies = makeAjv({ coerceTypes: false })
   const text = makeAjv({ coerceTypes: 'array' })
   return ({ schema, httpPart }) => {
+    // The rules now, so that a schema they cannot cover fails the start; Ajv's compilation on the
+    // route's first request (why: src/schema-compilers.ts).
     const ruled = withRequestRules(schema) as SchemaObject
+    const optional = (schema as { [OptionalKind]?: string })[OptionalKind] === 'Optional'
+    return validatorOnFirstUse(() => compileValidator(ruled, httpPart, optional))
+  }
+
+  function compileValidator(ruled: SchemaObject, httpPart: string | undefined, optionalBody: boolean): Validator {
     if (httpPart !== 'body') return text.compile(ruled)
     const validate = bodies.compile(ruled)
     // Type.Optional(body): a request may come without one (POST .../resend-invitation).
-    if ((schema as { [OptionalKind]?: string })[OptionalKind] !== 'Optional') return validate
-    const optional: { (data: unknown): boolean; errors?: typeof validate.errors } = (data) => {
+    if (!optionalBody) return validate
+    const optional: Validator = (data: unknown) => {
       if (data === undefined || data === null) return true
       const valid = validate(data)
       optional.errors = validate.errors
