@@ -55,6 +55,8 @@ export class GraphBudget {
   readonly #now: () => Date
   readonly #sleep: (ms: number) => Promise<void>
   readonly #known = new Set<string>()
+  /** Per bucket: when the next waiter of this process may look for a token. */
+  readonly #nextTurn = new Map<string, number>()
 
   constructor(options: GraphBudgetOptions) {
     this.#prisma = options.prisma
@@ -72,12 +74,17 @@ export class GraphBudget {
   async take(tenantId: string, kinds: BudgetKind[], maxWaitMs: number): Promise<void> {
     const deadline = this.#now().getTime() + maxWaitMs
     for (const kind of kinds) {
+      const bucket = bucketKey(tenantId, kind)
       for (;;) {
-        const waitMs = await this.#tryTake(tenantId, kind)
+        const { waitMs, intervalMs } = await this.#tryTake(tenantId, kind)
         if (waitMs === 0) break
-        const left = deadline - this.#now().getTime()
-        if (waitMs > left) throw new BudgetExhaustedError(kind, Math.max(1, Math.ceil(waitMs / 1000)))
-        await this.#sleep(waitMs)
+        // This process's waiters take turns, one token apart: each wakes when a token may be
+        // there for it, so a token costs one query, not one per waiter (a bulk job has many).
+        const now = this.#now().getTime()
+        const at = Math.max(now + waitMs, this.#nextTurn.get(bucket) ?? 0)
+        if (at - now > deadline - now) throw new BudgetExhaustedError(kind, Math.max(1, Math.ceil((at - now) / 1000)))
+        this.#nextTurn.set(bucket, at + intervalMs)
+        await this.#sleep(at - now)
       }
     }
   }
@@ -119,8 +126,9 @@ export class GraphBudget {
     this.#known.add(bucket)
   }
 
-  /** 0 when a token was taken, else how long until one may be there (ms). */
-  async #tryTake(tenantId: string, kind: BudgetKind): Promise<number> {
+  /** waitMs 0 when a token was taken, else how long until one may be there; intervalMs: a
+   *  token's time at the bucket's current rate. */
+  async #tryTake(tenantId: string, kind: BudgetKind): Promise<{ waitMs: number; intervalMs: number }> {
     await this.#ensure(tenantId, kind)
     const { ratePerSecond: max, burst } = this.#buckets[kind]
     const recovery = max / this.#recoverySeconds
@@ -141,10 +149,11 @@ export class GraphBudget {
       )
       SELECT b.tokens, b.rate, b.paused_until, (SELECT count(*) FROM taken)::int AS taken FROM b`
     const row = rows[0] as (BucketRow & { taken: number }) | undefined
-    if (!row || row.taken === 1) return 0
+    if (!row || row.taken === 1) return { waitMs: 0, intervalMs: 0 }
+    const rate = Math.max(row.rate, 1e-6)
     const pausedMs = Math.max(0, row.paused_until.getTime() - now.getTime())
-    const refillMs = ((1 - Math.max(row.tokens, 0)) / Math.max(row.rate, 1e-6)) * 1000
-    return Math.ceil(pausedMs + Math.max(refillMs, 1))
+    const refillMs = ((1 - Math.max(row.tokens, 0)) / rate) * 1000
+    return { waitMs: Math.ceil(pausedMs + Math.max(refillMs, 1)), intervalMs: Math.ceil(1000 / rate) }
   }
 }
 

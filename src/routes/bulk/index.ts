@@ -3,6 +3,7 @@
 // by the single route's questions; a job is read, followed and cancelled by its submitter only
 // (another caller gets 404), under the same right.
 import { Readable } from 'node:stream'
+import { setTimeout as delay } from 'node:timers/promises'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { rowsOfCsv, rowsOfJson } from '../../operations/bulk-file.js'
@@ -13,6 +14,9 @@ import {
 } from './schemas.js'
 
 const authorization = { action: 'invite', subject: 'Invitation' } as const
+
+/** Shortest time between two progress views of one stream. */
+const PROGRESS_GAP_MS = 250
 
 /** The JSON body as received, for its hash (the parsed object would hash differently). */
 const rawBodies = new WeakMap<FastifyRequest, string>()
@@ -65,7 +69,9 @@ export default async function bulkRoutes(app: FastifyInstance) {
     const job = await jobOf(app, request, (request.params as JobParams).id)
     let sent = 0
     const stream = new Readable({ read() {} })
-    // Rows finish faster than a view is read: one read at a time, and one more if rows finished meanwhile.
+    // Rows finish faster than a view is read: one read at a time, and one more if rows finished
+    // meanwhile, at most every PROGRESS_GAP_MS (a view counts all the job's rows: one per row
+    // finished would make a 10,000-row job's stream cost the square of its rows).
     let reading = false
     let again = false
     let closed = false
@@ -82,6 +88,7 @@ export default async function bulkRoutes(app: FastifyInstance) {
       try {
         do {
           again = false
+          const started = Date.now()
           const view = await viewOf(app, await app.prisma.bulkJob.findUniqueOrThrow({ where: { id: job.id } }))
           if (closed) return
           stream.push(`id: ${++sent}\nevent: progress\ndata: ${JSON.stringify(view)}\n\n`)
@@ -89,6 +96,7 @@ export default async function bulkRoutes(app: FastifyInstance) {
             stream.push(`event: end\ndata: ${JSON.stringify({ state: view.state })}\n\n`)
             close()
           }
+          if (again && !closed) await delay(started + PROGRESS_GAP_MS - Date.now())
         } while (again && !closed)
       } catch (err) {
         request.log.warn({ err }, 'a bulk job progress event could not be read')
