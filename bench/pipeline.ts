@@ -2,11 +2,14 @@
 // (request ids, metrics, problem handling) cost on a route with no I/O. One run, alternating
 // rounds: a plain Fastify app with the same route schema and body against guestgate's
 // authenticated, policy-checked GET /v1/me/permissions, each with request logging on and off.
-// Servers and the load generator (autocannon) are separate processes. Prints req/s and ratios.
+// Servers and the load generator (autocannon) are separate processes. Prints req/s and ratios,
+// and each server's CPU time per request (from /proc): on a machine others load too, req/s
+// follow the load, CPU time per request much less.
 //   BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_SERVER_URL (postgres server)
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -36,11 +39,19 @@ async function startVariant(variant: 'plain' | 'guestgate', log: 'on' | 'off', e
   return { child, url: url!, token: token! }
 }
 
-async function load(server: Server): Promise<{ rps: number; p99: number; errors: number }> {
+/** CPU seconds (user + system) the process has used so far; fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+async function load(server: Server): Promise<{ rps: number; p99: number; errors: number; cpuMsPer1000: number }> {
   const args = ['-c', String(connections), '-d', String(seconds), '--json', '-H', `authorization=Bearer ${server.token}`, `${server.url}/v1/me/permissions`]
+  const cpuBefore = await cpuSeconds(server.child.pid!)
   const { stdout } = await promisify(execFile)(path.join(root, 'node_modules/.bin/autocannon'), args, { maxBuffer: 64 * 1024 * 1024 })
-  const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number }
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.non2xx + result.errors }
+  const cpu = await cpuSeconds(server.child.pid!) - cpuBefore
+  const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p99: number }; non2xx: number; errors: number }
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.non2xx + result.errors, cpuMsPer1000: cpu * 1e6 / result.requests.total }
 }
 
 const database = `guestgate_bench_${randomBytes(4).toString('hex')}`
@@ -69,12 +80,14 @@ try {
   // Warm-up: JIT, caches (verified token, ability, permissions).
   for (const server of Object.values(variants)) await load({ ...server }).catch(() => undefined)
   const results: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
+  const cpuResults: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
   for (let round = 1; round <= rounds; round++) {
     for (const [name, server] of Object.entries(variants)) {
-      const { rps, p99, errors } = await load(server)
+      const { rps, p99, errors, cpuMsPer1000 } = await load(server)
       if (errors > 0) throw new Error(`${name}: ${errors} failed requests`)
       results[name]!.push(rps)
-      console.log(`round ${round} ${name.padEnd(24)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${p99} ms`)
+      cpuResults[name]!.push(cpuMsPer1000)
+      console.log(`round ${round} ${name.padEnd(24)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${p99} ms  server CPU ${cpuMsPer1000.toFixed(0)} ms per 1,000 requests`)
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
@@ -84,6 +97,14 @@ try {
     const plain = median(results[`plain, logging ${log}`]!)
     const ratios = results[`guestgate, logging ${log}`]!.map((value, i) => (value / results[`plain, logging ${log}`]![i]!).toFixed(2))
     console.log(`logging ${log.padEnd(3)}: guestgate ${guestgate.toFixed(0)}, plain ${plain.toFixed(0)}, ratio ${(guestgate / plain).toFixed(2)} (per round: ${ratios.join(', ')})`)
+  }
+  // The same comparison in CPU time: plain's CPU per request over guestgate's (1: guestgate costs no more).
+  console.log('\nserver CPU ms per 1,000 requests, median')
+  for (const log of ['on', 'off']) {
+    const guestgate = median(cpuResults[`guestgate, logging ${log}`]!)
+    const plain = median(cpuResults[`plain, logging ${log}`]!)
+    const ratios = cpuResults[`guestgate, logging ${log}`]!.map((value, i) => (cpuResults[`plain, logging ${log}`]![i]! / value).toFixed(2))
+    console.log(`logging ${log.padEnd(3)}: guestgate ${guestgate.toFixed(0)}, plain ${plain.toFixed(0)}, ratio ${(plain / guestgate).toFixed(2)} (per round: ${ratios.join(', ')})`)
   }
 } finally {
   for (const server of servers) server.child.kill('SIGTERM')

@@ -2,7 +2,9 @@
 // roles, with the names and kinds Graph knows (cached: plugins/directory-cache.ts), each choice
 // decided by the same policy question as the real request, and the invitation limits left this hour.
 import type { FastifyInstance } from 'fastify'
-import type { AppRole, DirectoryGroup } from '../graph/graph-gateway.js'
+import type { AppRole, DirectoryGroup, ServicePrincipal } from '../graph/graph-gateway.js'
+import type { Principal } from '../auth/principal.js'
+import type { AppPolicyEngine } from '../policies/policy-engine.js'
 import type { PermissionSummary } from '../policies/types.js'
 import { toAppRole, type AppRoleBody } from '../schemas/directory.js'
 import type { Caller } from './caller.js'
@@ -58,55 +60,83 @@ export function groupKind(group: DirectoryGroup): GroupKind {
   return 'distribution'
 }
 
-export async function myPermissions(app: FastifyInstance, caller: Caller): Promise<MyPermissions> {
-  const principal = caller.authenticatedPrincipal()
-  const summary = app.policies.current().permissionsOf(principal)
+type GroupEntry = MyPermissions['groups'][number]
+type AppEntry = MyPermissions['apps'][number]
 
-  const groups = () => Promise.all(summary.groups.map(async ({ groupId }) => {
-    const group = await app.directoryCache.group(caller, groupId)
-    const may = (action: 'addMember' | 'removeMember') => caller.evaluate(action, groupMembershipTarget(groupId, group ?? undefined)).allowed
+// What the page says about one group or application depends only on that directory object and on
+// what the caller's ability depends on (the roles the policy knows, the tenant, the policy
+// version). The summary object stands for the latter (the policy engine makes one per such key)
+// and the directory cache hands out the same object for as long as it keeps it: so the policy is
+// asked once per (summary, object), not on every page load.
+const groupEntries = new WeakMap<PermissionSummary, WeakMap<DirectoryGroup, GroupEntry>>()
+const appEntries = new WeakMap<PermissionSummary, WeakMap<ServicePrincipal, AppEntry>>()
+
+function remembered<K extends object, V>(caller: Caller, cache: WeakMap<PermissionSummary, WeakMap<K, V>>, summary: PermissionSummary, object: K, compute: () => V): V {
+  // A dry run records every question asked: it asks them all.
+  if (caller.dryRun) return compute()
+  let entries = cache.get(summary)
+  if (!entries) cache.set(summary, entries = new WeakMap())
+  let entry = entries.get(object)
+  if (entry === undefined) entries.set(object, entry = Object.freeze(compute()))
+  return entry
+}
+
+// Module functions rather than closures: the page is asked for on every portal page load.
+async function groupEntry(app: FastifyInstance, caller: Caller, summary: PermissionSummary, groupId: string): Promise<GroupEntry> {
+  const group = await app.directoryCache.group(caller, groupId)
+  if (group === null) return { groupId, found: false, displayName: null, kind: null, isDynamic: false, isAssignableToRole: false, add: false, remove: false }
+  return remembered(caller, groupEntries, summary, group, () => {
+    const may = (action: 'addMember' | 'removeMember') => caller.evaluate(action, groupMembershipTarget(groupId, group)).allowed
     return {
       groupId,
-      found: group !== null,
-      displayName: group?.displayName ?? null,
-      kind: group ? groupKind(group) : null,
-      isDynamic: group?.isDynamic ?? false,
-      isAssignableToRole: group?.isAssignableToRole ?? false,
-      add: group !== null && may('addMember'),
-      remove: group !== null && may('removeMember'),
+      found: true,
+      displayName: group.displayName,
+      kind: groupKind(group),
+      isDynamic: group.isDynamic,
+      isAssignableToRole: group.isAssignableToRole,
+      add: may('addMember'),
+      remove: may('removeMember'),
     }
-  }))
+  })
+}
 
-  const apps = () => Promise.all(summary.appRoles.map(async ({ appId }) => {
-    const sp = await app.directoryCache.servicePrincipal(caller, appId)
+async function appEntry(app: FastifyInstance, caller: Caller, summary: PermissionSummary, appId: string): Promise<AppEntry> {
+  const sp = await app.directoryCache.servicePrincipal(caller, appId)
+  if (sp === null) return { appId, found: false, displayName: null, grant: [], revoke: [] }
+  return remembered(caller, appEntries, summary, sp, () => {
     const allowed = (action: 'assign' | 'unassign', roles: AppRole[]) =>
-      sp ? roles.filter((role) => caller.evaluate(action, appRoleTarget(appId, role, sp)).allowed).map(toAppRole) : []
-    return {
-      appId,
-      found: sp !== null,
-      displayName: sp?.displayName ?? null,
-      grant: allowed('assign', sp ? assignableRoles(sp) : []),
-      revoke: allowed('unassign', sp?.appRoles ?? []),
-    }
-  }))
+      roles.filter((role) => caller.evaluate(action, appRoleTarget(appId, role, sp)).allowed).map(toAppRole)
+    return { appId, found: true, displayName: sp.displayName, grant: allowed('assign', assignableRoles(sp)), revoke: allowed('unassign', sp.appRoles) }
+  })
+}
 
-  const invitations = async () => {
-    if (!summary.invitations) return null
-    const { requester, tenant } = app.policies.current().invitationLimitsOf(principal)
-    const counts = await invitationContext(app, principal)
-    const hourly = (limit: number | undefined, used: number, retryAt: Date | null): HourlyLimit => ({
-      limit: limit ?? null, used, remaining: limit === undefined ? null : Math.max(0, limit - used), retryAt: retryAt?.toISOString() ?? null,
-    })
-    return {
-      ...summary.invitations,
-      limits: {
-        requester: hourly(requester, counts.invitationsInLastHour ?? 0, counts.retryAt?.requester ?? null),
-        tenant: tenant === undefined ? null : hourly(tenant, counts.tenantInvitationsInLastHour ?? 0, counts.retryAt?.tenant ?? null),
-      },
-    }
+const hourly = (limit: number | undefined, used: number, retryAt: Date | null): HourlyLimit => ({
+  limit: limit ?? null, used, remaining: limit === undefined ? null : Math.max(0, limit - used), retryAt: retryAt?.toISOString() ?? null,
+})
+
+async function invitationsPart(app: FastifyInstance, policy: AppPolicyEngine, principal: Principal, summary: PermissionSummary): Promise<MyPermissions['invitations']> {
+  if (!summary.invitations) return null
+  const { requester, tenant } = policy.invitationLimitsOf(principal)
+  const counts = await invitationContext(app, principal)
+  return {
+    ...summary.invitations,
+    limits: {
+      requester: hourly(requester, counts.invitationsInLastHour ?? 0, counts.retryAt?.requester ?? null),
+      tenant: tenant === undefined ? null : hourly(tenant, counts.tenantInvitationsInLastHour ?? 0, counts.retryAt?.tenant ?? null),
+    },
   }
+}
 
-  const [invitationPart, groupPart, appPart] = await Promise.all([invitations(), groups(), apps()])
+export async function myPermissions(app: FastifyInstance, caller: Caller): Promise<MyPermissions> {
+  const principal = caller.authenticatedPrincipal()
+  const policy = app.policies.current()
+  const summary = policy.permissionsOf(principal)
+  const groups: Promise<GroupEntry>[] = []
+  for (const { groupId } of summary.groups) groups.push(groupEntry(app, caller, summary, groupId))
+  const apps: Promise<AppEntry>[] = []
+  for (const { appId } of summary.appRoles) apps.push(appEntry(app, caller, summary, appId))
+
+  const [invitationPart, groupPart, appPart] = await Promise.all([invitationsPart(app, policy, principal, summary), Promise.all(groups), Promise.all(apps)])
   return {
     policyVersion: summary.policyVersion, roles: summary.roles, actions: summary.actions, invitations: invitationPart, groups: groupPart, apps: appPart,
     bundles: summary.bundles, expiryMaxDays: summary.expiryMaxDays,

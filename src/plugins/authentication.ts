@@ -1,6 +1,6 @@
 // Every route is authenticated unless its config says `public: true`. The same verifier checks
 // Entra tokens (tenant mode) and the sandbox issuer's tokens (sandbox mode).
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Principal } from '../auth/principal.js'
 import { createSandboxIssuer, type SandboxIssuer } from '../auth/sandbox-issuer.js'
@@ -50,33 +50,45 @@ export default fp(async function authentication(app: FastifyInstance) {
 
   // The refusal waits one step: the route's rate limit (an onRequest hook of the route, so after
   // this one) counts failed attempts per address before the 401 is sent, and no body is parsed.
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (request.routeOptions.config.public || request.is404) return
-    try {
-      request.principal = await authenticate(verifier, request.headers.authorization)
-    } catch (error) {
-      if (!(error instanceof ProblemError)) throw error
-      request.authenticationFailure = error
+  // Callback hooks: a token verified before is found without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.is404 || request.routeOptions.config.public) return done()
+    const header = request.headers.authorization
+    const token = header === undefined ? undefined : bearerToken(header)
+    const known = token === undefined ? undefined : verifier.cached(token)
+    if (known) {
+      request.principal = known
+      return done()
     }
+    authenticate(verifier, header).then((principal) => {
+      request.principal = principal
+      done()
+    }, (error: unknown) => {
+      if (!(error instanceof ProblemError)) return done(error as Error)
+      request.authenticationFailure = error
+      done()
+    })
   })
-  app.addHook('preParsing', async (request: FastifyRequest) => {
-    if (request.authenticationFailure) throw request.authenticationFailure
+  app.addHook('preParsing', (request, _reply, _payload, done) => {
+    done(request.authenticationFailure ?? undefined)
   })
 }, { name: 'authentication', dependencies: ['config'] })
 
 async function authenticate(verifier: TokenVerifier, header: string | undefined): Promise<Principal> {
   if (!header) throw unauthorized('A bearer access token is required', REALM)
-  const match = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(header)
-  if (!match) {
+  const token = bearerToken(header)
+  if (token === undefined) {
     throw unauthorized('The Authorization header must be "Bearer <token>"', `${REALM}, error="invalid_request", error_description="Malformed Authorization header"`)
   }
   try {
-    return await verifier.verify(match[1]!)
+    return await verifier.verify(token)
   } catch (error) {
     const description = error instanceof TokenRejectedError ? error.message : 'The token could not be validated'
     throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${quotedStringContent(description)}"`)
   }
 }
+
+const bearerToken = (header: string) => /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.exec(header)?.[1]
 
 /** Text inside an HTTP quoted-string (RFC 9110 5.6.4): quotes and backslashes escaped. */
 const quotedStringContent = (text: string) => text.replace(/["\\]/g, (c) => `\\${c}`)

@@ -83,9 +83,8 @@ export default fp(async function database(app: FastifyInstance, opts: DatabasePl
   const timer = setInterval(() => { void probe() }, config.databaseHealthIntervalMs)
   timer.unref()
 
-  app.addHook('onRequest', async (request) => {
-    if (health.healthy || request.routeOptions.config.availableWithoutDatabase) return
-    throw databaseUnavailable()
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(health.healthy || request.routeOptions.config.availableWithoutDatabase ? undefined : databaseUnavailable())
   })
   // A request that found the database gone says so at once, not at the next probe.
   app.addHook('onError', async (_request, _reply, error) => {

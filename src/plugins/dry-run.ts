@@ -4,7 +4,7 @@
 // no intent row, no budget or limit spent. One audit row (status dry-run) records the dry run.
 import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditTarget } from '../audit/types.js'
 import { auditUnavailable } from '../errors.js'
@@ -100,16 +100,23 @@ export default fp(async function dryRun(app: FastifyInstance) {
     } else {
       response[200] = { description: (ok.description as string | undefined) ?? 'OK; with ?dryRun=true, what the request would do', content: { 'application/json': { schema: ok }, ...dryRunContent } }
     }
+    // Hooks of these routes only: the others pay nothing for dry runs. Its onRequest hook goes
+    // before the route's own (the rate limit's), as an app-wide hook would.
+    route.onRequest = [startDryRun, ...[route.onRequest ?? []].flat()]
+    route.onSend = [...[route.onSend ?? []].flat(), answerDryRun]
   })
 
-  app.addHook('onRequest', async (request) => {
+  function startDryRun(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
     const query = request.query as Record<string, unknown> | undefined
-    if (!isDryRunRoute(request.method, request.routeOptions.config) || (query?.dryRun !== 'true' && query?.dryRun !== true)) return
-    request.dryRun = { operationId: randomUUID(), decisions: [], calls: [] }
-  })
+    // A route of several methods: only the mutating ones have dry runs.
+    if (MUTATING.has(request.method) && (query?.dryRun === 'true' || query?.dryRun === true)) {
+      request.dryRun = { operationId: randomUUID(), decisions: [], calls: [] }
+    }
+    done()
+  }
 
   // The answer the request would have given becomes the plan; the dry run is recorded.
-  app.addHook('onSend', async (request, reply, payload) => {
+  async function answerDryRun(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
     const plan = request.dryRun
     // Unauthenticated: nothing was asked or planned; the 401 stays as it is.
     if (!plan || !request.principal) return payload
@@ -141,5 +148,5 @@ export default fp(async function dryRun(app: FastifyInstance) {
     }
     reply.code(200).type(DRY_RUN_TYPE).removeHeader('location')
     return JSON.stringify({ dryRun: true, operationId: plan.operationId, wouldAnswer: { status, body }, decisions: plan.decisions, graphCalls: plan.calls })
-  })
+  }
 }, { name: 'dry-run', dependencies: ['audit', 'authentication'] })

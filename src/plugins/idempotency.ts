@@ -76,6 +76,9 @@ export default fp(async function idempotency(app: FastifyInstance) {
         },
       },
     }
+    // Hooks of these routes only: reads and public routes pay nothing for idempotency.
+    route.preHandler = [...[route.preHandler ?? []].flat(), claimKey]
+    route.onSend = [...[route.onSend ?? []].flat(), keepResponse]
   })
 
   async function claim(request: FastifyRequest, reply: FastifyReply, key: string): Promise<FastifyReply | undefined> {
@@ -127,7 +130,7 @@ export default fp(async function idempotency(app: FastifyInstance) {
       'The Idempotency-Key changed hands while it was being claimed. Retry after Retry-After.', { retryAfterSeconds: 1 }, { 'retry-after': '1' })
   }
 
-  app.addHook('preHandler', async (request, reply) => {
+  async function claimKey(request: FastifyRequest, reply: FastifyReply) {
     const header = request.headers[IDEMPOTENCY_HEADER]
     // A dry run changes nothing and has nothing to replay.
     if (header === undefined || !MUTATING.has(request.method) || request.routeOptions.config.public || request.dryRun) return
@@ -144,10 +147,10 @@ export default fp(async function idempotency(app: FastifyInstance) {
       if (error instanceof ProblemError) throw error
       throw databaseUnavailable(error)
     }
-  })
+  }
 
   // Keeps the response of a claimed request, or frees the key for a retry.
-  app.addHook('onSend', async (request, reply, payload) => {
+  async function keepResponse(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
     const id = claims.get(request)
     if (!id) return payload
     claims.delete(request)
@@ -170,7 +173,7 @@ export default fp(async function idempotency(app: FastifyInstance) {
       request.log.error({ err, idempotencyKey: id.key }, 'the response of an Idempotency-Key could not be stored')
     }
     return payload
-  })
+  }
 }, { name: 'idempotency', dependencies: ['config', 'database', 'authentication'] })
 
 /** Removes keys past their time (the reconciler's maintenance calls it). */

@@ -37,17 +37,19 @@ export default fp(async function requestId(app: FastifyInstance) {
     schema.headers = { ...headers, properties: { ...headers.properties, [CLIENT_REQUEST_ID_HEADER]: ClientRequestIdHeader } }
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id))
     const given = request.headers[CLIENT_REQUEST_ID_HEADER]
-    if (given === undefined) return
+    if (given === undefined) return done()
     if (typeof given !== 'string' || !CLIENT_REQUEST_ID.test(given)) {
       const message = 'must be 1 to 128 printable ASCII characters without spaces, sent once'
-      throw badRequest(`header/${CLIENT_REQUEST_ID_HEADER}: ${message}`, [{ field: `header/${CLIENT_REQUEST_ID_HEADER}`, message }])
+      return done(badRequest(`header/${CLIENT_REQUEST_ID_HEADER}: ${message}`, [{ field: `header/${CLIENT_REQUEST_ID_HEADER}`, message }]))
     }
     request.clientRequestId = given
     // Every later line of this request (the refusal, the completion) names it too.
     request.log = reply.log = request.log.child({ clientRequestId: given })
     reply.header(CLIENT_REQUEST_ID_ECHO_HEADER, given)
+    done()
   })
 }, { name: 'request-id' })

@@ -1,6 +1,9 @@
 // Response hardening: API answers carry helmet's headers with a policy that forbids all active
 // content; the docs page keeps working over plain http on a host other than localhost.
+import fastifyHelmet from '@fastify/helmet'
+import Fastify from 'fastify'
 import t from 'tap'
+import { helmetHeaders, HELMET_OPTIONS } from '../../src/plugins/helmet.js'
 import { build } from '../helper.js'
 
 const HOST = { host: 'guestgate.internal:3000' }
@@ -50,4 +53,17 @@ t.test('/docs over plain http on another host: no upgrade-insecure-requests, eve
   const spec = await app.inject({ method: 'GET', url: new URL(specUrl!, `http://${HOST.host}/docs/`).pathname, headers: HOST })
   t.equal(spec.statusCode, 200)
   t.equal(spec.json<{ info: { title: string } }>().info.title, 'guestgate')
+})
+
+t.test('the headers computed once at start are the ones @fastify/helmet sets on every answer', async (t) => {
+  const reference = Fastify()
+  t.teardown(() => reference.close())
+  await reference.register(fastifyHelmet, { global: true, ...HELMET_OPTIONS })
+  reference.get('/', async () => ({}))
+  const { headers } = await reference.inject({ method: 'GET', url: '/' })
+  const own = helmetHeaders(HELMET_OPTIONS)
+  t.ok(Object.keys(own).length >= 10, `${Object.keys(own).length} headers`)
+  for (const [name, value] of Object.entries(own)) t.equal(headers[name], value, name)
+  const fromPlugin = Object.keys(headers).filter((name) => !['content-type', 'content-length', 'date', 'connection'].includes(name))
+  t.same(fromPlugin.sort(), Object.keys(own).sort(), 'no header missing')
 })
