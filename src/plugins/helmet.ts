@@ -5,17 +5,11 @@
 // The headers depend only on these options: helmet computes them once, at start, and every
 // answer gets that list. (@fastify/helmet would build helmet's middleware anew for every request,
 // parsing the policy each time, for per-route options and nonces this service does not use.)
-import { createRequire } from 'node:module'
-import type { FastifyHelmetOptions } from '@fastify/helmet'
+import { IncomingMessage, ServerResponse } from 'node:http'
+import { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-
-type HelmetOptions = Omit<FastifyHelmetOptions, 'global' | 'enableCSPNonces'>
-type Middleware = (req: unknown, res: { setHeader(name: string, value: string): void; removeHeader(name: string): void }, next: (err?: unknown) => void) => void
-
-// helmet as @fastify/helmet depends on it: the same version the Fastify plugin would run.
-const requireFromHere = createRequire(import.meta.url)
-const helmet = createRequire(requireFromHere.resolve('@fastify/helmet'))('helmet') as (options: HelmetOptions) => Middleware
+import helmet, { type HelmetOptions } from 'helmet'
 
 export const HELMET_OPTIONS = {
   contentSecurityPolicy: {
@@ -30,14 +24,11 @@ export const HELMET_OPTIONS = {
 
 /** The headers helmet sets with these options (it sets the same ones on every response). */
 export function helmetHeaders(options: HelmetOptions): Record<string, string> {
-  const headers: Record<string, string> = {}
-  // helmet throws on options it does not accept; its middleware calls next() once done.
-  helmet(options)({}, {
-    setHeader: (name, value) => { headers[name.toLowerCase()] = value },
-    // X-Powered-By: Fastify never sends it.
-    removeHeader: () => undefined,
-  }, () => undefined)
-  return headers
+  // helmet throws on options it does not accept, and sets its headers before calling next().
+  const request = new IncomingMessage(new Socket())
+  const response = new ServerResponse(request)
+  helmet(options)(request, response, () => undefined)
+  return Object.fromEntries(Object.entries(response.getHeaders()).map(([name, value]) => [name, String(value)]))
 }
 
 export default fp(async function hardening(app: FastifyInstance) {
