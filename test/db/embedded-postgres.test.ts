@@ -81,7 +81,7 @@ t.test('a new database is a copy of the cached blank one, made once; every migra
   const client = new pg.Client({ connectionString: second.connectionString })
   await client.connect()
   t.teardown(() => client.end())
-  t.equal((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"')).rows[0].n, shipped.length)
+  t.equal((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"')).rows[0]?.n, shipped.length)
 })
 
 t.test('with an unwritable template cache (a read-only install) the database is made in place by initdb', async (t) => {
@@ -92,7 +92,7 @@ t.test('with an unwritable template cache (a read-only install) the database is 
   const client = new pg.Client({ connectionString: embedded.connectionString })
   await client.connect()
   t.teardown(() => client.end())
-  t.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0].one, 1)
+  t.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one, 1)
 })
 
 t.test('a lock file left by a dead process is taken over', async (t) => {
