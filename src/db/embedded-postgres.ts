@@ -8,11 +8,13 @@
 // (createPrismaClient(..., { maxConnections: 1 })) and clients do not overlap in time (migrate,
 // then serve). A few connections are accepted only so that a closing client and the next one
 // may overlap for a moment.
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { packageRoot } from '../package-root.js'
 import { FolderInUseError, lockFolder } from './folder-lock.js'
 
 export interface EmbeddedPostgres {
@@ -29,6 +31,12 @@ export interface EmbeddedPostgresOptions {
   /** Told what is happening: at the start, then every progressEveryMs while it lasts. */
   onProgress?: (message: string, details: { dataDir: string; elapsedMs: number; creating: boolean }) => void
   progressEveryMs?: number
+  /**
+   * Where blank databases made by PGlite's initdb are kept, one per PGlite version: a new database
+   * is a copy of one (about a CPU-second) instead of a new initdb (about ten). Made on first need;
+   * null: always run initdb. Default: node_modules/.cache/guestgate of this package.
+   */
+  templateCacheDir?: string | null
 }
 
 export class EmbeddedPostgresTimeoutError extends Error {
@@ -65,7 +73,8 @@ export async function startEmbeddedPostgres (options: EmbeddedPostgresOptions): 
   let db: PGlite | undefined
   let server: PGLiteSocketServer | undefined
   try {
-    const opening = PGlite.create(pgdata).then((created) => (db = created))
+    const templateCacheDir = options.templateCacheDir === undefined ? defaultTemplateCacheDir() : options.templateCacheDir
+    const opening = (creating ? createDatabase(pgdata, templateCacheDir) : PGlite.create(pgdata)).then((created) => (db = created))
     const timeout = new Promise<never>((_resolve, reject) => {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => reject(new EmbeddedPostgresTimeoutError(dataDir, options.timeoutMs!, creating)), options.timeoutMs)
@@ -101,5 +110,50 @@ export async function startEmbeddedPostgres (options: EmbeddedPostgresOptions): 
       })()
       return stopped
     },
+  }
+}
+
+export const defaultTemplateCacheDir = () => join(packageRoot(), 'node_modules', '.cache', 'guestgate')
+
+let pgliteVersion: string | undefined
+/** The template's key: a blank database belongs to the PGlite (Postgres, WASM build) that made it. */
+function templateName (): string {
+  if (pgliteVersion === undefined) {
+    // The package's exports hide its package.json: find it from its entry point.
+    let dir = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'))
+    while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir)
+    pgliteVersion = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
+  }
+  return `pglite-${pgliteVersion}-blank`
+}
+
+/** A new database in `pgdata`: a copy of the cached blank one (made first if missing), or initdb. */
+async function createDatabase (pgdata: string, templateCacheDir: string | null): Promise<PGlite> {
+  // What a start that died while creating left behind (no PG_VERSION: no database in it).
+  await rm(pgdata, { recursive: true, force: true })
+  if (templateCacheDir === null) return PGlite.create(pgdata)
+  const template = join(templateCacheDir, templateName())
+  // Unwritable cache (a read-only install): initdb in place, as without a cache.
+  if (!existsSync(join(template, 'PG_VERSION')) && !(await makeTemplate(template).then(() => true, () => false))) return PGlite.create(pgdata)
+  // Copied beside, then renamed: a copy cut short never looks like a database.
+  const copying = `${pgdata}.copying`
+  await rm(copying, { recursive: true, force: true })
+  await cp(template, copying, { recursive: true })
+  await rename(copying, pgdata)
+  return PGlite.create(pgdata)
+}
+
+/** initdb in a folder of its own, closed cleanly, then renamed into place (atomic: starters racing
+ *  to make it each make their own; the first rename wins, the others find it there). */
+async function makeTemplate (template: string): Promise<void> {
+  await mkdir(dirname(template), { recursive: true })
+  const staging = await mkdtemp(`${template}.making-`)
+  try {
+    await (await PGlite.create(staging)).close()
+    await rename(staging, template).catch((error: unknown) => {
+      if (!existsSync(join(template, 'PG_VERSION'))) throw error
+    })
+  } finally {
+    await rm(staging, { recursive: true, force: true })
   }
 }

@@ -1,13 +1,11 @@
 // Which @azure/identity credential talks to Graph, chosen from explicit settings (our config),
 // never by probing the environment at token time the way DefaultAzureCredential does.
-import {
-  type AccessToken,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-  WorkloadIdentityCredential,
-} from '@azure/identity'
+import { createRequire } from 'node:module'
+import type { AccessToken, TokenCredential } from '@azure/identity'
+
+// Loaded on first use: only tenant mode builds one of its credentials, and loading the package
+// costs about half a CPU-second of every start (the sandbox's included).
+const azureIdentity = () => createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity')
 
 export type GraphCredentialSettings =
   | { kind: 'clientSecret'; tenantId: string; clientId: string; clientSecret: string; authorityHost?: string }
@@ -67,6 +65,8 @@ function authorityOptions(authorityHost: string | undefined): { authorityHost?: 
 }
 
 export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
+  if (settings.kind === 'static') return createStaticCredential(settings.token)
+  const { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = azureIdentity()
   switch (settings.kind) {
     case 'clientSecret':
       return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, authorityOptions(settings.authorityHost))
@@ -86,8 +86,6 @@ export function createGraphCredential(settings: GraphCredentialSettings): TokenC
         tokenFilePath: settings.tokenFilePath,
         ...authorityOptions(settings.authorityHost),
       })
-    case 'static':
-      return createStaticCredential(settings.token)
   }
 }
 

@@ -8,7 +8,7 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { ProblemError } from '../errors.js'
 
 /** The caller a request is counted against. Exported for tests. */
@@ -46,6 +46,8 @@ export default fp(async function rateLimiting(app: FastifyInstance) {
 
 /** Connects before the first request; an unreachable Redis is logged, not fatal (see skipOnError). */
 async function connectRedis(app: FastifyInstance, url: string): Promise<Redis> {
+  // Loaded only when configured: most deployments count in memory.
+  const { Redis } = await import('ioredis')
   // No offline queue: while Redis is away a request does not wait for it, it is let through.
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: true })
   let reachable = true

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
@@ -54,6 +55,44 @@ t.test('serves PGlite on a loopback port: migrate, append, verify, restart on th
   const reopenedStore = createAuditStore(reopened)
   t.same(await reopenedStore.byOperation(intent.operationId), [intent, outcome], 'data kept across restarts')
   t.same(await reopenedStore.verify(), { valid: true, checked: 2, firstInvalid: null })
+})
+
+t.test('a new database is a copy of the cached blank one, made once; every migration still applies to it', async (t) => {
+  const root = t.testdir()
+  const templateCacheDir = join(root, 'cache')
+  const shipped = (await readdir(migrationsDirectory(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+
+  const first = await startEmbeddedPostgres({ dataDir: join(root, 'a'), templateCacheDir })
+  t.equal(first.created, true)
+  const templates = await readdir(templateCacheDir)
+  t.match(templates, [/^pglite-\d+\.\d+\.\d+-blank$/], 'one blank database, named by the PGlite version, and no staging folder left')
+  t.same(await applyMigrations(first.connectionString), shipped)
+  await first.stop()
+
+  // A start that died while creating left a folder without PG_VERSION: it is replaced.
+  await mkdir(join(root, 'b', 'pgdata'), { recursive: true })
+  await writeFile(join(root, 'b', 'pgdata', 'half-written'), '')
+  const second = await startEmbeddedPostgres({ dataDir: join(root, 'b'), templateCacheDir })
+  t.teardown(() => second.stop())
+  t.equal(second.created, true)
+  t.same(await readdir(templateCacheDir), templates, 'the cached one was used, not made again')
+  t.notOk(existsSync(join(root, 'b', 'pgdata', 'half-written')))
+  t.same(await applyMigrations(second.connectionString), shipped, 'the copy is blank: every migration, later ones included, applies')
+  const client = new pg.Client({ connectionString: second.connectionString })
+  await client.connect()
+  t.teardown(() => client.end())
+  t.equal((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"')).rows[0]?.n, shipped.length)
+})
+
+t.test('with an unwritable template cache (a read-only install) the database is made in place by initdb', async (t) => {
+  const root = t.testdir({ 'not-a-folder': '' })
+  const embedded = await startEmbeddedPostgres({ dataDir: join(root, 'pg'), templateCacheDir: join(root, 'not-a-folder', 'cache') })
+  t.teardown(() => embedded.stop())
+  t.equal(embedded.created, true)
+  const client = new pg.Client({ connectionString: embedded.connectionString })
+  await client.connect()
+  t.teardown(() => client.end())
+  t.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one, 1)
 })
 
 t.test('a lock file left by a dead process is taken over', async (t) => {
