@@ -1,11 +1,16 @@
 // Which @azure/identity credential talks to Graph, chosen from explicit settings (our config),
 // never by probing the environment at token time the way DefaultAzureCredential does.
-import { createRequire } from 'node:module'
-import type { AccessToken, TokenCredential } from '@azure/identity'
-
-// Loaded on first use: only tenant mode builds one of its credentials, and loading the package
-// costs about half a CPU-second of every start (the sandbox's included).
-const azureIdentity = () => createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity')
+// Imported as ES modules like every other user of the package: loading its CommonJS build on
+// demand (to spare the sandbox's start half a CPU-second) gave a second copy of its classes, so
+// `instanceof ClientSecretCredential` failed for code holding the ES module's class.
+import {
+  type AccessToken,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+  WorkloadIdentityCredential,
+} from '@azure/identity'
 
 export type GraphCredentialSettings =
   | { kind: 'clientSecret'; tenantId: string; clientId: string; clientSecret: string; authorityHost?: string }
@@ -66,7 +71,6 @@ function authorityOptions(authorityHost: string | undefined): { authorityHost?: 
 
 export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
   if (settings.kind === 'static') return createStaticCredential(settings.token)
-  const { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = azureIdentity()
   switch (settings.kind) {
     case 'clientSecret':
       return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, authorityOptions(settings.authorityHost))
