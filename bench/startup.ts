@@ -20,15 +20,17 @@ async function timeToReady(dataDir: string): Promise<number> {
   })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  // One exit listener for the whole wait (one per chunk of output piled up past Node's warning).
+  const exited = once(child, 'exit').then(() => ['exit'])
   while (!/Server listening at (\S+?)"/.test(output)) {
-    const [event] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => ['exit'])])
+    const [event] = await Promise.race([once(child.stdout, 'data'), exited])
     if (event === 'exit') throw new Error(`the server exited: ${output}`)
   }
   const url = /Server listening at (\S+?)"/.exec(output)![1]!
   while ((await fetch(`${url}/readyz`)).status !== 200) { /* ready once the database answers */ }
   const elapsed = performance.now() - started
   child.kill('SIGTERM')
-  await once(child, 'exit')
+  await exited
   return elapsed
 }
 
