@@ -231,8 +231,16 @@ export async function runBulkRow(app: FastifyInstance, { jobId, number }: BulkRo
     if (row.attempts > 1) result = await resumed(app, key, input)
     if (!result) {
       const caller = app.callerFor(principal, { requestId: row.request_id, idempotencyKey: key })
-      // A row waits for the budget as long as its queue job may run (a request would not).
-      result = invited(await inviteGuest(app, caller, input, { fieldPrefix: `row ${number}`, budgetWaitMs: app.config.bulk.rowTimeoutSeconds * 500 }))
+      try {
+        // A row waits for the budget as long as its queue job may run (a request would not).
+        result = invited(await inviteGuest(app, caller, input, { fieldPrefix: `row ${number}`, budgetWaitMs: app.config.bulk.rowTimeoutSeconds * 500 }))
+      } catch (error) {
+        // The row's earlier attempt may still have been running when this one started (it ran
+        // past the row timeout on a busy machine): it made the invitation while this attempt
+        // waited for the address's lock, so the user exists because of this very row.
+        if (row.attempts > 1 && error instanceof ProblemError && error.code === 'user_exists') result = await resumed(app, key, input)
+        if (!result) throw error
+      }
     }
   } catch (error) {
     const problem = problemOf(error)

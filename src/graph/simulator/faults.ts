@@ -22,6 +22,11 @@ export interface FaultSpec {
   /** Delay before answering. */
   latencyMs?: number
   /**
+   * In-process tests only (not JSON): called when the request arrives; the request is handled
+   * once the promise it returns settles. Lets a test order a request against other work exactly.
+   */
+  arrived?: () => Promise<unknown>
+  /**
    * Handle the request normally first (the write is applied), then answer `status` with Graph's
    * error body instead of the success, or hold the request open without answering until the
    * client gives up or the simulator closes. A request that fails on its own answers its own error.

@@ -171,6 +171,7 @@ const graphApi: FastifyPluginAsync<{ control: GraphSimulatorControl }> = async (
   api.addHook('onRequest', async (request, reply) => {
     const fault = control.faults.take(request.method, splitUrl(request.url).path)
     if (fault?.latencyMs) await delay(fault.latencyMs)
+    if (fault?.arrived) await fault.arrived()
     if (fault?.afterApply) afterApply.set(request, fault.afterApply)
     if (fault?.status === undefined || fault.status < 400) return
     const defaults = defaultFaultError(fault.status)
