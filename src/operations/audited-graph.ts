@@ -84,6 +84,12 @@ export interface AuditedGraph {
   readonly events: EventEmitter<AuditedGraphEvents>
   /** Resolves when background settlements have ended (shutdown). */
   drain(): Promise<void>
+  /**
+   * Whether this process is still carrying out the write of this intent (its outcome row is yet
+   * to come, from the answer or from a read in the background): the reconciler leaves it alone,
+   * however long Graph or a busy machine takes, so that an intent never gets two outcomes.
+   */
+  isSettling(correlationId: string): boolean
 }
 
 interface Logger {
@@ -115,6 +121,9 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
   const events = new EventEmitter<AuditedGraphEvents>()
   const localLocks = new KeyedMutex()
   const background = new Set<Promise<void>>()
+  // Correlation ids of writes under way here: from before their intent row to their outcome row.
+  const underWay = new Set<string>()
+  const settlingInBackground = new Set<string>()
 
   /** Graph already acted: a lost outcome row must not turn success into an error. The intent
    *  row without outcome stays visible for the reconciler. */
@@ -129,6 +138,7 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
 
   async function settleInBackground(kind: WriteKind<unknown, unknown>, params: unknown, row: WriteRow, cause: GraphRequestError) {
     const settlement: Settlement = { operationId: row.operationId, correlationId: row.correlationId, action: kind.action, effect: 'unreadable' }
+    settlingInBackground.add(row.correlationId)
     try {
       const effect = await kind.verify(graph, params, { correlationId: randomUUID() })
       settlement.effect = effect.effect
@@ -136,6 +146,7 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
     } catch (err) {
       deps.log?.warn({ err, operationId: row.operationId }, 'settling a timed-out write by reading Graph failed; the reconciler will try again')
     } finally {
+      settlingInBackground.delete(row.correlationId)
       events.emit('settled', settlement)
     }
   }
@@ -288,14 +299,21 @@ export function createAuditedGraph(deps: AuditedGraphDeps): AuditedGraph {
       if (identity.dryRun) return planWrite(kind, request as WriteRequest<WriteName>, row, identity.dryRun.calls)
       // Within the budget before anything is recorded: a write that cannot go now leaves no intent.
       if (deps.budget) await takeBudget(deps.budget, identity.principal.tenantId, kind.budget, request.budgetWaitMs ?? deps.budget.defaultWaitMs)
-      if (request.exclusive) {
-        const key = request.exclusive.key
-        return localLocks.run(key, () => writeExclusive(identity, kind, request as WriteRequest<WriteName>, row))
+      underWay.add(row.correlationId)
+      try {
+        if (request.exclusive) {
+          const key = request.exclusive.key
+          return await localLocks.run(key, () => writeExclusive(identity, kind, request as WriteRequest<WriteName>, row))
+        }
+        // No intent row, no Graph call: a database failure here stops the operation.
+        await database(() => audit.append({ ...row, status: 'intent' }))
+        return await sendAndSettle(kind, request as WriteRequest<WriteName>, row, appendOutcome)
+      } finally {
+        underWay.delete(row.correlationId)
       }
-      // No intent row, no Graph call: a database failure here stops the operation.
-      await database(() => audit.append({ ...row, status: 'intent' }))
-      return sendAndSettle(kind, request as WriteRequest<WriteName>, row, appendOutcome)
     },
+
+    isSettling: (correlationId) => underWay.has(correlationId) || settlingInBackground.has(correlationId),
 
     async verify(action, params) {
       const kind = Object.hasOwn(GRAPH_WRITES, action) ? (GRAPH_WRITES[action as WriteName] as unknown as WriteKind<unknown, unknown>) : undefined

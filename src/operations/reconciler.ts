@@ -154,6 +154,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       for (;;) {
         const intents = await audit.unsettledIntents({ afterId: after, before, limit: BATCH })
         for (const intent of intents) {
+          // Still under way in this process (a slow Graph, a busy machine): its own outcome comes.
+          if (this.options.graphOps.isSettling(intent.correlationId)) continue
           counts.examined++
           const settled = await this.#settle(intent)
           counts[settled]++

@@ -104,3 +104,26 @@ t.test('one replica at a time: a pass while another holds the lock does nothing'
   await other.query(`SELECT pg_advisory_unlock(hashtextextended('guestgate:reconciler', 0))`)
   t.match(await reconcilerOf(app).runOnce(), { examined: 1, absent: 1 })
 })
+
+t.test('a write still under way in this process is left to it, however old its intent (one outcome per intent)', async (t) => {
+  const app = await build(t)
+  const inviter = await app.token(['Guests.Invite'])
+  // The invitation is held at Graph until the reconciler has run.
+  let invitationArrived!: () => void
+  const atGraph = new Promise<void>((resolve) => { invitationArrived = resolve })
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  app.simulator.faults.inject({ method: 'POST', path: '/invitations', arrived: () => { invitationArrived(); return released } })
+  const answer = app.as(inviter, { method: 'POST', url: '/v1/invitations', payload: { email: 'slow@partner.example', sendEmail: false } })
+  await atGraph
+
+  // Settles intents of any age: this one qualifies, but its write is still at Graph.
+  const run = await reconcilerOf(app).runOnce()
+  t.match(run, { examined: 0, unsettled: 1 }, 'the pass leaves it alone')
+  release()
+  t.equal((await answer).statusCode, 201)
+
+  const rows = await auditRows(app.databaseUrl, `action = 'invitation.invite'`)
+  t.same(rows.map((r) => r.status), ['intent', 'succeeded'], 'one intent, one outcome: the answer Graph gave')
+  t.match(await reconcilerOf(app).runOnce(), { examined: 0, unsettled: 0 })
+})
