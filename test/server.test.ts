@@ -6,12 +6,12 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { TYPESCRIPT_LOADER } from './helpers/processes.js'
+import { entryPoint } from './helpers/processes.js'
 
 t.test('sandbox mode with no configuration: listens, says it is a sandbox, is ready, stops on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'guestgate-server-'))
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', PORT: '0', GUESTGATE_DATA_DIR: dataDir }
-  const server = spawn(process.execPath, [...TYPESCRIPT_LOADER, 'src/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = spawn(process.execPath, entryPoint('src/server.ts'), { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { server.kill('SIGKILL') })
   let output = ''
   const listening = new Promise<string>((resolve, reject) => {

@@ -12,7 +12,7 @@ import type { RecordedCall } from '../../src/graph/simulator/graph-simulator.js'
 import { SEED } from '../../src/graph/simulator/seed.js'
 import type { DirectorySnapshot } from '../../src/graph/simulator/state.js'
 import { startSimulatorProcess } from '../helpers/simulator-process.js'
-import { TYPESCRIPT_LOADER } from '../helpers/processes.js'
+import { entryPoint } from '../helpers/processes.js'
 import { LOOPBACK_CA_FILE, startTokenEndpoint } from '../helpers/token-endpoint.js'
 
 const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
@@ -22,7 +22,7 @@ t.test('npm run conformance against the simulator process: conformant, cleaned u
   const simulator = await startSimulatorProcess(t)
   const tokens = await startTokenEndpoint(t, { tenantId: TENANT, clientId: SEED.apps.guestgate.appId, clientSecret: SECRET })
   const reportFile = path.join(await mkdtemp(path.join(tmpdir(), 'guestgate-conformance-')), 'report.json')
-  const child = spawn(process.execPath, [...TYPESCRIPT_LOADER, 'src/conformance/cli.ts'], {
+  const child = spawn(process.execPath, entryPoint('src/conformance/cli.ts'), {
     env: {
       PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: LOOPBACK_CA_FILE,
       GRAPH_BASE_URL: simulator.baseUrl,

@@ -7,7 +7,7 @@ import t from 'tap'
 import { runDoctorCommand } from '../../src/doctor/command.js'
 import type { CheckResult } from '../../src/doctor/doctor.js'
 import { startSimulatorProcess } from '../helpers/simulator-process.js'
-import { TYPESCRIPT_LOADER } from '../helpers/processes.js'
+import { entryPoint } from '../helpers/processes.js'
 import { LOOPBACK_CA_FILE } from '../helpers/token-endpoint.js'
 import { doctorEnvironment } from './doctor-fixture.js'
 
@@ -35,7 +35,7 @@ t.test('doctor against the simulator process, well-configured then mis-configure
   ])
 
   // As its own process: the table and the exit code an operator sees.
-  const child = spawn(process.execPath, [...TYPESCRIPT_LOADER, 'src/doctor/cli.ts'], {
+  const child = spawn(process.execPath, entryPoint('src/doctor/cli.ts'), {
     env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: LOOPBACK_CA_FILE, ...mis.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

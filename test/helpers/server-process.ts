@@ -1,11 +1,12 @@
-// The real server as a child process, started the way `npm start` starts it (src/server.ts
-// through tap's TypeScript loader instead of the build), with only the environment a test gives.
+// The real server as a child process, started the way `npm start` starts it (its build, or
+// src/server.ts through tsx when the build is not current: processes.ts's entryPoint), with only
+// the environment a test gives.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Teardown } from '../helper.js'
-import { TYPESCRIPT_LOADER } from './processes.js'
+import { entryPoint, TYPESCRIPT_LOADER } from './processes.js'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -32,7 +33,9 @@ export interface StartOptions {
 export function startServer(t: Teardown, env: Record<string, string>, options: StartOptions = {}): ServerProcess {
   const fullEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env }
   const file = options.command?.file ?? process.execPath
-  const args = options.command?.args ?? [...(options.nodeArgs ?? []), ...TYPESCRIPT_LOADER, path.join(REPO, 'src/server.ts')]
+  // Extra node arguments (module hooks that stand in for a source module) get the sources.
+  const args = options.command?.args ??
+    (options.nodeArgs ? [...options.nodeArgs, ...TYPESCRIPT_LOADER, path.join(REPO, 'src/server.ts')] : entryPoint('src/server.ts'))
   const child = spawn(file, args, { env: fullEnv, cwd: options.cwd ?? REPO, stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   let text = ''

@@ -4,7 +4,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
 import type { Readable } from 'node:stream'
 import type { Teardown } from '../helper.js'
-import { TYPESCRIPT_LOADER } from './processes.js'
+import { entryPoint } from './processes.js'
 
 export interface SimulatorProcess {
   /** http://127.0.0.1:PORT */
@@ -19,7 +19,7 @@ export interface SimulatorProcess {
 }
 
 export async function startSimulatorProcess(t: Teardown, env: Record<string, string> = {}): Promise<SimulatorProcess> {
-  const child = spawn(process.execPath, [...TYPESCRIPT_LOADER, 'src/graph/simulator/server.ts'], {
+  const child = spawn(process.execPath, entryPoint('src/graph/simulator/server.ts'), {
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -6,7 +6,7 @@ import pg from 'pg'
 import t from 'tap'
 import { createTestDatabase } from '../helpers/database.js'
 import { sandboxPolicyWith } from '../helpers/policy-file.js'
-import { startTypeScript } from '../helpers/processes.js'
+import { startEntryPoint } from '../helpers/processes.js'
 
 const SERVER = 'src/server.ts'
 const SIMULATOR = 'src/graph/simulator/server.ts'
@@ -45,7 +45,7 @@ async function follow(url: string, token: string, until: (view: JobView) => bool
 
 t.test('kill -9 half-way through a bulk job: after a restart it completes with one invitation per row', async (t) => {
   const database = await createTestDatabase(t)
-  const simulator = startTypeScript(t, SIMULATOR, { PORT: '0' })
+  const simulator = startEntryPoint(t, SIMULATOR, { PORT: '0' })
   const graphUrl = await simulator.waitFor(/listening on (http:\/\/\S+\/v1\.0)/)
   const graphOrigin = new URL(graphUrl).origin
   // Invitations take a while at Graph, so the kill finds rows at Graph, rows done and rows waiting.
@@ -62,7 +62,7 @@ t.test('kill -9 half-way through a bulk job: after a restart it completes with o
     // Rows of the dead process are handed out again 2 s after they started.
     GUESTGATE_BULK_CONCURRENCY: '4', GUESTGATE_BULK_ROW_TIMEOUT_SECONDS: '2', GUESTGATE_QUEUE_MAINTENANCE_SECONDS: '1',
   }
-  const first = startTypeScript(t, SERVER, env)
+  const first = startEntryPoint(t, SERVER, env)
   const base = await first.waitFor(/Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
   // The sandbox issuer's key is the process's own: the same caller gets a token from each.
   const mint = async (origin: string) => {
@@ -84,7 +84,7 @@ t.test('kill -9 half-way through a bulk job: after a restart it completes with o
   await first.kill9()
   t.ok(atKill && atKill.counts.succeeded! < ROWS, `killed with ${atKill?.counts.succeeded} of ${ROWS} rows done`)
 
-  const second = startTypeScript(t, SERVER, env)
+  const second = startEntryPoint(t, SERVER, env)
   const base2 = await second.waitFor(/Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
   const token2 = await mint(base2)
   const end = await follow(`${base2}${events}`, token2, (view) => view.state === 'completed')

@@ -5,14 +5,14 @@ import t from 'tap'
 import { auditRows, type AuditRow } from '../helpers/audit-rows.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { sandboxPolicyWith } from '../helpers/policy-file.js'
-import { startTypeScript } from '../helpers/processes.js'
+import { startEntryPoint } from '../helpers/processes.js'
 
 const SERVER = 'src/server.ts'
 const SIMULATOR = 'src/graph/simulator/server.ts'
 
 t.test('kill -9 during 50 concurrent invitations: after restart and one reconciler pass, the audit log equals the directory', async (t) => {
   const database = await createTestDatabase(t)
-  const simulator = startTypeScript(t, SIMULATOR, { PORT: '0' })
+  const simulator = startEntryPoint(t, SIMULATOR, { PORT: '0' })
   const graphUrl = await simulator.waitFor(/listening on (http:\/\/\S+\/v1\.0)/)
   const graphOrigin = new URL(graphUrl).origin
   // Invitations take a while at Graph, so the kill finds some sent, some waiting, some done.
@@ -32,7 +32,7 @@ t.test('kill -9 during 50 concurrent invitations: after restart and one reconcil
     DATABASE_POOL_SIZE: '60',
     GUESTGATE_INVITATIONS_PER_MINUTE: '60000', GUESTGATE_INVITATION_BURST: '1000',
   }
-  const first = startTypeScript(t, SERVER, env)
+  const first = startEntryPoint(t, SERVER, env)
   const base = await first.waitFor(/Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
   const mint = await fetch(`${base}/v1/sandbox/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roles: ['Guests.Invite'] }) })
   const { accessToken } = await mint.json() as { accessToken: string }
@@ -53,7 +53,7 @@ t.test('kill -9 during 50 concurrent invitations: after restart and one reconcil
   const openAtKill = atKill.filter((i) => i.status === 'intent' && !atKill.some((o) => o.correlation_id === i.correlation_id && o.status !== 'intent'))
   t.ok(openAtKill.length > 0, `${openAtKill.length} intents had no outcome when the process died`)
 
-  const second = startTypeScript(t, SERVER, env)
+  const second = startEntryPoint(t, SERVER, env)
   await second.waitFor(/Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
   await second.waitFor(/("unsettled":0,[^\n]*"msg":"reconciler pass finished")/)
   await second.stop()

@@ -9,7 +9,7 @@ import { SEED } from '../../src/graph/simulator/seed.js'
 import { EXPIRY_SWEEP_QUEUE } from '../../src/plugins/expiry.js'
 import { auditRows } from '../helpers/audit-rows.js'
 import { createTestDatabase } from '../helpers/database.js'
-import { startTypeScript } from '../helpers/processes.js'
+import { startEntryPoint } from '../helpers/processes.js'
 
 const SERVER = 'src/server.ts'
 const SIMULATOR = 'src/graph/simulator/server.ts'
@@ -18,7 +18,7 @@ const { developers } = SEED.groups
 
 t.test('kill -9 during an expiry sweep, then restart: nothing removed twice, nothing missed', async (t) => {
   const database = await createTestDatabase(t)
-  const simulator = startTypeScript(t, SIMULATOR, { PORT: '0' })
+  const simulator = startEntryPoint(t, SIMULATOR, { PORT: '0' })
   const graphUrl = await simulator.waitFor(/listening on (http:\/\/\S+\/v1\.0)/)
   const graphOrigin = new URL(graphUrl).origin
   const env = {
@@ -26,7 +26,7 @@ t.test('kill -9 during an expiry sweep, then restart: nothing removed twice, not
     GRAPH_TIMEOUT_MS: '3000', GUESTGATE_RECONCILE_AFTER_SECONDS: '4', GUESTGATE_RECONCILE_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info',
     GUESTGATE_INVITATIONS_PER_MINUTE: '60000', GUESTGATE_INVITATION_BURST: '1000',
   }
-  const first = startTypeScript(t, SERVER, env)
+  const first = startEntryPoint(t, SERVER, env)
   const base = await first.waitFor(/Docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/)
   const mint = await fetch(`${base}/v1/sandbox/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roles: ['Guests.Invite', 'Groups.ManageMembers'] }) })
   const { accessToken } = await mint.json() as { accessToken: string }
@@ -67,7 +67,7 @@ t.test('kill -9 during an expiry sweep, then restart: nothing removed twice, not
   const doneAtKill = atKill.find((r) => r.state === 'done')?.n ?? 0
   t.ok(doneAtKill >= 3 && doneAtKill < GUESTS, `the kill came mid-sweep (${doneAtKill} of ${GUESTS} done)`)
 
-  const second = startTypeScript(t, SERVER, env)
+  const second = startEntryPoint(t, SERVER, env)
   await second.waitFor(/("ran":true,[^\n]*"msg":"expiry sweep finished")/)
   await second.waitFor(/("unsettled":0,[^\n]*"msg":"reconciler pass finished")/)
   await second.stop()

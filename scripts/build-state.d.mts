@@ -1,0 +1,8 @@
+export const root: string
+export const stampFile: string
+export function buildState(): {
+  inputs: { prisma: string; all: string }
+  previous: { prisma?: string; all?: string }
+  clientPresent: boolean
+  upToDate: boolean
+}
