@@ -81,6 +81,7 @@ t.test('tenant mode as documented: GUESTGATE_TENANT_ID and a client secret reach
   const token = await callers.sign({ roles: ['Groups.ManageMembers'] })
   const groups = await fetch(`${base}/v1/groups`, { headers: { authorization: `Bearer ${token}` } })
   t.equal(groups.status, 200, 'a caller token from the tenant\'s keys is accepted and Graph answers')
+  if (groups.status !== 200) t.comment(`answer: ${await groups.clone().text()}\nserver output:\n${server.output()}`)
   t.ok(((await groups.json()) as { items: unknown[] }).items.length > 0)
 
   t.equal(authority.tokenRequests.length, 1, 'the credential asked the authority for a Graph token once')
