@@ -18,6 +18,10 @@ export interface DirectoryCache {
   servicePrincipal(caller: Caller, id: string): Promise<ServicePrincipal | null>
   /** The group, or null when Graph has none with this id. */
   group(caller: Caller, id: string): Promise<DirectoryGroup | null>
+  /** What the cache holds for the application now, without reading Graph: undefined when it is not cached (or no longer fresh). */
+  cachedServicePrincipal(caller: Caller, id: string): ServicePrincipal | null | undefined
+  /** The same for a group. */
+  cachedGroup(caller: Caller, id: string): DirectoryGroup | null | undefined
 }
 
 declare module 'fastify' {
@@ -41,17 +45,23 @@ export default fp(async function directoryCache(app: FastifyInstance) {
     fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }),
   })
 
+  const keyOf = (caller: Caller, kind: string, id: string) =>
+    `${caller.authenticatedPrincipal().tenantId} ${app.policies.current().version} ${kind} ${id}`.toLowerCase()
+
   async function cached<T extends Entry['value']>(caller: Caller, kind: string, id: string, read: () => Promise<T>): Promise<T> {
     if (ttl === 0) return read()
-    const key = [caller.authenticatedPrincipal().tenantId, app.policies.current().version, kind, id].join(' ').toLowerCase()
-    const entry = await cache.fetch(key, { context: read })
+    const entry = await cache.fetch(keyOf(caller, kind, id), { context: read })
     return entry!.value as T
   }
+  // A fresh entry only: get() answers undefined for a missing, stale or still-loading one.
+  const peek = (caller: Caller, kind: string, id: string) => (ttl === 0 ? undefined : cache.get(keyOf(caller, kind, id))?.value)
 
   app.decorate('directoryCache', {
     servicePrincipal: (caller, id) => cached(caller, 'servicePrincipal', id, () =>
       orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getServicePrincipal(id, ctx)))),
     group: (caller, id) => cached(caller, 'group', id, () =>
       orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getGroup(id, ctx)))),
+    cachedServicePrincipal: (caller, id) => peek(caller, 'servicePrincipal', id) as ServicePrincipal | null | undefined,
+    cachedGroup: (caller, id) => peek(caller, 'group', id) as DirectoryGroup | null | undefined,
   } satisfies DirectoryCache)
 }, { name: 'directory-cache', dependencies: ['config', 'graph', 'authorization'] })

@@ -1,6 +1,7 @@
 // Issue 12, item 3: GET /v1/me/permissions answers what a portal shows: applications with their
 // names and grantable roles, groups with names and kinds, invitation domains, redirect prefixes
 // and the hourly limits left; Graph is read once per policy version and short while.
+import { readFile, writeFile } from 'node:fs/promises'
 import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import type { MyPermissions } from '../../../src/operations/my-permissions.js'
@@ -66,4 +67,37 @@ t.test('names, kinds, grantable roles, domains and limits; Graph read once', asy
 
   const reader = await as(await token(['Audit.Read']), { method: 'GET', url: '/v1/me/permissions' })
   t.match(reader.json(), { invitations: null, groups: [], apps: [] }, 'a caller who may not invite, manage or grant gets no choices')
+})
+
+// The page is answered from the directory cache without a Graph read while it holds every object
+// (a group Graph does not have included), and read again for a new policy version.
+t.test('from the directory cache: missing groups stay missing, a new policy version reads Graph again', async (t) => {
+  const missing = 'd0000000-0000-4000-8000-0000000000ff'
+  const policy = await sandboxPolicyWith(t, (p) => {
+    p.roles['Groups.ManageMembers']!.groups!.push({ id: missing, add: true, remove: true })
+  })
+  const { app, as, token, simulator } = await build(t, { GUESTGATE_POLICY_FILE: policy })
+  const caller = await token(['Groups.ManageMembers'])
+  const groups = async () => {
+    const res = await as(caller, { method: 'GET', url: '/v1/me/permissions' })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json<MyPermissions>().groups.map((g) => ({ groupId: g.groupId, found: g.found, displayName: g.displayName, add: g.add }))
+  }
+  const expected = [
+    { groupId: developers, found: true, displayName: 'Developers', add: true },
+    { groupId: marketing, found: true, displayName: 'Marketing', add: true },
+    { groupId: missing, found: false, displayName: null, add: false },
+  ]
+  t.same(await groups(), expected)
+  simulator.calls.length = 0
+  t.same(await groups(), expected, 'the same page from the cache')
+  t.same(await groups(), expected)
+  t.equal(simulator.calls.length, 0, 'nothing read from Graph, not even the group it does not have')
+
+  simulator.state.getGroup(developers).displayName = 'Developers (renamed)'
+  t.same(await groups(), expected, 'a renamed group keeps its cached name for this policy version')
+  await writeFile(policy, (await readFile(policy, 'utf8')).replace(/^version: .*$/m, 'version: my-permissions-test-2'))
+  t.equal((await app.policies.reload()).ok, true)
+  t.same(await groups(), [{ ...expected[0], displayName: 'Developers (renamed)' }, ...expected.slice(1)], 'the new version reads Graph again')
+  t.equal(simulator.calls.filter((c) => c.method === 'GET' && /\/groups\//.test(c.path)).length, 3)
 })
