@@ -29,7 +29,7 @@ export interface MyPermissions {
   roles: string[]
   actions: PermissionSummary['actions']
   invitations: NonNullable<PermissionSummary['invitations']> & { limits: { requester: HourlyLimit; tenant: HourlyLimit | null } } | null
-  groups: {
+  groups: readonly {
     groupId: string
     /** false: Graph has no such group (the policy names one that is gone). */
     found: boolean
@@ -41,7 +41,7 @@ export interface MyPermissions {
     add: boolean
     remove: boolean
   }[]
-  apps: {
+  apps: readonly {
     appId: string
     found: boolean
     displayName: string | null
@@ -116,26 +116,41 @@ async function readAppEntry(app: FastifyInstance, caller: Caller, summary: Permi
   return appEntry(caller, summary, appId, await app.directoryCache.servicePrincipal(caller, appId))
 }
 
+interface Parts { groups: readonly GroupEntry[]; apps: readonly AppEntry[] }
+
+// The groups and applications parts, built from the directory cache, kept per summary until the
+// first of the objects they show would go stale there: until then the directory cache would
+// answer the same objects, so the page is the same (and asks it nothing).
+const cachedPages = new WeakMap<PermissionSummary, Parts & { freshUntil: number }>()
+
 /**
  * The groups and applications parts when the directory cache holds every object they name (the
  * usual case): no promise per object. undefined when one is missing or stale: then they are read.
  * A dry run reads them the usual way (it records every question).
  */
-function cachedParts(app: FastifyInstance, caller: Caller, summary: PermissionSummary): { groups: GroupEntry[]; apps: AppEntry[] } | undefined {
+function cachedParts(app: FastifyInstance, caller: Caller, summary: PermissionSummary): Parts | undefined {
   if (caller.dryRun) return undefined
+  const kept = cachedPages.get(summary)
+  if (kept && performance.now() < kept.freshUntil) return kept
+  let freshUntil = Infinity
   const groups: GroupEntry[] = []
   for (const { groupId } of summary.groups) {
     const group = app.directoryCache.cachedGroup(caller, groupId)
     if (group === undefined) return undefined
-    groups.push(groupEntry(caller, summary, groupId, group))
+    freshUntil = Math.min(freshUntil, group.freshUntil)
+    groups.push(groupEntry(caller, summary, groupId, group.value))
   }
   const apps: AppEntry[] = []
   for (const { appId } of summary.appRoles) {
     const sp = app.directoryCache.cachedServicePrincipal(caller, appId)
     if (sp === undefined) return undefined
-    apps.push(appEntry(caller, summary, appId, sp))
+    freshUntil = Math.min(freshUntil, sp.freshUntil)
+    apps.push(appEntry(caller, summary, appId, sp.value))
   }
-  return { groups, apps }
+  // Shared by every answer until then: frozen.
+  const parts = Object.freeze({ groups: Object.freeze(groups), apps: Object.freeze(apps), freshUntil })
+  cachedPages.set(summary, parts)
+  return parts
 }
 
 const hourly = (limit: number | undefined, used: number, retryAt: Date | null): HourlyLimit => ({
@@ -166,9 +181,9 @@ export function myPermissions(app: FastifyInstance, caller: Caller): MyPermissio
 }
 
 async function readPermissions(app: FastifyInstance, caller: Caller, policy: AppPolicyEngine, principal: Principal, summary: PermissionSummary,
-  cached: { groups: GroupEntry[]; apps: AppEntry[] } | undefined): Promise<MyPermissions> {
-  let groups: GroupEntry[] | Promise<GroupEntry[]>
-  let apps: AppEntry[] | Promise<AppEntry[]>
+  cached: Parts | undefined): Promise<MyPermissions> {
+  let groups: readonly GroupEntry[] | Promise<GroupEntry[]>
+  let apps: readonly AppEntry[] | Promise<AppEntry[]>
   if (cached) {
     ({ groups, apps } = cached)
   } else {
@@ -183,7 +198,7 @@ async function readPermissions(app: FastifyInstance, caller: Caller, policy: App
   return page(summary, invitationPart, groupPart, appPart)
 }
 
-const page = (summary: PermissionSummary, invitations: MyPermissions['invitations'], groups: GroupEntry[], apps: AppEntry[]): MyPermissions => ({
+const page = (summary: PermissionSummary, invitations: MyPermissions['invitations'], groups: readonly GroupEntry[], apps: readonly AppEntry[]): MyPermissions => ({
   policyVersion: summary.policyVersion, roles: summary.roles, actions: summary.actions, invitations, groups, apps,
   bundles: summary.bundles, expiryMaxDays: summary.expiryMaxDays,
 })

@@ -19,9 +19,15 @@ export interface DirectoryCache {
   /** The group, or null when Graph has none with this id. */
   group(caller: Caller, id: string): Promise<DirectoryGroup | null>
   /** What the cache holds for the application now, without reading Graph: undefined when it is not cached (or no longer fresh). */
-  cachedServicePrincipal(caller: Caller, id: string): ServicePrincipal | null | undefined
+  cachedServicePrincipal(caller: Caller, id: string): Cached<ServicePrincipal> | undefined
   /** The same for a group. */
-  cachedGroup(caller: Caller, id: string): DirectoryGroup | null | undefined
+  cachedGroup(caller: Caller, id: string): Cached<DirectoryGroup> | undefined
+}
+
+export interface Cached<T> {
+  value: T | null
+  /** Until when (performance.now()) the cache answers this value without reading Graph again. */
+  freshUntil: number
 }
 
 declare module 'fastify' {
@@ -54,14 +60,19 @@ export default fp(async function directoryCache(app: FastifyInstance) {
     return entry!.value as T
   }
   // A fresh entry only: get() answers undefined for a missing, stale or still-loading one.
-  const peek = (caller: Caller, kind: string, id: string) => (ttl === 0 ? undefined : cache.get(keyOf(caller, kind, id))?.value)
+  function peek<T>(caller: Caller, kind: string, id: string): Cached<T> | undefined {
+    if (ttl === 0) return undefined
+    const key = keyOf(caller, kind, id)
+    const entry = cache.get(key)
+    return entry && { value: entry.value as T | null, freshUntil: performance.now() + cache.getRemainingTTL(key) }
+  }
 
   app.decorate('directoryCache', {
     servicePrincipal: (caller, id) => cached(caller, 'servicePrincipal', id, () =>
       orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getServicePrincipal(id, ctx)))),
     group: (caller, id) => cached(caller, 'group', id, () =>
       orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getGroup(id, ctx)))),
-    cachedServicePrincipal: (caller, id) => peek(caller, 'servicePrincipal', id) as ServicePrincipal | null | undefined,
-    cachedGroup: (caller, id) => peek(caller, 'group', id) as DirectoryGroup | null | undefined,
+    cachedServicePrincipal: (caller, id) => peek<ServicePrincipal>(caller, 'servicePrincipal', id),
+    cachedGroup: (caller, id) => peek<DirectoryGroup>(caller, 'group', id),
   } satisfies DirectoryCache)
 }, { name: 'directory-cache', dependencies: ['config', 'graph', 'authorization'] })
