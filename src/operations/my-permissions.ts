@@ -29,7 +29,7 @@ export interface MyPermissions {
   roles: string[]
   actions: PermissionSummary['actions']
   invitations: NonNullable<PermissionSummary['invitations']> & { limits: { requester: HourlyLimit; tenant: HourlyLimit | null } } | null
-  groups: {
+  groups: readonly {
     groupId: string
     /** false: Graph has no such group (the policy names one that is gone). */
     found: boolean
@@ -41,7 +41,7 @@ export interface MyPermissions {
     add: boolean
     remove: boolean
   }[]
-  apps: {
+  apps: readonly {
     appId: string
     found: boolean
     displayName: string | null
@@ -82,8 +82,7 @@ function remembered<K extends object, V>(caller: Caller, cache: WeakMap<Permissi
 }
 
 // Module functions rather than closures: the page is asked for on every portal page load.
-async function groupEntry(app: FastifyInstance, caller: Caller, summary: PermissionSummary, groupId: string): Promise<GroupEntry> {
-  const group = await app.directoryCache.group(caller, groupId)
+function groupEntry(caller: Caller, summary: PermissionSummary, groupId: string, group: DirectoryGroup | null): GroupEntry {
   if (group === null) return { groupId, found: false, displayName: null, kind: null, isDynamic: false, isAssignableToRole: false, add: false, remove: false }
   return remembered(caller, groupEntries, summary, group, () => {
     const may = (action: 'addMember' | 'removeMember') => caller.evaluate(action, groupMembershipTarget(groupId, group)).allowed
@@ -100,14 +99,58 @@ async function groupEntry(app: FastifyInstance, caller: Caller, summary: Permiss
   })
 }
 
-async function appEntry(app: FastifyInstance, caller: Caller, summary: PermissionSummary, appId: string): Promise<AppEntry> {
-  const sp = await app.directoryCache.servicePrincipal(caller, appId)
+function appEntry(caller: Caller, summary: PermissionSummary, appId: string, sp: ServicePrincipal | null): AppEntry {
   if (sp === null) return { appId, found: false, displayName: null, grant: [], revoke: [] }
   return remembered(caller, appEntries, summary, sp, () => {
     const allowed = (action: 'assign' | 'unassign', roles: AppRole[]) =>
       roles.filter((role) => caller.evaluate(action, appRoleTarget(appId, role, sp)).allowed).map(toAppRole)
     return { appId, found: true, displayName: sp.displayName, grant: allowed('assign', assignableRoles(sp)), revoke: allowed('unassign', sp.appRoles) }
   })
+}
+
+async function readGroupEntry(app: FastifyInstance, caller: Caller, summary: PermissionSummary, groupId: string): Promise<GroupEntry> {
+  return groupEntry(caller, summary, groupId, await app.directoryCache.group(caller, groupId))
+}
+
+async function readAppEntry(app: FastifyInstance, caller: Caller, summary: PermissionSummary, appId: string): Promise<AppEntry> {
+  return appEntry(caller, summary, appId, await app.directoryCache.servicePrincipal(caller, appId))
+}
+
+interface Parts { groups: readonly GroupEntry[]; apps: readonly AppEntry[] }
+
+// The groups and applications parts, built from the directory cache, kept per summary until the
+// first of the objects they show would go stale there: until then the directory cache would
+// answer the same objects, so the page is the same (and asks it nothing).
+const cachedPages = new WeakMap<PermissionSummary, Parts & { freshUntil: number }>()
+
+/**
+ * The groups and applications parts when the directory cache holds every object they name (the
+ * usual case): no promise per object. undefined when one is missing or stale: then they are read.
+ * A dry run reads them the usual way (it records every question).
+ */
+function cachedParts(app: FastifyInstance, caller: Caller, summary: PermissionSummary): Parts | undefined {
+  if (caller.dryRun) return undefined
+  const kept = cachedPages.get(summary)
+  if (kept && performance.now() < kept.freshUntil) return kept
+  let freshUntil = Infinity
+  const groups: GroupEntry[] = []
+  for (const { groupId } of summary.groups) {
+    const group = app.directoryCache.cachedGroup(caller, groupId)
+    if (group === undefined) return undefined
+    freshUntil = Math.min(freshUntil, group.freshUntil)
+    groups.push(groupEntry(caller, summary, groupId, group.value))
+  }
+  const apps: AppEntry[] = []
+  for (const { appId } of summary.appRoles) {
+    const sp = app.directoryCache.cachedServicePrincipal(caller, appId)
+    if (sp === undefined) return undefined
+    freshUntil = Math.min(freshUntil, sp.freshUntil)
+    apps.push(appEntry(caller, summary, appId, sp.value))
+  }
+  // Shared by every answer until then: frozen.
+  const parts = Object.freeze({ groups: Object.freeze(groups), apps: Object.freeze(apps), freshUntil })
+  cachedPages.set(summary, parts)
+  return parts
 }
 
 const hourly = (limit: number | undefined, used: number, retryAt: Date | null): HourlyLimit => ({
@@ -127,18 +170,35 @@ async function invitationsPart(app: FastifyInstance, policy: AppPolicyEngine, pr
   }
 }
 
-export async function myPermissions(app: FastifyInstance, caller: Caller): Promise<MyPermissions> {
+/** Synchronous when nothing needs reading (no invitation counts, every directory object cached). */
+export function myPermissions(app: FastifyInstance, caller: Caller): MyPermissions | Promise<MyPermissions> {
   const principal = caller.authenticatedPrincipal()
   const policy = app.policies.current()
   const summary = policy.permissionsOf(principal)
-  const groups: Promise<GroupEntry>[] = []
-  for (const { groupId } of summary.groups) groups.push(groupEntry(app, caller, summary, groupId))
-  const apps: Promise<AppEntry>[] = []
-  for (const { appId } of summary.appRoles) apps.push(appEntry(app, caller, summary, appId))
-
-  const [invitationPart, groupPart, appPart] = await Promise.all([invitationsPart(app, policy, principal, summary), Promise.all(groups), Promise.all(apps)])
-  return {
-    policyVersion: summary.policyVersion, roles: summary.roles, actions: summary.actions, invitations: invitationPart, groups: groupPart, apps: appPart,
-    bundles: summary.bundles, expiryMaxDays: summary.expiryMaxDays,
-  }
+  const cached = cachedParts(app, caller, summary)
+  if (cached && !summary.invitations) return page(summary, null, cached.groups, cached.apps)
+  return readPermissions(app, caller, policy, principal, summary, cached)
 }
+
+async function readPermissions(app: FastifyInstance, caller: Caller, policy: AppPolicyEngine, principal: Principal, summary: PermissionSummary,
+  cached: Parts | undefined): Promise<MyPermissions> {
+  let groups: readonly GroupEntry[] | Promise<GroupEntry[]>
+  let apps: readonly AppEntry[] | Promise<AppEntry[]>
+  if (cached) {
+    ({ groups, apps } = cached)
+  } else {
+    const groupReads: Promise<GroupEntry>[] = []
+    for (const { groupId } of summary.groups) groupReads.push(readGroupEntry(app, caller, summary, groupId))
+    const appReads: Promise<AppEntry>[] = []
+    for (const { appId } of summary.appRoles) appReads.push(readAppEntry(app, caller, summary, appId))
+    groups = Promise.all(groupReads)
+    apps = Promise.all(appReads)
+  }
+  const [invitationPart, groupPart, appPart] = await Promise.all([invitationsPart(app, policy, principal, summary), groups, apps])
+  return page(summary, invitationPart, groupPart, appPart)
+}
+
+const page = (summary: PermissionSummary, invitations: MyPermissions['invitations'], groups: readonly GroupEntry[], apps: readonly AppEntry[]): MyPermissions => ({
+  policyVersion: summary.policyVersion, roles: summary.roles, actions: summary.actions, invitations, groups, apps,
+  bundles: summary.bundles, expiryMaxDays: summary.expiryMaxDays,
+})

@@ -18,6 +18,16 @@ export interface DirectoryCache {
   servicePrincipal(caller: Caller, id: string): Promise<ServicePrincipal | null>
   /** The group, or null when Graph has none with this id. */
   group(caller: Caller, id: string): Promise<DirectoryGroup | null>
+  /** What the cache holds for the application now, without reading Graph: undefined when it is not cached (or no longer fresh). */
+  cachedServicePrincipal(caller: Caller, id: string): Cached<ServicePrincipal> | undefined
+  /** The same for a group. */
+  cachedGroup(caller: Caller, id: string): Cached<DirectoryGroup> | undefined
+}
+
+export interface Cached<T> {
+  value: T | null
+  /** Until when (performance.now()) the cache answers this value without reading Graph again. */
+  freshUntil: number
 }
 
 declare module 'fastify' {
@@ -41,11 +51,20 @@ export default fp(async function directoryCache(app: FastifyInstance) {
     fetchMethod: async (_key, _stale, { context }) => ({ value: await context() }),
   })
 
+  const keyOf = (caller: Caller, kind: string, id: string) =>
+    `${caller.authenticatedPrincipal().tenantId} ${app.policies.current().version} ${kind} ${id}`.toLowerCase()
+
   async function cached<T extends Entry['value']>(caller: Caller, kind: string, id: string, read: () => Promise<T>): Promise<T> {
     if (ttl === 0) return read()
-    const key = [caller.authenticatedPrincipal().tenantId, app.policies.current().version, kind, id].join(' ').toLowerCase()
-    const entry = await cache.fetch(key, { context: read })
+    const entry = await cache.fetch(keyOf(caller, kind, id), { context: read })
     return entry!.value as T
+  }
+  // A fresh entry only: get() answers undefined for a missing, stale or still-loading one.
+  function peek<T>(caller: Caller, kind: string, id: string): Cached<T> | undefined {
+    if (ttl === 0) return undefined
+    const key = keyOf(caller, kind, id)
+    const entry = cache.get(key)
+    return entry && { value: entry.value as T | null, freshUntil: performance.now() + cache.getRemainingTTL(key) }
   }
 
   app.decorate('directoryCache', {
@@ -53,5 +72,7 @@ export default fp(async function directoryCache(app: FastifyInstance) {
       orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getServicePrincipal(id, ctx)))),
     group: (caller, id) => cached(caller, 'group', id, () =>
       orNullWhenMissing(app.graphOps.read(identityOf(caller), (graph, ctx) => graph.getGroup(id, ctx)))),
+    cachedServicePrincipal: (caller, id) => peek<ServicePrincipal>(caller, 'servicePrincipal', id),
+    cachedGroup: (caller, id) => peek<DirectoryGroup>(caller, 'group', id),
   } satisfies DirectoryCache)
 }, { name: 'directory-cache', dependencies: ['config', 'graph', 'authorization'] })

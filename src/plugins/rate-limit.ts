@@ -9,12 +9,20 @@ import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
+import type { Principal } from '../auth/principal.js'
 import { ProblemError } from '../errors.js'
+
+// The verified-token cache hands out the same principal object for every request with that token:
+// its key is built once, and the store's Map hashes that string once, not a new one per request.
+const principalKeys = new WeakMap<Principal, string>()
 
 /** The caller a request is counted against. Exported for tests. */
 export function rateLimitKey(request: FastifyRequest): string {
   const principal = request.principal
-  return principal ? `principal:${principal.tenantId}:${principal.oid}` : `address:${normalizeIP(request.ip)}`
+  if (!principal) return `address:${normalizeIP(request.ip)}`
+  let key = principalKeys.get(principal)
+  if (key === undefined) principalKeys.set(principal, key = `principal:${principal.tenantId}:${principal.oid}`)
+  return key
 }
 
 export default fp(async function rateLimiting(app: FastifyInstance) {

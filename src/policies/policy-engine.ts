@@ -289,7 +289,20 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
   // as the token has them, not only those the policy knows: a denial names them all.
   const bareDecisions = new Map<string, PolicyDecision>()
   const questionKeys = new WeakMap<Principal, string>()
+  // In front of it, the answers per principal object (the verified-token cache hands out the same
+  // one for every request with a token): a short question to look up, not the roles' key with it.
+  const principalDecisions = new WeakMap<Principal, Map<string, PolicyDecision>>()
   function rememberedDecision(principal: Principal, question: string, decideNow: () => PolicyDecision): PolicyDecision {
+    let mine = principalDecisions.get(principal)
+    if (mine === undefined) principalDecisions.set(principal, mine = new Map<string, PolicyDecision>())
+    let decision = mine.get(question)
+    if (decision === undefined) {
+      decision = sharedDecision(principal, question, decideNow)
+      mine.set(question, decision)
+    }
+    return decision
+  }
+  function sharedDecision(principal: Principal, question: string, decideNow: () => PolicyDecision): PolicyDecision {
     let base = questionKeys.get(principal)
     if (base === undefined) {
       base = JSON.stringify([principal.tenantId, principal.roles])

@@ -63,3 +63,25 @@ t.test('claims that reach audit rows must be what they claim to be, or the token
   t.equal(upper.oid, OID_1.replace('0000', 'abcd'), 'object ids are kept in lower case')
   t.equal(upper.tenantId, TENANT)
 })
+
+// The cache is looked up by the end of the token's signature: only the very token verified may
+// be answered from it, never one that ends the same way.
+t.test('the cache answers the token verified, not one that differs before its last characters', async (t) => {
+  const issuer = await startTestIssuer(t, TENANT, 'api://x')
+  const verifier = createTokenVerifier({
+    issuer: entraIssuer(issuer.authority, TENANT), audiences: ['api://x'], clockSkewSeconds: 30, keys: entraKeys(issuer.authority, TENANT),
+  })
+  const token = await issuer.sign({ roles: ['Audit.Read'], oid: OID_1 })
+  t.equal(verifier.cached(token), undefined, 'not verified yet')
+  const principal = await verifier.verify(token)
+  t.equal(verifier.cached(token), principal, 'the same principal object')
+  t.equal(verifier.cached(`${token}`.split('').join('')), principal, 'for another string with the same text')
+  const swap = (s: string, at: number) => `${s.slice(0, at)}${s[at] === 'A' ? 'B' : 'A'}${s.slice(at + 1)}`
+  t.equal(verifier.cached(swap(token, 10)), undefined, 'a token changed in its header')
+  t.equal(verifier.cached(swap(token, token.length - 40)), undefined, 'a token changed in its signature, before the last characters')
+  t.equal(verifier.cached(`x${token}`), undefined, 'a longer token with the same end')
+  t.equal(verifier.cached(token.slice(1)), undefined, 'a shorter one')
+  t.equal(verifier.cached(token.slice(-32)), undefined, 'its last characters alone')
+  await t.rejects(verifier.verify(swap(token, token.length - 40)), { name: 'TokenRejectedError' }, 'and the changed token is verified, and refused')
+  t.equal(verifier.cached(token), principal, 'the verified token is still cached')
+})

@@ -56,3 +56,22 @@ t.test('sandbox: minted tokens pass the same verifier; an unknown route is a 404
   t.equal(missing.statusCode, 404)
   t.match(missing.json(), { code: 'route_not_found', status: 404 })
 })
+
+// A cached token is found without parsing the header only in the usual form "Bearer <token>";
+// every other form is parsed as before: accepted when the token is, refused when it is not.
+t.test('header forms with a token verified before', async (t) => {
+  const { app, token } = await build(t)
+  const valid = await token([])
+  const status = async (authorization: string) => (await app.inject({ method: 'GET', url: '/v1/guests', headers: { authorization } })).statusCode
+  t.equal(await status(`Bearer ${valid}`), 403, 'verified: no role, refused by the policy')
+  t.equal(await status(`Bearer ${valid}`), 403, 'from the cache')
+  t.equal(await status(`bearer ${valid}`), 403, 'scheme in lower case')
+  t.equal(await status(`Bearer   ${valid}`), 403, 'several spaces')
+  t.equal(await status(`Bearer ${valid}  `), 403, 'trailing spaces')
+  t.equal(await status(`Bearer ${valid} extra`), 401, 'more after the token')
+  t.equal(await status(`Bearer ${valid},`), 401, 'a character tokens do not have')
+  t.equal(await status(`Bearer x${valid}`), 401, 'a longer token with the same end')
+  t.equal(await status(`Bearer ${valid.slice(1)}`), 401, 'a shorter one')
+  t.equal(await status(`Bearer\t${valid}`), 401, 'not a space')
+  t.equal(await status(`Basic ${valid}`), 401, 'another scheme')
+})

@@ -332,3 +332,23 @@ t.test('decideAny: the route-level gate, before the target is known', async (t) 
   t.match(engine.decideAny(p(ALL, OTHER_TENANT), 'read', 'Guest'), { allowed: false, rule: 'tenant.mismatch' })
   t.equal(engine.decideAny(p([GMM]), 'addMember', 'GroupMembership').reason, 'Groups.ManageMembers may add guests to groups.')
 })
+
+// Bare questions (a subject type alone) are remembered per principal object and per roles: each
+// principal still gets its own roles' answer, and the same principal the same (frozen) decision.
+t.test('bare decisions are remembered per principal without mixing principals', async (t) => {
+  const engine = engines.sandbox
+  const reader: Principal = { oid: 'f0000000-0000-4000-8000-0000000000a1', name: 'Reader', tenantId: TENANT, roles: ['Audit.Read'] }
+  const inviter: Principal = { oid: 'f0000000-0000-4000-8000-0000000000a2', name: 'Inviter', tenantId: TENANT, roles: ['Guests.Invite'] }
+  const stranger: Principal = { ...inviter, tenantId: OTHER_TENANT }
+  for (let round = 0; round < 2; round++) {
+    t.equal(engine.decideAny(reader, 'invite', 'Invitation').allowed, false, `round ${round}: reader may not invite`)
+    t.equal(engine.decideAny(inviter, 'invite', 'Invitation').allowed, true, `round ${round}: inviter may`)
+    t.equal(engine.decideAny(stranger, 'invite', 'Invitation').allowed, false, `round ${round}: not from another tenant`)
+    t.equal(engine.decide(reader, 'read', { type: 'AuditLog' }).allowed, true)
+    t.equal(engine.decide(inviter, 'read', { type: 'AuditLog' }).allowed, false)
+    t.equal(engine.decideAny(inviter, 'read', 'AuditLog').allowed, false, 'decideAny and decide are separate questions')
+  }
+  t.equal(engine.decideAny(inviter, 'invite', 'Invitation'), engine.decideAny(inviter, 'invite', 'Invitation'), 'the same decision object')
+  t.equal(engine.decideAny({ ...inviter }, 'invite', 'Invitation'), engine.decideAny(inviter, 'invite', 'Invitation'), 'shared by principals with the same roles')
+  t.ok(Object.isFrozen(engine.decideAny(inviter, 'invite', 'Invitation')))
+})

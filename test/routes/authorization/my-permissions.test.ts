@@ -1,9 +1,13 @@
 // Issue 12, item 3: GET /v1/me/permissions answers what a portal shows: applications with their
 // names and grantable roles, groups with names and kinds, invitation domains, redirect prefixes
 // and the hourly limits left; Graph is read once per policy version and short while.
+import { readFile, writeFile } from 'node:fs/promises'
 import t from 'tap'
 import { SEED } from '../../../src/graph/simulator/seed.js'
-import type { MyPermissions } from '../../../src/operations/my-permissions.js'
+import type { FastifyInstance } from 'fastify'
+import type { DirectoryGroup } from '../../../src/graph/graph-gateway.js'
+import { myPermissions, type MyPermissions } from '../../../src/operations/my-permissions.js'
+import type { DirectoryCache } from '../../../src/plugins/directory-cache.js'
 import { build } from '../../helper.js'
 import { sandboxPolicyWith } from '../../helpers/policy-file.js'
 
@@ -66,4 +70,85 @@ t.test('names, kinds, grantable roles, domains and limits; Graph read once', asy
 
   const reader = await as(await token(['Audit.Read']), { method: 'GET', url: '/v1/me/permissions' })
   t.match(reader.json(), { invitations: null, groups: [], apps: [] }, 'a caller who may not invite, manage or grant gets no choices')
+})
+
+// The page is answered from the directory cache without a Graph read while it holds every object
+// (a group Graph does not have included), and read again for a new policy version.
+t.test('from the directory cache: missing groups stay missing, a new policy version reads Graph again', async (t) => {
+  const missing = 'd0000000-0000-4000-8000-0000000000ff'
+  const policy = await sandboxPolicyWith(t, (p) => {
+    p.roles['Groups.ManageMembers']!.groups!.push({ id: missing, add: true, remove: true })
+  })
+  const { app, as, token, simulator } = await build(t, { GUESTGATE_POLICY_FILE: policy })
+  const caller = await token(['Groups.ManageMembers'])
+  const groups = async () => {
+    const res = await as(caller, { method: 'GET', url: '/v1/me/permissions' })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json<MyPermissions>().groups.map((g) => ({ groupId: g.groupId, found: g.found, displayName: g.displayName, add: g.add }))
+  }
+  const expected = [
+    { groupId: developers, found: true, displayName: 'Developers', add: true },
+    { groupId: marketing, found: true, displayName: 'Marketing', add: true },
+    { groupId: missing, found: false, displayName: null, add: false },
+  ]
+  t.same(await groups(), expected)
+  simulator.calls.length = 0
+  t.same(await groups(), expected, 'the same page from the cache')
+  t.same(await groups(), expected)
+  t.equal(simulator.calls.length, 0, 'nothing read from Graph, not even the group it does not have')
+
+  simulator.state.getGroup(developers).displayName = 'Developers (renamed)'
+  t.same(await groups(), expected, 'a renamed group keeps its cached name for this policy version')
+  await writeFile(policy, (await readFile(policy, 'utf8')).replace(/^version: .*$/m, 'version: my-permissions-test-2'))
+  t.equal((await app.policies.reload()).ok, true)
+  t.same(await groups(), [{ ...expected[0], displayName: 'Developers (renamed)' }, ...expected.slice(1)], 'the new version reads Graph again')
+  t.equal(simulator.calls.filter((c) => c.method === 'GET' && /\/groups\//.test(c.path)).length, 3)
+})
+
+// The groups and applications parts are kept per permission summary until the first of their
+// objects would go stale in the directory cache; the directory cache is played here, with the
+// freshness it reports.
+t.test('the page is kept until the first of its objects goes stale in the directory cache', async (t) => {
+  const { app } = await build(t)
+  const principal = { oid: '00000000-1111-4222-8333-444444444444', name: 'Ada', tenantId: app.config.tenantId, roles: ['Groups.ManageMembers', 'Apps.AssignRoles'] }
+  const caller = app.callerFor(principal, { requestId: 'my-permissions-test' })
+  const names: Record<string, string> = {}
+  let freshFor = 60_000
+  let peeks = 0
+  const fresh = <T>(value: T) => ({ value, freshUntil: performance.now() + freshFor })
+  const directoryCache: DirectoryCache = {
+    group: async () => t.fail('no Graph read') as never,
+    servicePrincipal: async () => t.fail('no Graph read') as never,
+    cachedGroup: (_caller, id) => {
+      peeks++
+      const group = SEED.groups.developers === id || SEED.groups.marketing === id
+        ? { id, displayName: names[id] ?? id, groupTypes: [], securityEnabled: true, mailEnabled: false, isDynamic: false, isAssignableToRole: false } as unknown as DirectoryGroup
+        : null
+      return fresh(group)
+    },
+    cachedServicePrincipal: (_caller, id) => {
+      peeks++
+      return fresh({ id, appId: id, displayName: names[id] ?? id, appRoles: [] })
+    },
+  }
+  const page = async () => (await myPermissions({ policies: app.policies, directoryCache } as unknown as FastifyInstance, caller))
+  const displayNames = async () => {
+    const { groups, apps } = await page()
+    return [...groups.map((g) => g.displayName), ...apps.map((a) => a.displayName)]
+  }
+
+  const first = await displayNames()
+  t.equal(peeks, 4, 'two groups and two applications looked up')
+  names[developers] = 'Developers (renamed)'
+  t.same(await displayNames(), first, 'kept: the directory cache still holds the same objects')
+  t.equal(peeks, 4, 'and is not asked again')
+
+  // Another summary (other roles) has its own page.
+  freshFor = -1
+  const other = app.callerFor({ ...principal, roles: ['Groups.ManageMembers'] }, { requestId: 'my-permissions-test-2' })
+  const otherPage = () => myPermissions({ policies: app.policies, directoryCache } as unknown as FastifyInstance, other)
+  t.equal((await otherPage()).groups[0]!.displayName, 'Developers (renamed)')
+  t.equal(peeks, 6)
+  t.equal((await otherPage()).groups[0]!.displayName, 'Developers (renamed)', 'built again: an object it shows went stale')
+  t.equal(peeks, 8, 'so the directory cache is asked again')
 })
