@@ -24,6 +24,10 @@ const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'
 // query). Set before any WASM module is compiled (Prisma's query compiler is WASM too).
 if (config.mode === 'sandbox' && !config.databaseUrl) v8.setFlagsFromString('--liftoff-only')
 
+// The sandbox issuer's RSA key is made on the thread pool while the modules load and the database
+// opens (an import that fails here fails again, reported, when the app loads).
+if (config.mode === 'sandbox') void import('./auth/sandbox-issuer.js').then((issuer) => issuer.prepareSandboxKey(), () => {})
+
 const tracing = config.otlpEndpoint ? await (await import('./tracing.js')).startTracing(config, version) : undefined
 
 const [{ default: closeWithGrace }, { default: Fastify }, { buildApp }, { serverOptions }, { createLogger }, { openEmbeddedDatabase }, { lockSandboxFolder }] =
