@@ -1,10 +1,14 @@
 // The process's one logger: JSON lines for machines, readable lines (pino-pretty) for people at
 // a terminal. Which one is an explicit setting (LOG_FORMAT), `auto` looking only at whether
 // standard output is a terminal.
+import { createRequire } from 'node:module'
 import { Writable } from 'node:stream'
 import pino, { type DestinationStream, type Logger } from 'pino'
-import pretty from 'pino-pretty'
 import type { AppConfig } from './config.js'
+
+// Loaded only for readable lines: JSON logging (the bench, production) spares its 70 ms of
+// loading. A CommonJS package (one copy whichever way it is loaded).
+const pretty = (options: import('pino-pretty').PrettyOptions) => (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).build(options)
 
 /** Where log lines go: a stream, or false for none. */
 export type LogDestination = false | { write(line: string): void }

@@ -4,6 +4,7 @@
 // SIGTERM and SIGINT drain in-flight requests and exit 0; SIGHUP only reloads the policy.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import v8 from 'node:v8'
 import { describeConfig, loadConfig, type AppConfig } from './config.js'
 import { packageRoot } from './package-root.js'
 import { exitOnStartupFailure } from './startup/startup-failure.js'
@@ -16,6 +17,16 @@ try {
 }
 const verbose = config.logLevel === 'debug' || config.logLevel === 'trace'
 const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
+
+// Embedded Postgres is 9 MB of WASM: V8 compiles it with Liftoff, then recompiles whatever runs
+// hot with TurboFan on the other core, about 1.5 CPU-seconds during the start and the first
+// queries, for no measurable gain in the sandbox's steady state (PGlite's JS side dominates a
+// query). Set before any WASM module is compiled (Prisma's query compiler is WASM too).
+if (config.mode === 'sandbox' && !config.databaseUrl) v8.setFlagsFromString('--liftoff-only')
+
+// The sandbox issuer's RSA key is made on the thread pool while the modules load and the database
+// opens (an import that fails here fails again, reported, when the app loads).
+if (config.mode === 'sandbox') void import('./auth/sandbox-issuer.js').then((issuer) => issuer.prepareSandboxKey(), () => {})
 
 const tracing = config.otlpEndpoint ? await (await import('./tracing.js')).startTracing(config, version) : undefined
 

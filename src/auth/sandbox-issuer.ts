@@ -20,8 +20,25 @@ export interface SandboxIssuer {
   mint(request: MintRequest): Promise<{ accessToken: string; expiresIn: number; oid: string }>
 }
 
+const makeKeyPair = () => generateKeyPair('RS256', { extractable: true })
+let preparedKeyPair: ReturnType<typeof makeKeyPair> | undefined
+
+/**
+ * Starts making the next issuer's key now: RSA key generation (0.1 to 0.5 CPU-s, by chance) runs
+ * on libuv's thread pool, so the server starts it while the modules load and the database opens.
+ */
+export function prepareSandboxKey(): void {
+  if (preparedKeyPair) return
+  preparedKeyPair = makeKeyPair()
+  // Its failure is createSandboxIssuer's to report, not an unhandled rejection meanwhile.
+  preparedKeyPair.catch(() => {})
+}
+
 export async function createSandboxIssuer(options: { tenantId: string; audience: string }): Promise<SandboxIssuer> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
+  // A prepared key serves one issuer only.
+  const keyPair = preparedKeyPair ?? makeKeyPair()
+  preparedKeyPair = undefined
+  const { privateKey, publicKey } = await keyPair
   const kid = randomUUID()
   const jwks: JSONWebKeySet = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] }
   const issuer = `https://sandbox.guestgate.local/${options.tenantId}/v2.0`

@@ -39,7 +39,7 @@ const env = Value.Decode(ConformanceEnv, converted)
 
 let credential
 try {
-  credential = env.GRAPH_ACCESS_TOKEN ? createStaticCredential(env.GRAPH_ACCESS_TOKEN) : createGraphCredential(graphCredentialSettingsFromEnv(process.env))
+  credential = env.GRAPH_ACCESS_TOKEN ? createStaticCredential(env.GRAPH_ACCESS_TOKEN) : await createGraphCredential(graphCredentialSettingsFromEnv(process.env))
 } catch (error) {
   console.error(`Invalid credential settings: ${(error as Error).message}`)
   process.exit(2)

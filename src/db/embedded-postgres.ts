@@ -48,6 +48,12 @@ export class EmbeddedPostgresTimeoutError extends Error {
 
 export const EMBEDDED_LOCK_FILE = 'guestgate-embedded.lock'
 
+// Postgres zeroes its shared buffers at every start: at initdb's default (128 MB) that memset is
+// about 0.75 CPU-seconds of WASM (more without TurboFan, see src/server.ts). A sandbox's database
+// is a few MB and its files stay in the OS page cache, so 16 MB of buffers lose nothing.
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB']
+const openPGlite = (pgdata: string) => PGlite.create(pgdata, { startParams: START_PARAMS })
+
 /**
  * Starts PGlite on `dataDir` (created if missing) and serves it on 127.0.0.1 at a free port.
  * `stop()` closes the server and the database and releases the folder; disconnect clients first.
@@ -74,7 +80,7 @@ export async function startEmbeddedPostgres (options: EmbeddedPostgresOptions): 
   let server: PGLiteSocketServer | undefined
   try {
     const templateCacheDir = options.templateCacheDir === undefined ? defaultTemplateCacheDir() : options.templateCacheDir
-    const opening = (creating ? createDatabase(pgdata, templateCacheDir) : PGlite.create(pgdata)).then((created) => (db = created))
+    const opening = (creating ? createDatabase(pgdata, templateCacheDir) : openPGlite(pgdata)).then((created) => (db = created))
     const timeout = new Promise<never>((_resolve, reject) => {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => reject(new EmbeddedPostgresTimeoutError(dataDir, options.timeoutMs!, creating)), options.timeoutMs)
@@ -131,16 +137,16 @@ function templateName (): string {
 async function createDatabase (pgdata: string, templateCacheDir: string | null): Promise<PGlite> {
   // What a start that died while creating left behind (no PG_VERSION: no database in it).
   await rm(pgdata, { recursive: true, force: true })
-  if (templateCacheDir === null) return PGlite.create(pgdata)
+  if (templateCacheDir === null) return openPGlite(pgdata)
   const template = join(templateCacheDir, templateName())
   // Unwritable cache (a read-only install): initdb in place, as without a cache.
-  if (!existsSync(join(template, 'PG_VERSION')) && !(await makeTemplate(template).then(() => true, () => false))) return PGlite.create(pgdata)
+  if (!existsSync(join(template, 'PG_VERSION')) && !(await makeTemplate(template).then(() => true, () => false))) return openPGlite(pgdata)
   // Copied beside, then renamed: a copy cut short never looks like a database.
   const copying = `${pgdata}.copying`
   await rm(copying, { recursive: true, force: true })
   await cp(template, copying, { recursive: true })
   await rename(copying, pgdata)
-  return PGlite.create(pgdata)
+  return openPGlite(pgdata)
 }
 
 /** initdb in a folder of its own, closed cleanly, then renamed into place (atomic: starters racing
@@ -149,7 +155,7 @@ async function makeTemplate (template: string): Promise<void> {
   await mkdir(dirname(template), { recursive: true })
   const staging = await mkdtemp(`${template}.making-`)
   try {
-    await (await PGlite.create(staging)).close()
+    await (await openPGlite(staging)).close()
     await rename(staging, template).catch((error: unknown) => {
       if (!existsSync(join(template, 'PG_VERSION'))) throw error
     })

@@ -38,7 +38,7 @@ export async function runDoctorCommand(env: Record<string, string | undefined>, 
   const simulator = config.graphBaseUrl ? undefined : await buildGraphSimulator()
   const graphBaseUrl = config.graphBaseUrl ?? `${await simulator?.listen({ host: '127.0.0.1', port: 0 })}/v1.0`
   try {
-    const credential = createGraphCredential(settings)
+    const credential = await createGraphCredential(settings)
     return report(await runDoctor({
       config,
       policy: await loadPolicyFile(config.policyFile).catch((error: Error) => error),

@@ -1,16 +1,10 @@
 // Which @azure/identity credential talks to Graph, chosen from explicit settings (our config),
 // never by probing the environment at token time the way DefaultAzureCredential does.
-// Imported as ES modules like every other user of the package: loading its CommonJS build on
-// demand (to spare the sandbox's start half a CPU-second) gave a second copy of its classes, so
-// `instanceof ClientSecretCredential` failed for code holding the ES module's class.
-import {
-  type AccessToken,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-  WorkloadIdentityCredential,
-} from '@azure/identity'
+// The package is loaded on first use (only tenant mode, the doctor and the conformance run build
+// one of its credentials; loading it costs about half a CPU-second of every start), and as an ES
+// module: its CommonJS build, loaded on demand, was a second copy of its classes, so `instanceof
+// ClientSecretCredential` failed for code holding the ES module's class.
+import type { AccessToken, TokenCredential } from '@azure/identity'
 
 export type GraphCredentialSettings =
   | { kind: 'clientSecret'; tenantId: string; clientId: string; clientSecret: string; authorityHost?: string }
@@ -69,8 +63,9 @@ function authorityOptions(authorityHost: string | undefined): { authorityHost?: 
   return MICROSOFT_AUTHORITY_HOSTS.has(host) ? { authorityHost } : { authorityHost, disableInstanceDiscovery: true }
 }
 
-export function createGraphCredential(settings: GraphCredentialSettings): TokenCredential {
+export async function createGraphCredential(settings: GraphCredentialSettings): Promise<TokenCredential> {
   if (settings.kind === 'static') return createStaticCredential(settings.token)
+  const { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = await import('@azure/identity')
   switch (settings.kind) {
     case 'clientSecret':
       return new ClientSecretCredential(settings.tenantId, settings.clientId, settings.clientSecret, authorityOptions(settings.authorityHost))

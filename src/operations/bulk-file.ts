@@ -5,7 +5,7 @@
 // the invitable-address rule, the refusal of custom messages); a bad row is reported with the
 // column it came from and does not stop the others. The whole file is refused (400) only when
 // it cannot be read as rows at all.
-import { parse } from 'csv-parse/sync'
+import { createRequire } from 'node:module'
 import { badRequest, ProblemError } from '../errors.js'
 import { CreateInvitationBody } from '../routes/invitations/schemas.js'
 import { invitableEmail } from '../schemas/email-address.js'
@@ -82,6 +82,10 @@ function checkRow(number: number, raw: RawRow, seen: Map<string, number>): BulkR
   seen.set(input.email, number)
   return { number, email, input, error: null }
 }
+
+// Loaded on the first CSV file, not at every start (the CommonJS build: only its messages are read).
+const parse = (text: string, options: import('csv-parse/sync').Options): string[][] =>
+  (createRequire(import.meta.url)('csv-parse/sync') as typeof import('csv-parse/sync')).parse(text, options)
 
 const splitList = (text: string) => text.split(';').map((s) => s.trim()).filter((s) => s !== '')
 

@@ -71,7 +71,7 @@ export default fp(async function graph(app: FastifyInstance, opts: GraphPluginOp
     app.log.info({ graph: baseUrl, credential: describeCredential(settings) }, 'Microsoft Graph client ready')
     gateway = createMsGraphGateway({
       baseUrl,
-      credential: createGraphCredential(settings),
+      credential: await createGraphCredential(settings),
       retry: { maxRetries: config.graphMaxRetries, maxDelayMs: config.graphMaxRetryDelayMs, baseDelayMs: config.graphRetryBaseDelayMs },
       timeoutMs: config.graphTimeoutMs,
       onRetry: (info) => {

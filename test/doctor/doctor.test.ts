@@ -19,7 +19,7 @@ async function doctor(t: Test, seed: GraphSimulatorOptions['appRegistration'], o
   t.teardown(() => simulator.close())
   const { env } = await doctorEnvironment(t, `${origin}/v1.0`, options)
   const config = loadConfig({ ...env, ...options.env })
-  const credential = createGraphCredential(graphCredentialSettingsFromEnv(config.env))
+  const credential = await createGraphCredential(graphCredentialSettingsFromEnv(config.env))
   const results = await runDoctor({
     config,
     policy: await loadPolicyFile(config.policyFile).catch((error: Error) => error),

@@ -97,21 +97,21 @@ t.test('settings from the AZURE_* variables', async (t) => {
 })
 
 t.test('createGraphCredential picks the matching @azure/identity class', async (t) => {
-  t.ok(createGraphCredential({ kind: 'clientSecret', tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET }) instanceof ClientSecretCredential)
+  t.ok((await createGraphCredential({ kind: 'clientSecret', tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET })) instanceof ClientSecretCredential)
   t.ok(
-    createGraphCredential({ kind: 'clientCertificate', tenantId: TENANT, clientId: CLIENT, certificatePath: '/nonexistent.pem' }) instanceof
+    (await createGraphCredential({ kind: 'clientCertificate', tenantId: TENANT, clientId: CLIENT, certificatePath: '/nonexistent.pem' })) instanceof
       ClientCertificateCredential,
   )
-  t.ok(createGraphCredential({ kind: 'managedIdentity' }) instanceof ManagedIdentityCredential)
-  t.ok(createGraphCredential({ kind: 'managedIdentity', clientId: CLIENT }) instanceof ManagedIdentityCredential)
+  t.ok((await createGraphCredential({ kind: 'managedIdentity' })) instanceof ManagedIdentityCredential)
+  t.ok((await createGraphCredential({ kind: 'managedIdentity', clientId: CLIENT })) instanceof ManagedIdentityCredential)
   t.ok(
-    createGraphCredential({ kind: 'workloadIdentity', tenantId: TENANT, clientId: CLIENT, tokenFilePath: '/nonexistent' }) instanceof
+    (await createGraphCredential({ kind: 'workloadIdentity', tenantId: TENANT, clientId: CLIENT, tokenFilePath: '/nonexistent' })) instanceof
       WorkloadIdentityCredential,
   )
 })
 
 t.test('the static credential returns its token with a far expiry', async (t) => {
-  const credential = createGraphCredential({ kind: 'static', token: 'sandbox-graph-token' })
+  const credential = await createGraphCredential({ kind: 'static', token: 'sandbox-graph-token' })
   const first = await credential.getToken(['https://graph.microsoft.com/.default'])
   t.equal(first?.token, 'sandbox-graph-token')
   t.ok((first?.expiresOnTimestamp ?? 0) > Date.now() + 365 * 24 * 3_600_000)
@@ -144,7 +144,7 @@ t.test('a non-Microsoft authority host is used as is (no instance discovery at t
   const tenantId = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
   const endpoint = await startTokenEndpoint(t, { tenantId, clientId: CLIENT, clientSecret: SECRET })
   const settings = graphCredentialSettingsFromEnv({ AZURE_TENANT_ID: tenantId, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: SECRET, AZURE_AUTHORITY_HOST: endpoint.authorityHost })
-  const token = await createGraphCredential(settings).getToken('https://graph.microsoft.com/.default')
+  const token = await (await createGraphCredential(settings)).getToken('https://graph.microsoft.com/.default')
   t.type(token?.token, 'string')
   t.same(endpoint.grants, [{ clientId: CLIENT, scope: 'https://graph.microsoft.com/.default', secretMatched: true }])
 })

@@ -4,7 +4,7 @@
 // (another caller gets 404), under the same right.
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
-import { stringify } from 'csv-stringify/sync'
+import { createRequire } from 'node:module'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { rowsOfCsv, rowsOfJson } from '../../operations/bulk-file.js'
 import { cancelBulkJob, dryRunBulk, jobOf, resultRows, sha256, submitBulkJob, viewOf, type ResultRow } from '../../operations/bulk-jobs.js'
@@ -27,6 +27,8 @@ const CSV_HEADER = [
   'Row [row]', 'Status [status]', 'Invited user id [invitedUserId]', 'Invitation redeem url [inviteRedeemUrl]', 'Outcome [outcome]',
   'Error code [errorCode]', 'Error column [errorField]', 'Error message [errorMessage]',
 ]
+// Loaded on the first CSV answer, not at every start.
+const stringify = (records: unknown[][]) => (createRequire(import.meta.url)('csv-stringify/sync') as typeof import('csv-stringify/sync')).stringify(records)
 const csvLine = (r: ResultRow) => stringify([[
   r.email, r.redirectUrl ?? '', r.sendEmail === null ? '' : String(r.sendEmail).toUpperCase(), r.row, r.status,
   r.guestId ?? '', r.redeemUrl ?? '', r.outcome ?? '', r.errorCode ?? '', r.errorField ?? '', r.errorMessage ?? '',
