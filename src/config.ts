@@ -53,7 +53,7 @@ export const ConfigSchema = Type.Object({
   GUESTGATE_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, expected: 'at least 16 characters', description: 'When set, GET /metrics requires `Authorization: Bearer <this value>`; unset, /metrics is open to whoever reaches the port.' })),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Url('http(s)', 'OpenTelemetry: send traces over OTLP/HTTP to this collector (spans go to <endpoint>/v1/traces). Unset: no tracing. The other standard OTEL_* variables (headers, timeouts) apply.')),
   OTEL_SERVICE_NAME: Text('OpenTelemetry: service.name of the traces.', 'guestgate'),
-  DATABASE_CONNECT_TIMEOUT_MS: Integer(100, 120_000, 5000, 'Longest wait for a database connection (a new one, or a free one from a full pool).'),
+  DATABASE_CONNECT_TIMEOUT_MS: Integer(100, 120_000, 5000, 'Longest wait for a database connection (a new one, or a free one from a full pool); the embedded sandbox database, one connection for everything, waits at least 30 s.'),
   DATABASE_QUERY_TIMEOUT_MS: Integer(100, 600_000, 10_000, 'Longest a database statement may run (the server\'s statement_timeout); a server that does not answer at all is given up on a second later, and a transaction idle three times as long is ended.'),
   DATABASE_HEALTH_INTERVAL_MS: Integer(100, 60_000, 2000, 'How often the database is probed. While it does not answer, every route but /healthz and /readyz answers 503 with Retry-After, before doing anything.'),
   GUESTGATE_RECONCILE_AFTER_SECONDS: Integer(1, 86_400, 60, 'An audit intent without outcome this old is settled by reading Graph (the reconciler). Must exceed GRAPH_TIMEOUT_MS.'),

@@ -32,6 +32,9 @@ export interface DatabasePluginOptions {
   embedded?: EmbeddedPostgres
 }
 
+/** The least the embedded database's one connection is waited for (DATABASE_CONNECT_TIMEOUT_MS). */
+export const EMBEDDED_CONNECT_WAIT_MS = 30_000
+
 export default fp(async function database(app: FastifyInstance, opts: DatabasePluginOptions) {
   const { config } = app
   let connectionString: string
@@ -53,7 +56,9 @@ export default fp(async function database(app: FastifyInstance, opts: DatabasePl
   try {
     prisma = createPrismaClient(connectionString, {
       maxConnections,
-      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      // With one connection for everything (embedded), waiting for it is the normal case on a busy
+      // machine, not a sign that the database is gone.
+      connectTimeoutMs: config.databaseUrl ? config.databaseConnectTimeoutMs : Math.max(config.databaseConnectTimeoutMs, EMBEDDED_CONNECT_WAIT_MS),
       queryTimeoutMs: config.databaseQueryTimeoutMs,
       onPoolError: (err) => app.log.warn({ err }, 'database connection lost'),
     })

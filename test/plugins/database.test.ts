@@ -1,9 +1,17 @@
 // The database goes away (refused, frozen, or one statement stuck behind a lock): every route
 // answers 503 problem+json with Retry-After, Graph is never called, and the service comes back by
 // itself when the database does.
-import type { RouteOptions } from 'fastify'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import Fastify, { type RouteOptions } from 'fastify'
 import pg from 'pg'
 import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { poolOf } from '../../src/db/prisma-client.js'
+import { EMBEDDED_CONNECT_WAIT_MS } from '../../src/plugins/database.js'
+import { serverOptions } from '../../src/server-options.js'
 import { API_ROLES } from '../../src/auth/principal.js'
 import { build, type Teardown } from '../helper.js'
 import type { Problem } from '../helpers/replies.js'
@@ -85,4 +93,17 @@ t.test('a statement stuck behind a lock answers 503 at statement_timeout; the se
   t.ok(app.databaseHealth.healthy, 'one stuck statement does not take the service down')
   await locker.query('ROLLBACK')
   t.equal((await as(token, invitation('unlocked@partner.example'))).statusCode, 201)
+})
+
+t.test('the embedded database (one connection for everything) is waited for at least 30 s, whatever DATABASE_CONNECT_TIMEOUT_MS says', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'guestgate-embedded-wait-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const config = loadConfig({ GUESTGATE_DATA_DIR: dataDir, DATABASE_CONNECT_TIMEOUT_MS: '100', LOG_LEVEL: 'silent' })
+  const app = Fastify(serverOptions(config, false))
+  t.teardown(() => app.close())
+  await app.register(buildApp, { config })
+  await app.ready()
+  // On a loaded machine the reconciler, the queue and a request take turns on it for seconds.
+  t.equal(poolOf(app.prisma).options.connectionTimeoutMillis, EMBEDDED_CONNECT_WAIT_MS)
+  t.equal(EMBEDDED_CONNECT_WAIT_MS, 30_000)
 })
