@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppRole, DirectoryGroup, ServicePrincipal } from '../graph/graph-gateway.js'
 import type { Principal } from '../auth/principal.js'
+import type { Cached } from '../plugins/directory-cache.js'
 import type { AppPolicyEngine } from '../policies/policy-engine.js'
 import type { PermissionSummary } from '../policies/types.js'
 import { toAppRole, type AppRoleBody } from '../schemas/directory.js'
@@ -132,25 +133,29 @@ function cachedParts(app: FastifyInstance, caller: Caller, summary: PermissionSu
   if (caller.dryRun) return undefined
   const kept = cachedPages.get(summary)
   if (kept && performance.now() < kept.freshUntil) return kept
-  let freshUntil = Infinity
-  const groups: GroupEntry[] = []
-  for (const { groupId } of summary.groups) {
-    const group = app.directoryCache.cachedGroup(caller, groupId)
-    if (group === undefined) return undefined
-    freshUntil = Math.min(freshUntil, group.freshUntil)
-    groups.push(groupEntry(caller, summary, groupId, group.value))
-  }
-  const apps: AppEntry[] = []
-  for (const { appId } of summary.appRoles) {
-    const sp = app.directoryCache.cachedServicePrincipal(caller, appId)
-    if (sp === undefined) return undefined
-    freshUntil = Math.min(freshUntil, sp.freshUntil)
-    apps.push(appEntry(caller, summary, appId, sp.value))
-  }
+  const fresh = { until: Infinity }
+  const groups = fromCache(summary.groups.map((g) => g.groupId), (id) => app.directoryCache.cachedGroup(caller, id), (id, group) => groupEntry(caller, summary, id, group), fresh)
+  if (groups === undefined) return undefined
+  const apps = fromCache(summary.appRoles.map((a) => a.appId), (id) => app.directoryCache.cachedServicePrincipal(caller, id), (id, sp) => appEntry(caller, summary, id, sp), fresh)
+  if (apps === undefined) return undefined
+  const freshUntil = fresh.until
   // Shared by every answer until then: frozen.
   const parts = Object.freeze({ groups: Object.freeze(groups), apps: Object.freeze(apps), freshUntil })
   cachedPages.set(summary, parts)
   return parts
+}
+
+/** An entry per id from what the directory cache holds now (undefined when one is missing or
+ *  stale); `fresh.until` becomes the earliest time one of them goes stale. */
+function fromCache<T, E>(ids: string[], peek: (id: string) => Cached<T> | undefined, entry: (id: string, value: T | null) => E, fresh: { until: number }): E[] | undefined {
+  const entries: E[] = []
+  for (const id of ids) {
+    const cached = peek(id)
+    if (cached === undefined) return undefined
+    fresh.until = Math.min(fresh.until, cached.freshUntil)
+    entries.push(entry(id, cached.value))
+  }
+  return entries
 }
 
 const hourly = (limit: number | undefined, used: number, retryAt: Date | null): HourlyLimit => ({

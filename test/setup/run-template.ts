@@ -21,11 +21,15 @@ export async function onAdminDatabase (sql: string): Promise<void> {
   }
 }
 
-/** This run's template, or null (a run without the before script, e.g. `node file.test.ts`). */
-export async function runTemplate (): Promise<string | null> {
+async function readRunTemplate (): Promise<string | null> {
   const name = (await readFile(NAME_FILE, 'utf8').catch(() => '')).trim()
   return /^guestgate_template_[0-9a-f]+$/.test(name) ? name : null
 }
+
+let known: Promise<string | null> | undefined
+/** This run's template, or null (a run without the before script, e.g. `node file.test.ts`);
+ *  read once per test process. */
+export const runTemplate = (): Promise<string | null> => (known ??= readRunTemplate())
 
 export async function makeRunTemplate (migrate: (connectionString: string) => Promise<unknown>): Promise<string> {
   const name = `guestgate_template_${randomBytes(6).toString('hex')}`
@@ -42,7 +46,7 @@ export async function makeRunTemplate (migrate: (connectionString: string) => Pr
 }
 
 export async function dropRunTemplate (): Promise<void> {
-  const name = await runTemplate()
+  const name = await readRunTemplate()
   await rm(NAME_FILE, { force: true })
   if (name) await onAdminDatabase(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
 }
