@@ -1,51 +1,71 @@
-// Starts the service: configuration, tracing (before the app's modules load, so that pg, http
-// and Fastify are instrumented), the sandbox's embedded database (under its own timeout), then
-// the app, then listen. Every start-up failure is one line naming what to fix, and exit code 1.
-// SIGTERM and SIGINT drain in-flight requests and exit 0; SIGHUP only reloads the policy.
+// Starts the service: configuration, the sandbox's embedded database (opening on its own thread
+// from here on, under its own timeout), tracing (before the app's modules load, so that pg, http
+// and Fastify are instrumented), then the app, then listen. Every start-up failure is one line
+// naming what to fix, and exit code 1. SIGTERM and SIGINT drain in-flight requests and exit 0;
+// SIGHUP only reloads the policy.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import v8 from 'node:v8'
 import { describeConfig, loadConfig, type AppConfig } from './config.js'
 import { packageRoot } from './package-root.js'
-import { exitOnStartupFailure } from './startup/startup-failure.js'
+
+// Loaded only when a start fails (it brings the policy file's parser).
+async function failStart(error: unknown, options: Parameters<typeof import('./startup/startup-failure.js').exitOnStartupFailure>[1] = {}): Promise<never> {
+  return (await import('./startup/startup-failure.js')).exitOnStartupFailure(error, options)
+}
 
 let config: AppConfig
 try {
   config = loadConfig(process.env)
 } catch (error) {
-  exitOnStartupFailure(error)
+  config = await failStart(error)
 }
 const verbose = config.logLevel === 'debug' || config.logLevel === 'trace'
-const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
+const embeddedDatabase = config.mode === 'sandbox' && !config.databaseUrl
 
 // Embedded Postgres is 9 MB of WASM: V8 compiles it with Liftoff, then recompiles whatever runs
 // hot with TurboFan on the other core, about 1.5 CPU-seconds during the start and the first
 // queries, for no measurable gain in the sandbox's steady state (PGlite's JS side dominates a
-// query). Set before any WASM module is compiled (Prisma's query compiler is WASM too).
-if (config.mode === 'sandbox' && !config.databaseUrl) v8.setFlagsFromString('--liftoff-only')
+// query). Set before any WASM module is compiled (Prisma's query compiler is WASM too); V8's
+// flags hold for the database's thread as well.
+if (embeddedDatabase) v8.setFlagsFromString('--liftoff-only')
 
-// The sandbox issuer's RSA key is made on the thread pool while the modules load and the database
-// opens (an import that fails here fails again, reported, when the app loads).
-if (config.mode === 'sandbox') void import('./auth/sandbox-issuer.js').then((issuer) => issuer.prepareSandboxKey(), () => {})
-
-const tracing = config.otlpEndpoint ? await (await import('./tracing.js')).startTracing(config, version) : undefined
-
-const [{ default: closeWithGrace }, { default: Fastify }, { buildApp }, { serverOptions }, { createLogger }, { openEmbeddedDatabase }, { lockSandboxFolder }] =
-  await Promise.all([
-    import('close-with-grace'),
-    import('fastify'),
-    import('./app.js'),
-    import('./server-options.js'),
-    import('./logger.js'),
-    import('./startup/embedded-database.js'),
-    import('./startup/sandbox-folder.js'),
-  ])
-
+const [{ default: closeWithGrace }, { createLogger }, { openEmbeddedDatabase }, { lockSandboxFolder }] = await Promise.all([
+  import('close-with-grace'),
+  import('./logger.js'),
+  import('./startup/embedded-database.js'),
+  import('./startup/sandbox-folder.js'),
+])
 const log = createLogger(config)
-let closing: (() => Promise<void>) | undefined
 const cleanups: (() => Promise<void>)[] = []
 
-// Installed first, so a signal during a long start (creating the embedded database) stops cleanly too.
+// The embedded database opens on its own thread while this one loads the app, the bulk of a
+// warm start: it starts as early as it can.
+let embeddedOpening: ReturnType<typeof openEmbeddedDatabase> | undefined
+try {
+  // The sandbox's files (embedded database, simulated directory) have one writer at a time.
+  if (config.mode === 'sandbox' && (!config.databaseUrl || !config.graphBaseUrl)) cleanups.push(await lockSandboxFolder(config))
+  if (embeddedDatabase) {
+    const opening = openEmbeddedDatabase(config, log)
+    embeddedOpening = opening
+    // Awaited below; until then its failure is not unhandled. Stopped last on close.
+    opening.catch(() => {})
+    cleanups.push(async () => { await (await opening.catch(() => undefined))?.stop() })
+  }
+} catch (error) {
+  await failStart(error, { verbose })
+}
+
+// The sandbox issuer's RSA key is made on the thread pool while the modules load (an import that
+// fails here fails again, reported, when the app loads).
+if (config.mode === 'sandbox') void import('./auth/sandbox-issuer.js').then((issuer) => issuer.prepareSandboxKey(), () => {})
+
+const version = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
+const tracing = config.otlpEndpoint ? await (await import('./tracing.js')).startTracing(config, version) : undefined
+
+let closing: (() => Promise<void>) | undefined
+// Installed before the app loads, so a signal during a long start (creating the embedded
+// database) stops cleanly too.
 closeWithGrace({
   delay: config.shutdownGraceMs,
   // SIGHUP reloads the policy (src/policies/policy-store.ts); it never stops the service.
@@ -63,10 +83,12 @@ closeWithGrace({
 
 let address: string
 try {
-  // The sandbox's files (embedded database, simulated directory) have one writer at a time.
-  if (config.mode === 'sandbox' && (!config.databaseUrl || !config.graphBaseUrl)) cleanups.push(await lockSandboxFolder(config))
-  const embedded = config.mode === 'sandbox' && !config.databaseUrl ? await openEmbeddedDatabase(config, log) : undefined
-  if (embedded) cleanups.push(() => embedded.stop())
+  const [{ default: Fastify }, { buildApp }, { serverOptions }] = await Promise.all([
+    import('fastify'),
+    import('./app.js'),
+    import('./server-options.js'),
+  ])
+  const embedded = await embeddedOpening
   const app = Fastify(serverOptions(config, log))
   closing = () => {
     // Fastify closes the idle keep-alive connections once; a connection whose request finishes
@@ -76,11 +98,9 @@ try {
     return app.close()
   }
   await app.register(buildApp, { config, reloadPolicyOnSighup: true, embeddedDatabase: embedded, processMetrics: true })
-  address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
-    exitOnStartupFailure(error, { listen: { host: config.host, port: config.port }, verbose })
-  })
+  address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => failStart(error, { listen: { host: config.host, port: config.port }, verbose }))
 } catch (error) {
-  exitOnStartupFailure(error, { verbose })
+  address = await failStart(error, { verbose })
 }
 
 log.info({ ...describeConfig(config), version }, 'guestgate started')

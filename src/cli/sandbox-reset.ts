@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import path from 'node:path'
 import { ConfigSchema } from '../config.js'
 import { lockOwner } from '../db/folder-lock.js'
-import { EMBEDDED_LOCK_FILE } from '../db/embedded-postgres.js'
+import { EMBEDDED_LOCK_FILE } from '../db/embedded-postgres-thread.js'
 import { SANDBOX_LOCK_FILE } from '../startup/sandbox-folder.js'
 
 /** What a sandbox folder holds (the simulator's state file writes through `<name>.<pid>.<random>.tmp`);

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { packageRoot } from '../package-root.js'
+import { EMBEDDED_LOCK_FILE } from './embedded-postgres-thread.js'
 import { FolderInUseError, lockFolder } from './folder-lock.js'
 
 export interface EmbeddedPostgres {
@@ -26,8 +27,6 @@ export interface EmbeddedPostgres {
 
 export interface EmbeddedPostgresOptions {
   dataDir: string
-  /** Give up after this long (PGlite cannot be interrupted: the caller should exit). */
-  timeoutMs?: number
   /** Told what is happening: at the start, then every progressEveryMs while it lasts. */
   onProgress?: (message: string, details: { dataDir: string; elapsedMs: number; creating: boolean }) => void
   progressEveryMs?: number
@@ -38,15 +37,6 @@ export interface EmbeddedPostgresOptions {
    */
   templateCacheDir?: string | null
 }
-
-export class EmbeddedPostgresTimeoutError extends Error {
-  override readonly name = 'EmbeddedPostgresTimeoutError'
-  constructor(readonly dataDir: string, readonly timeoutMs: number, readonly creating: boolean) {
-    super(`embedded Postgres did not ${creating ? 'create its database' : 'start'} in ${dataDir} within ${Math.round(timeoutMs / 1000)} s`)
-  }
-}
-
-export const EMBEDDED_LOCK_FILE = 'guestgate-embedded.lock'
 
 // Postgres zeroes its shared buffers at every start: at initdb's default (128 MB) that memset is
 // about 0.75 CPU-seconds of WASM (more without TurboFan, see src/server.ts). A sandbox's database
@@ -75,19 +65,12 @@ export async function startEmbeddedPostgres (options: EmbeddedPostgresOptions): 
   progress(creating ? 'creating a new embedded database (the first start takes a while)' : 'opening the embedded database')
   const ticker = setInterval(() => progress(`still ${creating ? 'creating' : 'opening'} the embedded database`), options.progressEveryMs ?? 5_000)
   ticker.unref()
-  let timer: NodeJS.Timeout | undefined
   let db: PGlite | undefined
   let server: PGLiteSocketServer | undefined
   try {
     const templateCacheDir = options.templateCacheDir === undefined ? defaultTemplateCacheDir() : options.templateCacheDir
-    const opening = (creating ? createDatabase(pgdata, templateCacheDir) : openPGlite(pgdata)).then((created) => (db = created))
-    const timeout = new Promise<never>((_resolve, reject) => {
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => reject(new EmbeddedPostgresTimeoutError(dataDir, options.timeoutMs!, creating)), options.timeoutMs)
-      }
-    })
-    await Promise.race([opening, timeout])
-    server = new PGLiteSocketServer({ db: db!, host: '127.0.0.1', port: 0, maxConnections: 4 })
+    db = await (creating ? createDatabase(pgdata, templateCacheDir) : openPGlite(pgdata))
+    server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 })
     await server.start()
   } catch (error) {
     await db?.close().catch(() => {})
@@ -95,12 +78,11 @@ export async function startEmbeddedPostgres (options: EmbeddedPostgresOptions): 
     throw error
   } finally {
     clearInterval(ticker)
-    clearTimeout(timer)
   }
   // The server reads the port the OS picked back into its address, "127.0.0.1:<port>".
   const address = server.getServerConn()
   const runningServer = server
-  const runningDb = db!
+  const runningDb = db
   let stopped: Promise<void> | undefined
   return {
     connectionString: `postgresql://postgres:postgres@${address}/postgres?sslmode=disable`,
