@@ -6,13 +6,13 @@ import { createWriteStream } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import pg from 'pg'
 import { exportChunks, type ExportFormat } from '../src/audit/audit-export.js'
 import { insertStatement, insertValues } from '../src/audit/audit-rows.js'
 import { createAuditStore } from '../src/audit/audit-store.js'
 import type { AuditEntryInput, AuditEvent, AuditFilter, AuditStore } from '../src/audit/types.js'
 import { applyMigrations } from '../src/db/migrate.js'
 import { createPrismaClient, poolOf } from '../src/db/prisma-client.js'
+import { onAdminDatabase } from '../test/setup/run-template.js'
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const SERVER = process.env.BENCH_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432'
@@ -36,15 +36,7 @@ function line (text: string): void {
   console.log(text)
 }
 
-async function admin (sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: `${SERVER}/postgres` })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
+const admin = (sql: string) => onAdminDatabase(sql, SERVER)
 
 // Through the chaining trigger, a batch per statement: ACTORS actors, 6 actions, 20,000 targets.
 const LOAD_SQL = `

@@ -8,9 +8,10 @@ import path from 'node:path'
 import v8 from 'node:v8'
 import { describeConfig, loadConfig, type AppConfig } from './config.js'
 import { packageRoot } from './package-root.js'
+import type { exitOnStartupFailure } from './startup/startup-failure.js'
 
 // Loaded only when a start fails (it brings the policy file's parser).
-async function failStart(error: unknown, options: Parameters<typeof import('./startup/startup-failure.js').exitOnStartupFailure>[1] = {}): Promise<never> {
+async function failStart(error: unknown, options: Parameters<typeof exitOnStartupFailure>[1] = {}): Promise<never> {
   return (await import('./startup/startup-failure.js')).exitOnStartupFailure(error, options)
 }
 

@@ -91,7 +91,8 @@ function startWorker(workerData: EmbeddedThreadData): Worker {
 export function startEmbeddedPostgresThread(options: EmbeddedThreadOptions): Promise<EmbeddedPostgres> {
   const data: EmbeddedThreadData = { dataDir: options.dataDir, templateCacheDir: options.templateCacheDir, progressEveryMs: options.progressEveryMs, migrate: options.migrate }
   const worker = startWorker(data)
-  let creating = !existsSync(join(options.dataDir, 'pgdata', 'PG_VERSION'))
+  // For the timeout's message, which may come before the thread has said anything.
+  const creating = !existsSync(join(options.dataDir, 'pgdata', 'PG_VERSION'))
   return new Promise<EmbeddedPostgres>((resolve, reject) => {
     let settled = false
     let timedOut = false
@@ -113,7 +114,6 @@ export function startEmbeddedPostgresThread(options: EmbeddedThreadOptions): Pro
     worker.on('message', (message: FromEmbeddedThread) => {
       switch (message.type) {
         case 'progress':
-          creating = message.details.creating
           options.onProgress?.(message.message, message.details)
           break
         case 'log':

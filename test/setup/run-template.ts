@@ -11,8 +11,9 @@ import pg from 'pg'
 export const POSTGRES_SERVER = 'postgresql://postgres@127.0.0.1:5432'
 const NAME_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.tap', 'guestgate-template-database')
 
-export async function onAdminDatabase (sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: `${POSTGRES_SERVER}/postgres` })
+/** Runs one statement on the server's `postgres` database (CREATE or DROP DATABASE). */
+export async function onAdminDatabase (sql: string, server = POSTGRES_SERVER): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${server}/postgres` })
   await admin.connect()
   try {
     await admin.query(sql)
