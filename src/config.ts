@@ -72,6 +72,7 @@ export const ConfigSchema = Type.Object({
   GUESTGATE_BULK_BODY_LIMIT_BYTES: Integer(1024, 104_857_600, 10_485_760, 'Largest bulk invitation file accepted (POST /v1/bulk/invitations; larger: 413).'),
   GUESTGATE_BULK_ROW_TIMEOUT_SECONDS: Integer(1, 86_400, 600, 'A bulk row running this long (its process died, or it waits for the budget that long) is given to another worker, which resumes it without repeating its Graph writes.'),
   GUESTGATE_QUEUE_MAINTENANCE_SECONDS: Integer(1, 3600, 60, 'How often the job queue looks for jobs whose process died (past their timeout) to run them again.'),
+  GUESTGATE_QUEUE_POLL_SECONDS: Integer(1, 3600, 2, 'How often an idle worker asks the job queue for bulk rows and webhook deliveries that other replicas queued or whose retry fell due (a query each time, per worker). Work queued by this replica starts at once.'),
   GRAPH_TIMEOUT_MS: Integer(1, 600_000, 30_000, 'Deadline of each Graph HTTP request; past it the call fails and a write is settled by reading Graph.'),
   GUESTGATE_RATE_LIMIT_MAX: Integer(1, 1_000_000, 600, 'Requests one caller (tenant + object id) may make per window on authenticated routes.'),
   GUESTGATE_RATE_LIMIT_WHAT_IF_MAX: Integer(1, 1_000_000, 60, 'What-if checks (POST /v1/authorization/check) one caller may make per window.'),
@@ -142,6 +143,7 @@ export interface AppConfig {
   bulk: { concurrency: number; maxRows: number; bodyLimitBytes: number; rowTimeoutSeconds: number }
   /** pg-boss maintenance (expired jobs retried). */
   queueMaintenanceSeconds: number
+  queuePollSeconds: number
   /** Apply migrations at start (off when a separate step does it with a more privileged role). */
   applyMigrations: boolean
   dataDir: string
@@ -286,6 +288,7 @@ export function loadConfig(environment: Record<string, string | undefined>, opti
       rowTimeoutSeconds: env.GUESTGATE_BULK_ROW_TIMEOUT_SECONDS,
     },
     queueMaintenanceSeconds: env.GUESTGATE_QUEUE_MAINTENANCE_SECONDS,
+    queuePollSeconds: env.GUESTGATE_QUEUE_POLL_SECONDS,
     applyMigrations: env.GUESTGATE_APPLY_MIGRATIONS,
     dataDir: path.resolve(cwd, env.GUESTGATE_DATA_DIR),
     embeddedDbTimeoutMs: env.GUESTGATE_EMBEDDED_DB_TIMEOUT_SECONDS * 1000,

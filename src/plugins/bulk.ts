@@ -45,8 +45,10 @@ export default fp(async function bulk(app: FastifyInstance) {
   await app.queue.createQueue(BULK_ROW_QUEUE, {
     name: BULK_ROW_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true, expireInSeconds: rowTimeoutSeconds,
   })
+  // Rows submitted here wake the workers and a finished row starts the next at once: the poll is
+  // for rows another replica submitted and for retries falling due.
   for (let i = 0; i < concurrency; i++) {
-    workers.push(await app.queue.work<BulkRowJob>(BULK_ROW_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
+    workers.push(await app.queue.work<BulkRowJob>(BULK_ROW_QUEUE, { batchSize: 1, pollingIntervalSeconds: app.config.queuePollSeconds, includeMetadata: true }, async ([job]) => {
       try {
         await runBulkRow(app, job!.data, { retryCount: job!.retryCount, retryLimit: job!.retryLimit })
       } finally {

@@ -11,6 +11,7 @@ import type { AuditActor } from '../audit/types.js'
 import { expiryPrincipal } from '../auth/principal.js'
 import { DAY_MS, expireItem, type ItemResult } from '../operations/expiry.js'
 import { listSponsorsOf } from '../operations/sponsors.js'
+import { SCHEDULED_JOB_POLL_SECONDS } from './queue.js'
 
 export const EXPIRY_SWEEP_QUEUE = 'expiry-sweep'
 /** Every minute: the finest a pg-boss cron schedule goes. */
@@ -140,7 +141,7 @@ export default fp(async function expiry(app: FastifyInstance, opts: ExpiryPlugin
 
   await app.queue.createQueue(EXPIRY_SWEEP_QUEUE, { name: EXPIRY_SWEEP_QUEUE, policy: 'standard', retryLimit: 0, expireInSeconds: 15 * 60 })
   await app.queue.schedule(EXPIRY_SWEEP_QUEUE, SWEEP_CRON)
-  const workerId = await app.queue.work(EXPIRY_SWEEP_QUEUE, { pollingIntervalSeconds: 2 }, async ([job]) => {
+  const workerId = await app.queue.work(EXPIRY_SWEEP_QUEUE, { pollingIntervalSeconds: SCHEDULED_JOB_POLL_SECONDS }, async ([job]) => {
     const report = { jobId: job!.id, ...await sweep() }
     app.log.info({ ran: report.ran, reminders: report.reminders, expired: report.expired.length, failed: report.failed.length }, 'expiry sweep finished')
     events.emit('swept', report)

@@ -17,6 +17,10 @@ const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { comple
 const SCHEMA = 'pgboss'
 const FIRE_AND_FORGET = new Set([plans.completeJobs(SCHEMA), plans.failJobsById(SCHEMA)])
 
+/** How often an idle worker of a cron-scheduled queue (expiry sweep, invitation poll: once a
+ *  minute or less) looks for its job; a start-up sweep wakes its worker instead. */
+export const SCHEDULED_JOB_POLL_SECONDS = 10
+
 declare module 'fastify' {
   interface FastifyInstance {
     queue: PgBoss

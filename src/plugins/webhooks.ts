@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import type { DomainEvent } from './events.js'
 import { attemptDelivery, DeliveryFailed, DELIVERY_QUEUE, dispatch, type DeliveryJob, type DeliverySettings } from '../webhooks/webhook-deliveries.js'
 import { pollInvitations, POLL_QUEUE, type PollResult } from '../webhooks/invitation-poller.js'
+import { SCHEDULED_JOB_POLL_SECONDS } from './queue.js'
 
 export interface Webhooks {
   readonly settings: DeliverySettings
@@ -25,9 +26,17 @@ declare module 'fastify' {
 export default fp(async function webhooks(app: FastifyInstance) {
   const { config } = app
   const settings: DeliverySettings = { ...config.webhooks }
+  // Deliveries queued here are started at once (the worker is woken); the worker's poll is for
+  // deliveries queued by other replicas and for retries falling due.
+  let deliveryWorker: string | null = null
+  const wakeDeliveries = () => { if (deliveryWorker) app.queue.notifyWorker(deliveryWorker) }
   const instance: Webhooks = {
     settings,
-    dispatch: (event, key) => dispatch(app.prisma, app.queue, settings, event, key),
+    dispatch: async (event, key) => {
+      const queued = await dispatch(app.prisma, app.queue, settings, event, key)
+      if (queued.length > 0) wakeDeliveries()
+      return queued
+    },
     pollInvitations: (requestId = randomUUID()) => pollInvitations(app, requestId, async (user) => {
       const acceptedAt = user.externalUserStateChangeDateTime ?? new Date().toISOString()
       await instance.dispatch({
@@ -44,7 +53,7 @@ export default fp(async function webhooks(app: FastifyInstance) {
   await app.queue.createQueue(POLL_QUEUE, { name: POLL_QUEUE, policy: 'singleton' })
   await app.queue.schedule(POLL_QUEUE, config.webhooks.invitationPollCron, {}, { tz: 'UTC' })
 
-  await app.queue.work<DeliveryJob>(DELIVERY_QUEUE, { pollingIntervalSeconds: 1, batchSize: 1, includeMetadata: true }, async ([job]) => {
+  deliveryWorker = await app.queue.work<DeliveryJob>(DELIVERY_QUEUE, { pollingIntervalSeconds: config.queuePollSeconds, batchSize: 1, includeMetadata: true }, async ([job]) => {
     if (!job) return
     try {
       await attemptDelivery(app.prisma, settings, job.data.deliveryId, { retryCount: job.retryCount, retryLimit: job.retryLimit })
@@ -52,9 +61,13 @@ export default fp(async function webhooks(app: FastifyInstance) {
       // The receiver's answer, never the message or its signature.
       if (err instanceof DeliveryFailed) app.log.warn({ deliveryId: job.data.deliveryId, attempt: job.retryCount + 1, reason: err.message }, 'webhook delivery attempt failed')
       throw err
+    } finally {
+      // The next queued delivery now: pg-boss would otherwise wait out the poll between jobs.
+      wakeDeliveries()
     }
   })
-  await app.queue.work(POLL_QUEUE, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
+  // The poll is a cron job (every few minutes): a slow look for it is enough.
+  await app.queue.work(POLL_QUEUE, { pollingIntervalSeconds: SCHEDULED_JOB_POLL_SECONDS, batchSize: 1 }, async ([job]) => {
     const result = await instance.pollInvitations(job?.id)
     if (result.accepted.length > 0) app.log.info({ accepted: result.accepted.length, pending: result.pending }, 'invitations accepted')
   })

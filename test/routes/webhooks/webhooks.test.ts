@@ -137,3 +137,35 @@ t.test('the secret is in no audit row and no log line; deleting stops deliveries
   t.equal((await as(manager, { method: 'GET', url: `/v1/webhooks/${subscriptionId}` })).statusCode, 404)
   t.ok((await auditRows(databaseUrl)).some((r) => r.action === 'webhook.delete'))
 })
+
+t.test('deliveries queued by this replica start at once: with the queue polled once an hour, three in a row all arrive', async (t) => {
+  // Without the wake on dispatch and after each delivery, the worker would wait out its poll
+  // (an hour here) and this test would run into the file's timeout.
+  const quiet = await build(t, {
+    GUESTGATE_WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true',
+    GUESTGATE_QUEUE_POLL_SECONDS: '3600',
+  })
+  const caller = await quiet.token(['Guests.Manage', 'Groups.ManageMembers'])
+  const subscribed = await quiet.as(caller, {
+    method: 'POST', url: '/v1/webhooks',
+    payload: { url: receiverUrl, events: ['guest.access.granted', 'guest.access.removed'], secret },
+  })
+  t.equal(subscribed.statusCode, 201, subscribed.body)
+  // The seeded guest is in marketing, not in developers.
+  const guest = SEED.users.existingGuest.id
+  const before = received.length
+  for (const request of [
+    { method: 'PUT', url: `/v1/groups/${SEED.groups.developers}/members/${guest}` },
+    { method: 'DELETE', url: `/v1/groups/${SEED.groups.marketing}/members/${guest}` },
+    { method: 'DELETE', url: `/v1/groups/${SEED.groups.developers}/members/${guest}` },
+  ]) {
+    const res = await quiet.as(caller, request)
+    t.ok(res.statusCode < 300, `${request.method} ${request.url}: ${res.body}`)
+  }
+  await waitFor(() => received.length - before >= 3)
+  t.same(received.slice(before).map((r) => [r.type, r.data.groupId]), [
+    ['guest.access.granted', SEED.groups.developers],
+    ['guest.access.removed', SEED.groups.marketing],
+    ['guest.access.removed', SEED.groups.developers],
+  ], 'each event delivered, in order')
+})
