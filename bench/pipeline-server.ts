@@ -5,13 +5,18 @@
 //              route authenticated (RS256 token) and policy-checked; it does no I/O.
 // BENCH_LOG=on: Fastify's request logging at info (two JSON lines per request, to /dev/null);
 // off: warn. Prints "LISTENING <url> <token>" once ready.
+// Both apps come from the compiled build in dist/ (`npm run bench:pipeline` builds it), as
+// `npm start` runs it: the sources through tsx carry esbuild's helpers (a __name call for every
+// function made at run time).
 import Fastify from 'fastify'
 import pino from 'pino'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { getMyPermissions } from '../src/routes/authorization/schemas.js'
-import { sharedSchemas } from '../src/schemas/index.js'
-import { serverOptions } from '../src/server-options.js'
+
+const fromBuild = <T>(module: string): Promise<T> => import(new URL(`../dist/${module}`, import.meta.url).href) as Promise<T>
+const { buildApp } = await fromBuild<typeof import('../src/app.js')>('app.js')
+const { loadConfig } = await fromBuild<typeof import('../src/config.js')>('config.js')
+const { getMyPermissions } = await fromBuild<typeof import('../src/routes/authorization/schemas.js')>('routes/authorization/schemas.js')
+const { sharedSchemas } = await fromBuild<typeof import('../src/schemas/index.js')>('schemas/index.js')
+const { serverOptions } = await fromBuild<typeof import('../src/server-options.js')>('server-options.js')
 
 const variant = process.env.BENCH_VARIANT
 const level = process.env.BENCH_LOG === 'on' ? 'info' : 'warn'
