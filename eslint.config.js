@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   // test/openapi/client is type-checked against a client generated at test time (its own project).
-  { ignores: ['dist/', 'src/generated/', 'node_modules/', 'coverage/', '.tap/', 'test/openapi/client/'] },
+  { ignores: ['dist/', 'dist-test/', 'src/generated/', 'node_modules/', 'coverage/', '.tap/', 'test/openapi/client/'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],

@@ -3,8 +3,9 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { withGeneratedTable } from '../src/cli/config-table.js'
+import { repoFile } from './helpers/repo.js'
 
-const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+const readme = await readFile(repoFile('README.md'), 'utf8')
 
 t.test('the configuration table is generated from the config schema (npm run docs:config)', async (t) => {
   t.equal(readme, withGeneratedTable(readme), 'README.md matches src/config.ts: run `npm run docs:config`')

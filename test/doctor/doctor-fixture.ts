@@ -9,12 +9,13 @@ import { createTestDatabase } from '../helpers/database.js'
 import { startTestIssuer } from '../helpers/test-issuer.js'
 import { startTokenEndpoint } from '../helpers/token-endpoint.js'
 import { SEED } from '../../src/graph/simulator/seed.js'
+import { repoFile } from '../helpers/repo.js'
 
 export const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
 export const CLIENT_ID = SEED.apps.guestgate.appId
 export const SECRET = 'doctor-test-secret-value'
 
-const SANDBOX_POLICY = new URL('../../config/policy.sandbox.yaml', import.meta.url)
+const SANDBOX_POLICY = repoFile('config/policy.sandbox.yaml')
 const MARKETING_LINE = '      - { id: d0000000-0000-4000-8000-000000000002, name: Marketing, add: true, remove: true }'
 
 /** The sandbox policy, plus the role-assignable Finance Admins group when `misconfigured`. */

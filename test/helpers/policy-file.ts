@@ -6,6 +6,7 @@ import path from 'node:path'
 import { parse, stringify } from 'yaml'
 import type { PolicyDocument } from '../../src/policies/policy-file.js'
 import type { Teardown } from '../helper.js'
+import { repoFile } from './repo.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> }
 
@@ -17,7 +18,7 @@ export async function writePolicyFile(lines: string[]): Promise<string> {
 }
 
 export async function sandboxPolicyWith(t: Teardown, change: (policy: Mutable<PolicyDocument>) => void): Promise<string> {
-  const policy = parse(await readFile(new URL('../../config/policy.sandbox.yaml', import.meta.url), 'utf8')) as Mutable<PolicyDocument>
+  const policy = parse(await readFile(repoFile('config/policy.sandbox.yaml'), 'utf8')) as Mutable<PolicyDocument>
   change(policy)
   policy.version = `${policy.version}+test`
   const dir = await mkdtemp(path.join(tmpdir(), 'guestgate-policy-'))

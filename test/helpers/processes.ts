@@ -3,9 +3,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { buildState } from '../../scripts/build-state.mjs'
+import { pathToFileURL } from 'node:url'
 import type { Teardown } from '../helper.js'
+import { REPO } from './repo.js'
 
 export interface RunningProcess {
   child: ChildProcessWithoutNullStreams
@@ -23,7 +23,8 @@ export interface RunningProcess {
 // matters when CI runs the suite twice on a busy 2-core machine. Type checking is tsc's job.
 export const TYPESCRIPT_LOADER = ['--import', 'tsx'] as const
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+// By its path in the repository: this module also runs compiled, from dist-test/.
+const { buildState } = await import(pathToFileURL(path.join(REPO, 'scripts', 'build-state.mjs')).href) as typeof import('../../scripts/build-state.mjs')
 let built: boolean | undefined
 
 /**

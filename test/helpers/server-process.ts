@@ -4,11 +4,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Teardown } from '../helper.js'
 import { entryPoint, TYPESCRIPT_LOADER } from './processes.js'
+import { REPO } from './repo.js'
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export { REPO }
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams

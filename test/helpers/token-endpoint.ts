@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import type { Teardown } from '../helper.js'
+import { repoFile } from './repo.js'
 
-export const LOOPBACK_CA_FILE = fileURLToPath(new URL('../fixtures/tls/loopback-cert.pem', import.meta.url))
+export const LOOPBACK_CA_FILE = repoFile('test/fixtures/tls/loopback-cert.pem')
 export const LOOPBACK_CA = readFileSync(LOOPBACK_CA_FILE, 'utf8')
-const LOOPBACK_KEY = readFileSync(fileURLToPath(new URL('../fixtures/tls/loopback-key.pem', import.meta.url)), 'utf8')
+const LOOPBACK_KEY = readFileSync(repoFile('test/fixtures/tls/loopback-key.pem'), 'utf8')
 
 export interface TokenEndpoint {
   /** https://127.0.0.1:PORT: what AZURE_AUTHORITY_HOST gets. */

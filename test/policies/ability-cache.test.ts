@@ -3,10 +3,11 @@ import type { Principal } from '../../src/auth/principal.js'
 import { createAbilityCache, subjectOf } from '../../src/policies/ability.js'
 import { loadPolicyFile, parsePolicyDocument } from '../../src/policies/policy-file.js'
 import { createPolicyEngine } from '../../src/policies/policy-engine.js'
+import { repoFile } from '../helpers/repo.js'
 
 const TENANT = 'c0ffee00-0000-4000-8000-000000000001'
 const env = { tenantId: TENANT, ownApplicationId: 'b0000000-0000-4000-8000-000000000004' }
-const sandbox = await loadPolicyFile(new URL('../../config/policy.sandbox.yaml', import.meta.url).pathname)
+const sandbox = await loadPolicyFile(repoFile('config/policy.sandbox.yaml'))
 const principal = (roles: string[], extra: Partial<Principal> = {}): Principal => ({
   oid: 'f0000000-0000-4000-8000-000000000001',
   name: 'Adele Vance',

@@ -3,12 +3,13 @@ import t from 'tap'
 import type { Principal } from '../../src/auth/principal.js'
 import { loadPolicyFile } from '../../src/policies/policy-file.js'
 import { createPolicyEngine } from '../../src/policies/policy-engine.js'
+import { repoFile } from '../helpers/repo.js'
 
 const TENANT = 'c0ffee00-0000-4000-8000-000000000001'
 const env = { tenantId: TENANT, ownApplicationId: 'b0000000-0000-4000-8000-000000000004' }
-const load = async (path: string) => createPolicyEngine(await loadPolicyFile(new URL(path, import.meta.url).pathname), env)
-const sandbox = await load('../../config/policy.sandbox.yaml')
-const denyList = await load('../fixtures/policies/deny-list.yaml')
+const load = async (path: string) => createPolicyEngine(await loadPolicyFile(repoFile(path)), env)
+const sandbox = await load('config/policy.sandbox.yaml')
+const denyList = await load('test/fixtures/policies/deny-list.yaml')
 const principal = (roles: string[], tenantId = TENANT): Principal => ({ oid: 'o', name: 'n', tenantId, roles })
 
 t.test('Guests.Invite: invitations and guest actions, nothing else', async (t) => {

@@ -3,14 +3,15 @@ import type { Principal } from '../../src/auth/principal.js'
 import { loadPolicyFile } from '../../src/policies/policy-file.js'
 import { createPolicyEngine } from '../../src/policies/policy-engine.js'
 import type { PolicyAction, PolicyContext, PolicyTarget } from '../../src/policies/types.js'
+import { repoFile } from '../helpers/repo.js'
 
 const TENANT = 'c0ffee00-0000-4000-8000-000000000001'
 const OTHER_TENANT = '0badc0de-0000-4000-8000-000000000001'
 const env = { tenantId: TENANT, ownApplicationId: 'b0000000-0000-4000-8000-000000000004' }
 
 const engines = {
-  sandbox: createPolicyEngine(await loadPolicyFile(new URL('../../config/policy.sandbox.yaml', import.meta.url).pathname), env),
-  denyList: createPolicyEngine(await loadPolicyFile(new URL('../fixtures/policies/deny-list.yaml', import.meta.url).pathname), env),
+  sandbox: createPolicyEngine(await loadPolicyFile(repoFile('config/policy.sandbox.yaml')), env),
+  denyList: createPolicyEngine(await loadPolicyFile(repoFile('test/fixtures/policies/deny-list.yaml')), env),
 }
 
 const DEVELOPERS = 'd0000000-0000-4000-8000-000000000001'

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import { loadPolicyFile, parsePolicyDocument, PolicyFileError } from '../../src/policies/policy-file.js'
+import { repoFile } from '../helpers/repo.js'
 
-const fixture = (name: string) => new URL(`../fixtures/policies/${name}`, import.meta.url).pathname
+const fixture = (name: string) => repoFile(`test/fixtures/policies/${name}`)
 
 /** The PolicyFileError thrown for a document, or a failed assertion when it parses. */
 function errorOf(t: Test, text: string, source = 'policy.yaml'): PolicyFileError {
@@ -27,7 +28,7 @@ roles:
 `
 
 t.test('the sandbox policy and the fixtures load', async (t) => {
-  const sandbox = await loadPolicyFile(new URL('../../config/policy.sandbox.yaml', import.meta.url).pathname)
+  const sandbox = await loadPolicyFile(repoFile('config/policy.sandbox.yaml'))
   t.match(sandbox.version, /^2026-\d\d-\d\d\.\d+$/)
   t.same(sandbox.roles['Guests.Invite']?.invitations?.allowDomains, ['partner.example', 'fabrikam.example'])
   t.equal(sandbox.roles['Apps.AssignRoles']?.apps?.length, 2)

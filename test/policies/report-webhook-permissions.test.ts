@@ -5,10 +5,11 @@ import type { Principal } from '../../src/auth/principal.js'
 import { loadPolicyFile, parsePolicyDocument, PolicyFileError } from '../../src/policies/policy-file.js'
 import { createPolicyEngine } from '../../src/policies/policy-engine.js'
 import type { PolicyAction, PolicyTarget } from '../../src/policies/types.js'
+import { repoFile } from '../helpers/repo.js'
 
 const TENANT = 'c0ffee00-0000-4000-8000-000000000001'
 const env = { tenantId: TENANT, ownApplicationId: 'b0000000-0000-4000-8000-000000000004' }
-const sandbox = createPolicyEngine(await loadPolicyFile(new URL('../../config/policy.sandbox.yaml', import.meta.url).pathname), env)
+const sandbox = createPolicyEngine(await loadPolicyFile(repoFile('config/policy.sandbox.yaml')), env)
 const principal = (roles: string[], tenantId = TENANT): Principal =>
   ({ oid: 'o-1', tenantId, roles, name: 'Test' })
 

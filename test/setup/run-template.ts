@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto'
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { REPO } from '../helpers/repo.js'
 
 export const POSTGRES_SERVER = 'postgresql://postgres@127.0.0.1:5432'
-const NAME_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.tap', 'guestgate-template-database')
+const NAME_FILE = path.join(REPO, '.tap', 'guestgate-template-database')
 
 /** Runs one statement on the server's `postgres` database (CREATE or DROP DATABASE). */
 export async function onAdminDatabase (sql: string, server = POSTGRES_SERVER): Promise<void> {

@@ -1,13 +1,13 @@
 // Every body the simulator answers uses only property names and JSON types that the
 // Graph v1.0 slice (test/fixtures/graph, from Microsoft's own metadata) defines.
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { appRoleAssignmentShape, groupShape, servicePrincipalShape, userShape } from '../../../src/graph/simulator/representations.js'
 import { SEED } from '../../../src/graph/simulator/seed.js'
 import { CsdlModel } from './csdl-model.js'
 import { directoryObjectRef, inviteGuest, startSimulator, type GraphAnswer } from './simulator-client.js'
+import { repoFile } from '../../helpers/repo.js'
 
-const model = CsdlModel.read(fileURLToPath(new URL('../../fixtures/graph/graph-v1.0-guest-slice.csdl.xml', import.meta.url)))
+const model = CsdlModel.read(repoFile('test/fixtures/graph/graph-v1.0-guest-slice.csdl.xml'))
 const { docuSign } = SEED.apps
 const { existingGuest } = SEED.users
 
