@@ -5,8 +5,8 @@
 // SIGHUP only reloads the policy.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import v8 from 'node:v8'
 import { describeConfig, loadConfig, type AppConfig } from './config.js'
+import { compileWasmWithLiftoffOnly } from './db/wasm-tiering.js'
 import { packageRoot } from './package-root.js'
 import type { exitOnStartupFailure } from './startup/startup-failure.js'
 
@@ -24,12 +24,7 @@ try {
 const verbose = config.logLevel === 'debug' || config.logLevel === 'trace'
 const embeddedDatabase = config.mode === 'sandbox' && !config.databaseUrl
 
-// Embedded Postgres is 9 MB of WASM: V8 compiles it with Liftoff, then recompiles whatever runs
-// hot with TurboFan on the other core, about 1.5 CPU-seconds during the start and the first
-// queries, for no measurable gain in the sandbox's steady state (PGlite's JS side dominates a
-// query). Set before any WASM module is compiled (Prisma's query compiler is WASM too); V8's
-// flags hold for the database's thread as well.
-if (embeddedDatabase) v8.setFlagsFromString('--liftoff-only')
+if (embeddedDatabase) compileWasmWithLiftoffOnly()
 
 const [{ default: closeWithGrace }, { createLogger }, { openEmbeddedDatabase }, { lockSandboxFolder }] = await Promise.all([
   import('close-with-grace'),

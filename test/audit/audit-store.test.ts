@@ -5,10 +5,14 @@ import t from 'tap'
 import { AuditEntryError, AuditQueryError, createAuditStore, encodeCursor, MAX_APPEND_BATCH } from '../../src/audit/audit-store.js'
 import type { AuditEntryInput, AuditEvent, AuditFilter, AuditStore } from '../../src/audit/types.js'
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js'
+import { compileWasmWithLiftoffOnly } from '../../src/db/wasm-tiering.js'
 import { applyMigrations } from '../../src/db/migrate.js'
 import { createPrismaClient, poolOf } from '../../src/db/prisma-client.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { auditEntry, openAuditFixture, type AuditFixture } from './fixtures/audit-fixture.js'
+
+// PGlite compiled as the server compiles it with the embedded database (about half the CPU).
+compileWasmWithLiftoffOnly()
 
 const ALICE = { oid: '00000000-0000-4000-8000-0000000000a1', name: 'Alice Admin', tenantId: 'tenant-1', roles: ['Guests.Invite'] }
 const BOB = { oid: '00000000-0000-4000-8000-0000000000b2', name: 'Bob Builder', tenantId: 'tenant-1', roles: ['Groups.ManageMembers', 'Apps.AssignRoles'] }

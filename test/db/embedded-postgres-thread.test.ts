@@ -8,6 +8,10 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import { EMBEDDED_LOCK_FILE, EmbeddedPostgresThreadError, EmbeddedPostgresTimeoutError, startEmbeddedPostgresThread } from '../../src/db/embedded-postgres-thread.js'
 import { migrationsDirectory } from '../../src/db/migrate.js'
+import { compileWasmWithLiftoffOnly } from '../../src/db/wasm-tiering.js'
+
+// PGlite compiled as the server compiles it with the embedded database (about half the CPU).
+compileWasmWithLiftoffOnly()
 
 /** What the promise rejected with (it must reject). */
 async function rejection(t: Test, promise: Promise<unknown>): Promise<unknown> {

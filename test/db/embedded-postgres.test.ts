@@ -7,9 +7,13 @@ import pg from 'pg'
 import t from 'tap'
 import { createAuditStore } from '../../src/audit/audit-store.js'
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js'
+import { compileWasmWithLiftoffOnly } from '../../src/db/wasm-tiering.js'
 import { applyMigrations, migrationsDirectory } from '../../src/db/migrate.js'
 import { createPrismaClient } from '../../src/db/prisma-client.js'
 import { auditEntry, canonicalRowHash, databaseRowHash } from '../audit/fixtures/audit-fixture.js'
+
+// PGlite compiled as the server compiles it with the embedded database (about half the CPU).
+compileWasmWithLiftoffOnly()
 
 /** The pid of a process that has exited, for a lock file left behind by a crash. */
 async function deadPid (): Promise<number> {

@@ -3,9 +3,8 @@
 // the environment a test gives.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import path from 'node:path'
 import type { Teardown } from '../helper.js'
-import { entryPoint, TYPESCRIPT_LOADER } from './processes.js'
+import { entryPoint } from './processes.js'
 import { REPO } from './repo.js'
 
 export { REPO }
@@ -33,9 +32,7 @@ export interface StartOptions {
 export function startServer(t: Teardown, env: Record<string, string>, options: StartOptions = {}): ServerProcess {
   const fullEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env }
   const file = options.command?.file ?? process.execPath
-  // Extra node arguments (module hooks that stand in for a source module) get the sources.
-  const args = options.command?.args ??
-    (options.nodeArgs ? [...options.nodeArgs, ...TYPESCRIPT_LOADER, path.join(REPO, 'src/server.ts')] : entryPoint('src/server.ts'))
+  const args = options.command?.args ?? [...(options.nodeArgs ?? []), ...entryPoint('src/server.ts')]
   const child = spawn(file, args, { env: fullEnv, cwd: options.cwd ?? REPO, stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   let text = ''
