@@ -3,9 +3,12 @@
 // a test or a replica serving mostly reads uses a few of them. Compiling all of them up front cost
 // about a second of CPU per app build (Ajv and fast-json-stringify in a profile), on every start
 // and in every test that builds the app. test/schema-compilers.test.ts compiles every route's
-// schemas, so a schema that cannot compile still fails CI rather than a first request.
-import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify'
+// schemas, so a schema that cannot compile still fails CI rather than a first request. The Graph
+// simulator (a Fastify app of its own, built by every test that builds the app and by the
+// sandbox's start) compiles its request schemas on first use too, with Fastify's own Ajv compiler.
+import ValidatorSelector from '@fastify/ajv-compiler'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
+import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify'
 
 /** What Fastify expects of a validator: an answer, and the last call's errors as a property. */
 export type Validator = ReturnType<FastifySchemaCompiler<unknown>>
@@ -37,5 +40,17 @@ export function lazySerializerFactory(): SerializerSelector.SerializerFactory {
   }
 }
 
-/** The server option that installs it (src/server-options.ts). */
-export const lazySchemaController = (): FastifyServerOptions['schemaController'] => ({ compilersFactory: { buildSerializer: lazySerializerFactory() } })
+/** Fastify's own validator factory (Ajv with the server's `ajv` options), compiling on first use. */
+export function lazyValidatorFactory(): ValidatorSelector.ValidatorFactory {
+  const eager = ValidatorSelector()
+  return (externalSchemas, options) => {
+    const compile = eager(externalSchemas, options)
+    return (route) => validatorOnFirstUse(() => compile(route) as Validator) as ReturnType<ValidatorSelector.ValidatorCompiler>
+  }
+}
+
+/** The server option that installs them: serializers for guestgate (src/server-options.ts; its
+ *  validators are its own, src/validation.ts), both for the Graph simulator. */
+export const lazySchemaController = (options: { validators?: boolean } = {}): FastifyServerOptions['schemaController'] => ({
+  compilersFactory: { buildSerializer: lazySerializerFactory(), ...(options.validators ? { buildValidator: lazyValidatorFactory() } : {}) },
+})

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify'
 import { callerOf } from './caller.js'
 import { FaultStore, type AfterApplyFault, type FaultSpec } from './faults.js'
 import { defaultFaultError, GraphError, graphErrorBody, graphErrors } from './graph-error-bodies.js'
@@ -15,6 +15,7 @@ import { servicePrincipalRoutes } from './routes/service-principals.js'
 import { simulatorControlRoutes } from './routes/simulator-control.js'
 import { userRoutes } from './routes/users.js'
 import { DEFAULT_TENANT_DOMAIN, SEED, type AppRegistrationSeed } from './seed.js'
+import { lazySchemaController } from '../../schema-compilers.js'
 import { SimulatedDirectory } from './state.js'
 import { readStateFile, StateFileWriter } from './state-file.js'
 import { Throttle, WRITE_METHODS, type ThrottlingSettings } from './throttling.js'
@@ -72,6 +73,8 @@ export interface GraphSimulatorOptions {
    * GUESTGATE_DATA_DIR/graph-simulator.json, so a restart keeps guests and audit log consistent.
    */
   stateFile?: string
+  /** Sees every route as it is registered (the test that compiles every route's schemas). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 const GRAPH_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8'
@@ -270,6 +273,9 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
     genReqId: () => randomUUID(),
     // A misspelt fault property must fail, not be dropped silently.
     ajv: { customOptions: { removeAdditional: false } },
+    // Request schemas compile on a route's first request (test/graph/simulator/schemas.test.ts
+    // compiles them all).
+    schemaController: lazySchemaController({ validators: true }),
     // Closing drops every connection, kept-alive or held open by a hang fault: a test's teardown
     // must not wait for its clients' keep-alive timers.
     forceCloseConnections: true,
@@ -283,6 +289,7 @@ export async function buildGraphSimulator(options: GraphSimulatorOptions = {}): 
   }
   const control = new GraphSimulatorControl(directory, writer)
   app.decorate('simulator', control)
+  if (options.onRoute) app.addHook('onRoute', options.onRoute)
 
   // Graph answers every request, errors included, with both correlation headers.
   app.addHook('onRequest', async (request, reply) => {
