@@ -3,7 +3,9 @@
 // every module the app and tap load), about 200 CPU-seconds a run of the suite. Builds only when
 // src/, test/, bench/, scripts/ or the configuration changed (tsc's incremental build then
 // re-checks what changed); a type error fails it. Compiled files whose source is gone are removed,
-// so tap never runs a deleted test.
+// so tap never runs a deleted test. No source maps: tap's module hook and Node parse the map of
+// every module that names one (about 0.15 CPU-seconds per test process); a failure's stack names
+// the compiled line, and `npx tap --node-arg=--import=tsx test/<file>.test.ts` runs the source.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
