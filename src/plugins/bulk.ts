@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { BULK_ROW_QUEUE, runBulkRow, type BulkRowJob } from '../operations/bulk-jobs.js'
+import { wakeableWorkers } from './queue.js'
 
 export interface BulkRunner {
   /** Workers waiting for their next poll look now (rows were queued or one finished). */
@@ -26,10 +27,11 @@ export default fp(async function bulk(app: FastifyInstance) {
   const emitter = new EventEmitter()
   // One listener per open progress stream.
   emitter.setMaxListeners(0)
-  const workers: string[] = []
+  // Set once the workers run; rows sent before that are picked up by their first poll.
+  const rowWorkers = { wake: () => {} }
   app.decorate('bulk', {
     wake() {
-      for (const id of workers) app.queue.notifyWorker(id)
+      rowWorkers.wake()
     },
     progress(jobId) {
       emitter.emit(jobId)
@@ -45,18 +47,11 @@ export default fp(async function bulk(app: FastifyInstance) {
   await app.queue.createQueue(BULK_ROW_QUEUE, {
     name: BULK_ROW_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true, expireInSeconds: rowTimeoutSeconds,
   })
-  // Rows submitted here wake the workers and a finished row starts the next at once: the poll is
-  // for rows another replica submitted and for retries falling due.
-  for (let i = 0; i < concurrency; i++) {
-    workers.push(await app.queue.work<BulkRowJob>(BULK_ROW_QUEUE, { batchSize: 1, pollingIntervalSeconds: app.config.queuePollSeconds, includeMetadata: true }, async ([job]) => {
-      try {
-        await runBulkRow(app, job!.data, { retryCount: job!.retryCount, retryLimit: job!.retryLimit })
-      } finally {
-        // The next row now, not at the next poll: the budget, not the poll, sets the pace.
-        app.bulk.wake()
-      }
-    }))
-  }
+  // Rows submitted here wake the workers and a finished row starts the next at once (the budget,
+  // not the poll, sets the pace): the poll is for rows another replica submitted and for retries.
+  rowWorkers.wake = (await wakeableWorkers<BulkRowJob>(app.queue, BULK_ROW_QUEUE, { count: concurrency, pollingIntervalSeconds: app.config.queuePollSeconds }, async (job) => {
+    await runBulkRow(app, job.data, { retryCount: job.retryCount, retryLimit: job.retryLimit })
+  })).wake
   app.addHook('preClose', async () => {
     // No new row starts while the app closes; rows under way finish (the queue waits for them).
     await app.queue.offWork(BULK_ROW_QUEUE)

@@ -21,6 +21,30 @@ const FIRE_AND_FORGET = new Set([plans.completeJobs(SCHEMA), plans.failJobsById(
  *  minute or less) looks for its job; a start-up sweep wakes its worker instead. */
 export const SCHEDULED_JOB_POLL_SECONDS = 10
 
+/** Workers of one queue that a local send wakes, and that start the next job as soon as one ends:
+ *  pg-boss would otherwise wait out the poll between jobs, so the poll is left for jobs sent by
+ *  other replicas and for retries falling due. One job per fetch, with its retry metadata. */
+export async function wakeableWorkers<T>(
+  boss: PgBoss,
+  queue: string,
+  options: { count: number; pollingIntervalSeconds: number },
+  handler: (job: PgBoss.JobWithMetadata<T>) => Promise<void>,
+): Promise<{ wake: () => void }> {
+  const ids: string[] = []
+  const wake = () => { for (const id of ids) boss.notifyWorker(id) }
+  for (let i = 0; i < options.count; i++) {
+    ids.push(await boss.work<T>(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: options.pollingIntervalSeconds }, async ([job]) => {
+      if (!job) return
+      try {
+        await handler(job)
+      } finally {
+        wake()
+      }
+    }))
+  }
+  return { wake }
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     queue: PgBoss

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { DomainEvent } from './events.js'
 import { attemptDelivery, DeliveryFailed, DELIVERY_QUEUE, dispatch, type DeliveryJob, type DeliverySettings } from '../webhooks/webhook-deliveries.js'
 import { pollInvitations, POLL_QUEUE, type PollResult } from '../webhooks/invitation-poller.js'
-import { SCHEDULED_JOB_POLL_SECONDS } from './queue.js'
+import { SCHEDULED_JOB_POLL_SECONDS, wakeableWorkers } from './queue.js'
 
 export interface Webhooks {
   readonly settings: DeliverySettings
@@ -28,8 +28,9 @@ export default fp(async function webhooks(app: FastifyInstance) {
   const settings: DeliverySettings = { ...config.webhooks }
   // Deliveries queued here are started at once (the worker is woken); the worker's poll is for
   // deliveries queued by other replicas and for retries falling due.
-  let deliveryWorker: string | null = null
-  const wakeDeliveries = () => { if (deliveryWorker) app.queue.notifyWorker(deliveryWorker) }
+  // Set once the worker runs; a dispatch before that is picked up by its first poll.
+  const deliveryWorker = { wake: () => {} }
+  const wakeDeliveries = () => deliveryWorker.wake()
   const instance: Webhooks = {
     settings,
     dispatch: async (event, key) => {
@@ -53,19 +54,15 @@ export default fp(async function webhooks(app: FastifyInstance) {
   await app.queue.createQueue(POLL_QUEUE, { name: POLL_QUEUE, policy: 'singleton' })
   await app.queue.schedule(POLL_QUEUE, config.webhooks.invitationPollCron, {}, { tz: 'UTC' })
 
-  deliveryWorker = await app.queue.work<DeliveryJob>(DELIVERY_QUEUE, { pollingIntervalSeconds: config.queuePollSeconds, batchSize: 1, includeMetadata: true }, async ([job]) => {
-    if (!job) return
+  deliveryWorker.wake = (await wakeableWorkers<DeliveryJob>(app.queue, DELIVERY_QUEUE, { count: 1, pollingIntervalSeconds: config.queuePollSeconds }, async (job) => {
     try {
       await attemptDelivery(app.prisma, settings, job.data.deliveryId, { retryCount: job.retryCount, retryLimit: job.retryLimit })
     } catch (err) {
       // The receiver's answer, never the message or its signature.
       if (err instanceof DeliveryFailed) app.log.warn({ deliveryId: job.data.deliveryId, attempt: job.retryCount + 1, reason: err.message }, 'webhook delivery attempt failed')
       throw err
-    } finally {
-      // The next queued delivery now: pg-boss would otherwise wait out the poll between jobs.
-      wakeDeliveries()
     }
-  })
+  })).wake
   // The poll is a cron job (every few minutes): a slow look for it is enough.
   await app.queue.work(POLL_QUEUE, { pollingIntervalSeconds: SCHEDULED_JOB_POLL_SECONDS, batchSize: 1 }, async ([job]) => {
     const result = await instance.pollInvitations(job?.id)
