@@ -28,7 +28,7 @@ async function readRunTemplate (): Promise<string | null> {
 }
 
 let known: Promise<string | null> | undefined
-/** This run's template, or null (a run without the before script, e.g. `node file.test.ts`);
+/** This run's template, or null (a run without the before script, e.g. `node dist-test/test/<file>.test.js`);
  *  read once per test process. */
 export const runTemplate = (): Promise<string | null> => (known ??= readRunTemplate())
 
