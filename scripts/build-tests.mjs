@@ -6,32 +6,38 @@
 // so tap never runs a deleted test. No source maps: tap's module hook and Node parse the map of
 // every module that names one (about 0.15 CPU-seconds per test process); a failure's stack names
 // the compiled line, and `npx tap --node-arg=--import=tsx test/<file>.test.ts` runs the source.
+// Then bundles the ES-module packages test processes load most (scripts/bundle-test-dependencies.mjs).
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { root, testBuildState, testStampFile } from './build-state.mjs'
+import { bundleTestDependencies } from './bundle-test-dependencies.mjs'
 
 const out = path.join(root, 'dist-test')
+const force = process.argv.includes('--force')
 const { all, upToDate } = testBuildState()
-if (upToDate && !process.argv.includes('--force')) process.exit(0)
+if (!upToDate || force) compileTests()
+await bundleTestDependencies({ force })
 
-console.log('guestgate test build: compiling the tests (dist-test/)')
-const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' })
-if (result.status !== 0) {
-  console.error('guestgate test build: tsc -p tsconfig.test.json failed (the errors are above)')
-  process.exit(result.status ?? 1)
+function compileTests() {
+  console.log('guestgate test build: compiling the tests (dist-test/)')
+  const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' })
+  if (result.status !== 0) {
+    console.error('guestgate test build: tsc -p tsconfig.test.json failed (the errors are above)')
+    process.exit(result.status ?? 1)
+  }
+  prune(out)
+  writeFileSync(testStampFile, all)
 }
 
 function prune(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name)
     if (entry.isDirectory()) {
-      prune(file)
+      if (file !== path.join(out, 'node_modules')) prune(file) // bundled dependencies, not compiled
       continue
     }
     const compiled = /^(.*)\.js(\.map)?$/.exec(file)
     if (compiled && !existsSync(path.join(root, path.relative(out, compiled[1])) + '.ts')) rmSync(file)
   }
 }
-prune(out)
-writeFileSync(testStampFile, all)
