@@ -85,7 +85,8 @@ export async function bundleTestDependencies({ force = false } = {}) {
   console.log('guestgate test build: tap build, then bundling tap, TypeBox and jose (dist-test/node_modules/)')
   const tapBuild = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), 'build'], { cwd: root, stdio: 'inherit' })
   if (tapBuild.status !== 0) throw new Error('tap build failed (the output is above)')
-  // built beside the target and swapped in whole: a test run that starts meanwhile sees the old set
+  // built beside the target and swapped in at once: a test process that starts meanwhile finds the
+  // old set or the new one (only between the removal and the rename, a moment, it finds neither)
   const staging = `${target}.${process.pid}`
   rmSync(staging, { recursive: true, force: true })
   for (const entry of packages) await bundle(staging, entry)
