@@ -117,7 +117,13 @@ async function readAppEntry(app: FastifyInstance, caller: Caller, summary: Permi
   return appEntry(caller, summary, appId, await app.directoryCache.servicePrincipal(caller, appId))
 }
 
-interface Parts { groups: readonly GroupEntry[]; apps: readonly AppEntry[] }
+interface Parts {
+  groups: readonly GroupEntry[]
+  apps: readonly AppEntry[]
+  /** The whole page when it has nothing else to read (no invitation counts): one frozen object
+   *  answered to every request while the parts are fresh, so its JSON is made once too. */
+  page: MyPermissions | undefined
+}
 
 // The groups and applications parts, built from the directory cache, kept per summary until the
 // first of the objects they show would go stale there: until then the directory cache would
@@ -140,7 +146,10 @@ function cachedParts(app: FastifyInstance, caller: Caller, summary: PermissionSu
   if (apps === undefined) return undefined
   const freshUntil = fresh.until
   // Shared by every answer until then: frozen.
-  const parts = Object.freeze({ groups: Object.freeze(groups), apps: Object.freeze(apps), freshUntil })
+  Object.freeze(groups)
+  Object.freeze(apps)
+  const whole = summary.invitations ? undefined : Object.freeze(page(summary, null, groups, apps))
+  const parts = Object.freeze({ groups, apps, page: whole, freshUntil })
   cachedPages.set(summary, parts)
   return parts
 }
@@ -181,7 +190,7 @@ export function myPermissions(app: FastifyInstance, caller: Caller): MyPermissio
   const policy = app.policies.current()
   const summary = policy.permissionsOf(principal)
   const cached = cachedParts(app, caller, summary)
-  if (cached && !summary.invitations) return page(summary, null, cached.groups, cached.apps)
+  if (cached?.page) return cached.page
   return readPermissions(app, caller, policy, principal, summary, cached)
 }
 

@@ -7,6 +7,7 @@ import { myPermissions } from '../../operations/my-permissions.js'
 import { checkAppRole, checkGroupMembership, checkGuestAction, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision, PolicySubject } from '../../policies/types.js'
 import { invitableEmail } from '../../schemas/email-address.js'
+import { frozenPayloads } from '../frozen-payloads.js'
 import { checkAuthorization, getMyPermissions, type CheckBody } from './schemas.js'
 
 /** The kind of target the real route's coarse check names for this action. */
@@ -132,8 +133,9 @@ export default async function authorizationRoutes(app: FastifyInstance) {
     return { allowed: answer.allowed, rule: answer.rule, reason: answer.reason, policyVersion: answer.policyVersion }
   })
 
-  app.get('/me/permissions', { schema: getMyPermissions, config: { authorization: self } }, async (request) => {
+  const sendPermissions = frozenPayloads()
+  app.get('/me/permissions', { schema: getMyPermissions, config: { authorization: self } }, async (request, reply) => {
     await request.authorize('check', { type: 'Self' })
-    return myPermissions(app, request)
+    return sendPermissions(reply, await myPermissions(app, request))
   })
 }

@@ -142,6 +142,9 @@ t.test('the page is kept until the first of its objects goes stale in the direct
   names[developers] = 'Developers (renamed)'
   t.same(await displayNames(), first, 'kept: the directory cache still holds the same objects')
   t.equal(peeks, 4, 'and is not asked again')
+  const kept = await page()
+  t.equal(await page(), kept, 'the same page object for every request while it is kept (its JSON is made once)')
+  t.ok(Object.isFrozen(kept) && Object.isFrozen(kept.groups) && Object.isFrozen(kept.apps), 'and frozen: no answer can change it for the next')
 
   // Another summary (other roles) has its own page.
   freshFor = -1
