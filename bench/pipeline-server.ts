@@ -1,6 +1,8 @@
 // One server of the pipeline benchmark (bench/pipeline.ts starts it, one process per variant):
 //   plain      a bare Fastify app answering GET /v1/me/permissions with the same route schema and
-//              the same body as guestgate, with no authentication and no policy;
+//              the same body as guestgate, with no authentication and no policy; with BENCH_HEADERS
+//              (a JSON object) it also sends those headers and a UUID x-request-id, i.e. the same
+//              response as guestgate, headers included;
 //   guestgate  the whole app (sandbox mode, real Postgres, the embedded Graph simulator), the same
 //              route authenticated (RS256 token) and policy-checked; it does no I/O.
 // BENCH_LOG=on: Fastify's request logging at info (two JSON lines per request, to /dev/null);
@@ -8,6 +10,7 @@
 // Both apps come from the compiled build in dist/ (`npm run bench:pipeline` builds it), as
 // `npm start` runs it: the sources through tsx carry esbuild's helpers (a __name call for every
 // function made at run time).
+import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import pino from 'pino'
 
@@ -24,9 +27,17 @@ const logger = pino({ level }, pino.destination({ dest: '/dev/null', sync: false
 
 if (variant === 'plain') {
   const body = JSON.parse(process.env.BENCH_BODY ?? '{}') as unknown
-  const app = Fastify({ loggerInstance: logger })
+  const headers = process.env.BENCH_HEADERS ? JSON.parse(process.env.BENCH_HEADERS) as Record<string, string> : undefined
+  const app = Fastify({ loggerInstance: logger, ...(headers ? { genReqId: () => randomUUID() } : {}) })
   // The route schema references the shared Problem schema (its 4xx/5xx answers).
   for (const schema of sharedSchemas) app.addSchema(schema)
+  if (headers) {
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header('x-request-id', request.id)
+      reply.headers(headers)
+      done()
+    })
+  }
   app.get('/v1/me/permissions', { schema: getMyPermissions }, async () => body)
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   console.log(`LISTENING ${url} -`)

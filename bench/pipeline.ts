@@ -1,7 +1,9 @@
 // Pipeline benchmark (issue 11.6): what authentication, the policy and guestgate's plumbing
 // (request ids, metrics, problem handling) cost on a route with no I/O. One run, alternating
 // rounds: a plain Fastify app with the same route schema and body against guestgate's
-// authenticated, policy-checked GET /v1/me/permissions, each with request logging on and off.
+// authenticated, policy-checked GET /v1/me/permissions, each with request logging on and off;
+// and the plain app sending guestgate's response headers too ("same headers"), which splits the
+// gap into what the response carries and what guestgate does to make it.
 // Servers and the load generator (autocannon) are separate processes. Prints req/s and ratios,
 // and each server's CPU time per request (from /proc): on a machine others load too, req/s
 // follow the load, CPU time per request much less.
@@ -65,16 +67,25 @@ const servers: Server[] = []
 try {
   const guestgateOn = await startVariant('guestgate', 'on', { BENCH_DATABASE_URL: databaseUrl })
   servers.push(guestgateOn)
-  const body = await (await fetch(`${guestgateOn.url}/v1/me/permissions`, { headers: { authorization: `Bearer ${guestgateOn.token}` } })).text()
+  const sample = await fetch(`${guestgateOn.url}/v1/me/permissions`, { headers: { authorization: `Bearer ${guestgateOn.token}` } })
+  const body = await sample.text()
+  // guestgate's own response headers (the rest Node adds to both apps alike; x-request-id is a new
+  // UUID per request in both): the "same headers" variant sends them too.
+  const nodeHeaders = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type', 'x-request-id'])
+  const headers = JSON.stringify(Object.fromEntries([...sample.headers].filter(([name]) => !nodeHeaders.has(name))))
   const variants: Record<string, Server> = {
     'guestgate, logging on': guestgateOn,
     'guestgate, logging off': await startVariant('guestgate', 'off', { BENCH_DATABASE_URL: databaseUrl }),
     'plain, logging on': await startVariant('plain', 'on', { BENCH_BODY: body }),
     'plain, logging off': await startVariant('plain', 'off', { BENCH_BODY: body }),
+    'same headers, logging on': await startVariant('plain', 'on', { BENCH_BODY: body, BENCH_HEADERS: headers }),
+    'same headers, logging off': await startVariant('plain', 'off', { BENCH_BODY: body, BENCH_HEADERS: headers }),
   }
   servers.push(...Object.values(variants).slice(1))
-  const plainBody = await (await fetch(`${variants['plain, logging on']!.url}/v1/me/permissions`)).text()
-  if (plainBody !== body) throw new Error('the plain app does not answer the same body')
+  for (const name of ['plain, logging on', 'same headers, logging on']) {
+    const plainBody = await (await fetch(`${variants[name]!.url}/v1/me/permissions`)).text()
+    if (plainBody !== body) throw new Error(`${name}: the plain app does not answer the same body`)
+  }
 
   console.log('servers ready; warming up')
   // Warm-up: JIT, caches (verified token, ability, permissions).
@@ -91,20 +102,28 @@ try {
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  // The target compares guestgate with plain Fastify. "same headers" shows how much of the gap is
+  // the response itself (guestgate's security, rate-limit and request-id headers) rather than the
+  // work behind it.
+  const comparisons = [['guestgate', 'plain'], ['guestgate', 'same headers'], ['same headers', 'plain']] as const
   console.log(`\n${connections} connections, ${seconds} s per measurement, ${rounds} rounds; median req/s`)
   for (const log of ['on', 'off']) {
-    const guestgate = median(results[`guestgate, logging ${log}`]!)
-    const plain = median(results[`plain, logging ${log}`]!)
-    const ratios = results[`guestgate, logging ${log}`]!.map((value, i) => (value / results[`plain, logging ${log}`]![i]!).toFixed(2))
-    console.log(`logging ${log.padEnd(3)}: guestgate ${guestgate.toFixed(0)}, plain ${plain.toFixed(0)}, ratio ${(guestgate / plain).toFixed(2)} (per round: ${ratios.join(', ')})`)
+    for (const [a, b] of comparisons) {
+      const first = results[`${a}, logging ${log}`]!
+      const second = results[`${b}, logging ${log}`]!
+      const ratios = first.map((value, i) => (value / second[i]!).toFixed(2))
+      console.log(`logging ${log.padEnd(3)}: ${a} ${median(first).toFixed(0)}, ${b} ${median(second).toFixed(0)}, ratio ${(median(first) / median(second)).toFixed(2)} (per round: ${ratios.join(', ')})`)
+    }
   }
-  // The same comparison in CPU time: plain's CPU per request over guestgate's (1: guestgate costs no more).
+  // The same comparisons in CPU time: the second's CPU per request over the first's (1: no more).
   console.log('\nserver CPU ms per 1,000 requests, median')
   for (const log of ['on', 'off']) {
-    const guestgate = median(cpuResults[`guestgate, logging ${log}`]!)
-    const plain = median(cpuResults[`plain, logging ${log}`]!)
-    const ratios = cpuResults[`guestgate, logging ${log}`]!.map((value, i) => (cpuResults[`plain, logging ${log}`]![i]! / value).toFixed(2))
-    console.log(`logging ${log.padEnd(3)}: guestgate ${guestgate.toFixed(0)}, plain ${plain.toFixed(0)}, ratio ${(plain / guestgate).toFixed(2)} (per round: ${ratios.join(', ')})`)
+    for (const [a, b] of comparisons) {
+      const first = cpuResults[`${a}, logging ${log}`]!
+      const second = cpuResults[`${b}, logging ${log}`]!
+      const ratios = first.map((value, i) => (second[i]! / value).toFixed(2))
+      console.log(`logging ${log.padEnd(3)}: ${a} ${median(first).toFixed(0)}, ${b} ${median(second).toFixed(0)}, ratio ${(median(second) / median(first)).toFixed(2)} (per round: ${ratios.join(', ')})`)
+    }
   }
 } finally {
   for (const server of servers) server.child.kill('SIGTERM')
