@@ -5,10 +5,17 @@
 // SIGHUP only reloads the policy.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { describeConfig, loadConfig, type AppConfig } from './config.js'
-import { compileWasmWithLiftoffOnly } from './db/wasm-tiering.js'
-import { packageRoot } from './package-root.js'
+import type { AppConfig } from './config.js'
+import { enableCompileCache, flushCompileCache } from './startup/compile-cache.js'
 import type { exitOnStartupFailure } from './startup/startup-failure.js'
+
+// Before any of the app's modules load (from here on, all of them through import()).
+enableCompileCache()
+const [{ describeConfig, loadConfig }, { compileWasmWithLiftoffOnly }, { packageRoot }] = await Promise.all([
+  import('./config.js'),
+  import('./db/wasm-tiering.js'),
+  import('./package-root.js'),
+])
 
 // Loaded only when a start fails (it brings the policy file's parser).
 async function failStart(error: unknown, options: Parameters<typeof exitOnStartupFailure>[1] = {}): Promise<never> {
@@ -100,6 +107,7 @@ try {
 }
 
 log.info({ ...describeConfig(config), version }, 'guestgate started')
+flushCompileCache()
 if (config.mode === 'sandbox') {
   console.log([
     '',

@@ -2,7 +2,7 @@
 // says so, serves, and stops cleanly on SIGTERM.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
@@ -10,7 +10,9 @@ import { entryPoint } from './helpers/processes.js'
 
 t.test('sandbox mode with no configuration: listens, says it is a sandbox, is ready, stops on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'guestgate-server-'))
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', PORT: '0', GUESTGATE_DATA_DIR: dataDir }
+  // The compile cache's default place is the temporary folder's node-compile-cache.
+  const compileCache = path.join(dataDir, 'node-compile-cache')
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', PORT: '0', GUESTGATE_DATA_DIR: dataDir, TMPDIR: dataDir }
   const server = spawn(process.execPath, entryPoint('src/server.ts'), { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { server.kill('SIGKILL') })
   let output = ''
@@ -25,6 +27,11 @@ t.test('sandbox mode with no configuration: listens, says it is a sandbox, is re
     server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
   })
   const base = await listening
+  // Node 22 (the image's): what the start compiled is on disk once it has started, not only at
+  // exit (src/startup/compile-cache.ts). Node 20 has no compile cache.
+  const cached = await readdir(compileCache, { recursive: true }).catch(() => [])
+  if (Number(process.versions.node.split('.')[0]) >= 22) t.ok(cached.length > 1, `compile cache written at start (${cached.length} entries)`)
+  else t.same(cached, [], 'Node 20: no compile cache')
   t.match(output, /SANDBOX MODE/)
   t.match(output, /embedded Graph simulator/)
   const ready = await fetch(`${base}/readyz`)

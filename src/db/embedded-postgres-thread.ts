@@ -74,14 +74,17 @@ function preloads(): string[] {
   return urls
 }
 
+// Node 22's compile cache is per thread: the worker turns it on before it loads PGlite.
+const COMPILE_CACHE = new URL(`../startup/compile-cache${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+
 function startWorker(workerData: EmbeddedThreadData): Worker {
   // The sources run through tsx (development, tests): the worker registers it through its API
   // (importing 'tsx' in a worker does not hook that worker's imports).
   const tsx = WORKER.pathname.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined
   const first = preloads()
-  if (!tsx && first.length === 0) return new Worker(WORKER, { workerData })
   const bootstrap = '(async () => {' +
     (tsx ? ` (await import(${JSON.stringify(tsx)})).register();` : '') +
+    ` (await import(${JSON.stringify(COMPILE_CACHE.href)})).enableCompileCache();` +
     ` for (const url of ${JSON.stringify(first)}) await import(url);` +
     ` await import(${JSON.stringify(WORKER.href)}) })()`
   return new Worker(bootstrap, { eval: true, workerData })
