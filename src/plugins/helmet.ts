@@ -1,6 +1,6 @@
 // Response hardening (helmet's headers). The API answers JSON only, so its Content-Security-Policy
 // forbids everything (nothing may be loaded, framed or submitted); nosniff, no referrer, no
-// framing, HSTS. The docs page (/docs, swagger-ui) sends its own policy with the hashes of its
+// framing, HSTS; and Cache-Control: no-store. The docs page (/docs, swagger-ui) sends its own policy with the hashes of its
 // scripts (staticCSP in plugins/swagger.ts), which replaces this one on its routes.
 // The headers depend only on these options: helmet computes them once, at start, and every
 // answer gets that list. (@fastify/helmet would build helmet's middleware anew for every request,
@@ -31,8 +31,13 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
   return Object.fromEntries(Object.entries(response.getHeaders()).map(([name, value]) => [name, String(value)]))
 }
 
+/** Not helmet's: answers carry guests' addresses, memberships and the audit log, which no browser
+ *  or proxy should keep (OWASP REST Security Cheat Sheet, "Security Headers"). Routes that want
+ *  otherwise set their own (the bulk job's event stream, the docs' static files). */
+export const API_CACHE_CONTROL = 'no-store'
+
 export default fp(async function hardening(app: FastifyInstance) {
-  const headers = helmetHeaders(HELMET_OPTIONS)
+  const headers = { ...helmetHeaders(HELMET_OPTIONS), 'cache-control': API_CACHE_CONTROL }
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(headers)
     done()

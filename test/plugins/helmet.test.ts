@@ -25,6 +25,7 @@ t.test('API answers, successes and problems alike, carry the hardening headers',
     t.equal(res.headers['referrer-policy'], 'no-referrer')
     t.match(res.headers['strict-transport-security'], /max-age=31536000/)
     t.equal(res.headers['x-powered-by'], undefined)
+    t.equal(res.headers['cache-control'], 'no-store', `${name}: kept by no browser or proxy`)
   }
 })
 
