@@ -100,11 +100,15 @@ export async function submitBulkJob(app: FastifyInstance, caller: Caller, rows: 
     await app.prisma.bulkJob.delete({ where: { id } }).catch(() => {})
     throw error
   }
+  // The answer describes the job as submitted, read before any row is queued: a worker (here or
+  // on another replica) could otherwise have started one already, and the counts would depend on
+  // how fast it was. The job's own link gives the live state.
+  const submitted = await viewOf(app, job)
   if (valid.length > 0) {
     await app.queue.insert(valid.map((row) => ({ name: BULK_ROW_QUEUE, data: { jobId: id, number: row.number } satisfies BulkRowJob })))
     app.bulk.wake()
   }
-  return viewOf(app, job)
+  return submitted
 }
 
 export interface DryRunRow {
