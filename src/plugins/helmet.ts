@@ -1,7 +1,8 @@
 // Response hardening (helmet's headers). The API answers JSON only, so its Content-Security-Policy
 // forbids everything (nothing may be loaded, framed or submitted); nosniff, no referrer, no
-// framing, HSTS; and Cache-Control: no-store. The docs page (/docs, swagger-ui) sends its own policy with the hashes of its
-// scripts (staticCSP in plugins/swagger.ts), which replaces this one on its routes.
+// framing, HSTS; and Cache-Control: no-store. The docs page (/docs, swagger-ui) sends its own
+// policy with the hashes of its scripts (staticCSP in plugins/swagger.ts), which replaces this
+// one on its routes.
 // The headers depend only on these options: helmet computes them once, at start, and every
 // answer gets that list. (@fastify/helmet would build helmet's middleware anew for every request,
 // parsing the policy each time, for per-route options and nonces this service does not use.)
@@ -34,7 +35,7 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
 /** Not helmet's: answers carry guests' addresses, memberships and the audit log, which no browser
  *  or proxy should keep (OWASP REST Security Cheat Sheet, "Security Headers"). Routes that want
  *  otherwise set their own (the bulk job's event stream, the docs' static files). */
-export const API_CACHE_CONTROL = 'no-store'
+const API_CACHE_CONTROL = 'no-store'
 
 export default fp(async function hardening(app: FastifyInstance) {
   const headers = { ...helmetHeaders(HELMET_OPTIONS), 'cache-control': API_CACHE_CONTROL }

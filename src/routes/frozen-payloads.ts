@@ -4,7 +4,7 @@
 // go out), and then sent as it is. Anything else is sent the usual way.
 import type { FastifyReply } from 'fastify'
 
-export type SendFrozen = (reply: FastifyReply, payload: object) => FastifyReply
+type SendFrozen = (reply: FastifyReply, payload: object) => FastifyReply
 
 /** One per route: its serializer made the JSON, so another route's schema never reuses it. */
 export function frozenPayloads(): SendFrozen {

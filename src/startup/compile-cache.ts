@@ -1,6 +1,6 @@
 // Node 22 can keep V8's compiled code for the modules a start loads, on disk, and reuse it at the
-// next start: measured here, a warm sandbox start with both cores busy went from 2.3-2.4 s to
-// 2.0 s (bench/RESULTS.md). https://nodejs.org/api/module.html#module-compile-cache
+// next start: measured here, a warm sandbox start's CPU went from 1.94 to 1.82 CPU-seconds
+// (bench/RESULTS.md). https://nodejs.org/api/module.html#module-compile-cache
 // The cache lives in NODE_COMPILE_CACHE, else in the system's temporary folder
 // (node-compile-cache); NODE_DISABLE_COMPILE_CACHE=1 turns it off. Entries are checked against
 // the source and Node's version before use: a changed file is compiled again. Node 20 has no
