@@ -5,8 +5,10 @@ import cors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
-/** Response headers a browser script may read. */
-export const EXPOSED_HEADERS = ['Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'x-request-id', 'Idempotent-Replayed']
+/** Response headers a browser script may read: every one the OpenAPI document names on some answer
+ *  (test/openapi/response-headers.test.ts keeps the two the same), the CORS-safelisted ones aside. */
+export const EXPOSED_HEADERS = ['Location', 'Content-Disposition', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset',
+  'x-request-id', 'x-client-request-id', 'Idempotent-Replayed']
 /** Request headers a browser script may send. */
 export const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'x-request-id']
 

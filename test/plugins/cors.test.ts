@@ -35,7 +35,7 @@ t.test('actual requests from an allowed origin expose the headers portals read',
   t.equal(response.statusCode, 200)
   t.equal(response.headers['access-control-allow-origin'], PORTAL)
   const exposed = String(response.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/)
-  for (const header of ['location', 'retry-after', 'ratelimit', 'x-request-id', 'idempotent-replayed']) t.ok(exposed.includes(header), `${header} exposed`)
+  for (const header of ['location', 'retry-after', 'ratelimit-remaining', 'x-request-id', 'idempotent-replayed']) t.ok(exposed.includes(header), `${header} exposed`)
 })
 
 t.test('no GUESTGATE_CORS_ORIGINS: no CORS header at all', async (t) => {

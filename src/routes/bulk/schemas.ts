@@ -90,6 +90,7 @@ export const submitBulkInvitations = {
   response: {
     202: {
       description: 'The job was accepted; its rows run in the background',
+      headers: { Location: { type: 'string', description: 'The job: /v1/bulk/jobs/{id}' } },
       content: { 'application/json': { schema: Type.Union([BulkJobSchema, BulkDryRunSchema]) } },
     },
     ...standardProblemResponses,
@@ -143,6 +144,7 @@ export const bulkJobResults = {
   response: {
     200: {
       description: 'One line per row',
+      headers: { 'content-disposition': { type: 'string', description: 'attachment; filename="guestgate-bulk-<job id>.<csv|ndjson>"' } },
       content: { 'text/csv': { schema: Type.String() }, 'application/x-ndjson': { schema: Type.String() } },
     },
     ...standardProblemResponses,

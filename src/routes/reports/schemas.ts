@@ -9,6 +9,7 @@ const base = { id: Type.String(), email: Nullable(Type.String()), displayName: N
 
 const reportOf = (row: ReturnType<typeof Type.Object>, parameters: ReturnType<typeof Type.Object>) => ({
   description: 'The report (JSON), or the same rows as CSV',
+  headers: { 'content-disposition': { type: 'string', description: 'With CSV only: attachment; filename="guestgate-<report>-<time>.csv"' } },
   content: {
     'application/json': {
       schema: Type.Object({

@@ -39,7 +39,11 @@ export const createWebhook = {
   description: 'Deliveries are signed as Standard Webhooks do (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">) with the given secret, sent from a queue and retried with exponential backoff. See docs/webhooks.md.',
   body: CreateWebhookBody,
   response: {
-    201: Webhook,
+    201: {
+      description: 'The subscription',
+      headers: { Location: { type: 'string', description: 'The subscription: /v1/webhooks/{id}' } },
+      content: { 'application/json': { schema: Webhook } },
+    },
     ...standardProblemResponses,
     422: problemResponse('The URL is not one webhooks may go to (https only, no internal address)'),
     503: problemResponse('Webhook secrets cannot be stored: GUESTGATE_WEBHOOK_SECRET_KEY is not set; or the database is unavailable'),
