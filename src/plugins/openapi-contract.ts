@@ -11,6 +11,7 @@ import { OptionalKind } from '@sinclair/typebox'
 import type { RouteOptions } from 'fastify'
 import { API_ROLES, type ApiRole } from '../auth/principal.js'
 import type { PolicyAction, PolicySubject } from '../policies/types.js'
+import { problemResponse } from '../schemas/problem.js'
 import type { RouteAuthorization } from './authorization.js'
 
 /** Microsoft Graph application permissions an operation may use (least privileged per call). */
@@ -114,6 +115,33 @@ function headersFor(status: string, route: Pick<RouteOptions, 'method' | 'config
   return headers
 }
 
+const GRAPH_WRITE_PERMISSIONS = new Set<string>(['User.Invite.All', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'])
+
+/** Answers that come from shared machinery rather than the route's own code, so that the route
+ *  cannot forget them: the Idempotency-Key check (plugins/idempotency.ts) on every authenticated
+ *  mutating route, and a Graph write's deadline (operations/audited-graph.ts) on every mutating
+ *  route that writes to Graph while the caller waits (a 202 route writes later, in its jobs).
+ *  A status the route already documents keeps its own schema and gets the shared case added to
+ *  its description. */
+function sharedProblems(declared: JsonObject, route: Pick<RouteOptions, 'method' | 'config'>, permissions: unknown[]): JsonObject {
+  const config = (route.config ?? {}) as RouteConfig
+  const mutating = [route.method].flat().some((m) => MUTATING.has(m))
+  const shared: Record<string, string> = {}
+  if (mutating && !config.public) {
+    shared['409'] = 'A request with the same Idempotency-Key is still running (idempotency_key_in_use): retry after Retry-After to get its answer'
+    shared['422'] = 'The Idempotency-Key was first used for a different request (idempotency_key_reused)'
+  }
+  if (mutating && !('202' in declared) && permissions.some((p) => GRAPH_WRITE_PERMISSIONS.has(String(p)))) {
+    shared['504'] = 'Microsoft Graph did not answer a write in time (graph_timeout): whether it was made is being settled by reading Graph; GET /v1/audit/operations/{operationId} shows the outcome. Do not repeat the request before it does'
+  }
+  const added: JsonObject = {}
+  for (const [status, description] of Object.entries(shared)) {
+    const own = declared[status]
+    added[status] = isObject(own) ? { ...own, description: `${String(own.description)}; or: ${description}` } : problemResponse(description)
+  }
+  return added
+}
+
 /** A parameter object whose properties with a default are no longer required. */
 function defaultsOptional(schema: unknown): unknown {
   if (!isObject(schema) || !Array.isArray(schema.required) || !isObject(schema.properties)) return schema
@@ -131,12 +159,15 @@ export function contractSchema(schema: JsonObject, route: Pick<RouteOptions, 'me
   if (!Array.isArray(permissions)) {
     if (!config.public) throw new Error(`${name}: its schema must declare the Graph permissions it uses (graphPermissions(...))`)
   }
-  const responses: JsonObject = {}
-  for (const [status, response] of Object.entries(isObject(schema.response) ? schema.response : {})) {
+  const declared: JsonObject = isObject(schema.response) ? schema.response : {}
+  for (const [status, response] of Object.entries(declared)) {
     if (!isObject(response) || typeof response.description !== 'string' || response.description === '') {
       throw new Error(`${name}: response ${status} has no description`)
     }
-    responses[status] = { ...response, headers: { ...headersFor(status, route), ...(isObject(response.headers) ? response.headers : {}) } }
+  }
+  const responses: JsonObject = {}
+  for (const [status, response] of Object.entries({ ...declared, ...sharedProblems(declared, route, Array.isArray(permissions) ? permissions : []) })) {
+    responses[status] = { ...(response as JsonObject), headers: { ...headersFor(status, route), ...(isObject((response as JsonObject).headers) ? (response as JsonObject).headers as JsonObject : {}) } }
   }
   return {
     ...schema,

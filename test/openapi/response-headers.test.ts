@@ -6,12 +6,13 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { EXPOSED_HEADERS } from '../../src/plugins/cors.js'
+import { SEED } from '../../src/graph/simulator/seed.js'
 import { HELMET_OPTIONS, helmetHeaders } from '../../src/plugins/helmet.js'
 import { build } from '../helper.js'
 
 const PORTAL = 'https://portal.example.com'
 
-interface Spec { paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>> }
+interface Spec { paths: Record<string, Record<string, { responses: Record<string, { description?: string; headers?: Record<string, unknown> }> }>> }
 
 /** Headers every answer carries whatever the operation (HTTP's own, CORS, the security headers). */
 const GENERIC = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'vary',
@@ -99,4 +100,48 @@ t.test('a refusal over the limit documents its Retry-After', async (t) => {
   const exposed = String(refused.headers['access-control-expose-headers']).toLowerCase()
   t.match(exposed, /retry-after/)
   t.match(exposed, /ratelimit-remaining/)
+})
+
+t.test('answers from shared machinery are documented on every route that can give them', async (t) => {
+  // Before: a PUT of a group member could answer 422 (a reused Idempotency-Key) and 504 (a Graph
+  // write past its deadline), and the document listed neither on that operation.
+  const gg = await build(t, { GRAPH_TIMEOUT_MS: '5000' })
+  const spec = gg.app.swagger() as unknown as Spec
+  const manager = await gg.token(['Groups.ManageMembers', 'Guests.Invite'])
+  const template = '/v1/groups/{groupId}/members/{userId}'
+  const documented = (status: number) => spec.paths[template]!.put!.responses[String(status)]
+  const guest = await gg.as(manager, { method: 'POST', url: '/v1/invitations', payload: { email: 'shared@partner.example', sendEmail: false } })
+  t.equal(guest.statusCode, 201)
+  const url = `/v1/groups/${SEED.groups.developers}/members/${guest.json<{ id: string }>().id}`
+
+  gg.simulator.faults.inject({ method: 'POST', path: '/members/$ref', afterApply: { hang: true } })
+  const settled = new Promise((resolve) => gg.app.graphOps.events.once('settled', resolve))
+  const timedOut = await gg.as(manager, { method: 'PUT', url, headers: { 'idempotency-key': 'shared-1' } })
+  t.equal(timedOut.statusCode, 504, timedOut.body.slice(0, 300))
+  t.equal(timedOut.json<{ code: string }>().code, 'graph_timeout')
+  t.ok(documented(504), '504 is documented')
+  t.match(documented(504)?.description, /graph_timeout/)
+  await settled
+
+  const marketing = `/v1/groups/${SEED.groups.marketing}/members/${guest.json<{ id: string }>().id}`
+  t.equal((await gg.as(manager, { method: 'PUT', url: marketing, headers: { 'idempotency-key': 'shared-2' } })).statusCode, 200)
+  const reused = await gg.as(manager, { method: 'DELETE', url: marketing, headers: { 'idempotency-key': 'shared-2' } })
+  t.equal(reused.statusCode, 422, reused.body.slice(0, 300))
+  t.equal(reused.json<{ code: string }>().code, 'idempotency_key_reused')
+  t.ok(documented(422), '422 is documented')
+  t.match(documented(422)?.description, /idempotency_key_reused/)
+  t.match(documented(409)?.description, /idempotency_key_in_use/, 'and the 409 of a key still running')
+
+  // Every route under the Idempotency-Key check documents both answers; every route that makes a
+  // Graph write while the caller waits documents the 504.
+  const writes = new Set(['User.Invite.All', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'])
+  for (const [path, operations] of Object.entries(spec.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!['post', 'put', 'patch', 'delete'].includes(method) || path.startsWith('/v1/sandbox/')) continue
+      const responses = operation.responses
+      t.ok(responses['409'] && responses['422'], `${method.toUpperCase()} ${path}: 409 and 422 documented`)
+      const graphWrites = ((operation as unknown as { 'x-graph-permissions'?: string[] })['x-graph-permissions'] ?? []).some((p) => writes.has(p))
+      if (graphWrites && !responses['202']) t.ok(responses['504'], `${method.toUpperCase()} ${path}: 504 documented`)
+    }
+  }
 })
