@@ -3,11 +3,9 @@
 // AuditStore.stream(), or toNdjsonLine(event) for each event.
 //
 // NDJSON is the exact record (every field as stored, occurredAt with microseconds, hashes), the
-// format to archive or to re-verify. CSV is for people and spreadsheets: RFC 4180 quoting, CRLF
-// line ends, and a text cell that a spreadsheet would run as a formula (starting with = + - @,
-// tab or carriage return) is prefixed with an apostrophe, so a guest named "=HYPERLINK(...)"
-// stays text (OWASP "CSV injection"). Such cells therefore differ from the stored value by that
-// leading apostrophe.
+// format to archive or to re-verify. CSV is for people and spreadsheets (src/csv.ts: a cell a
+// spreadsheet would run as a formula gets a leading apostrophe, so it differs from the stored value).
+import { csvLine } from '../csv.js'
 import type { AuditEvent } from './types.js'
 
 const CSV_COLUMNS: ReadonlyArray<readonly [string, (event: AuditEvent) => string | number | null | undefined]> = [
@@ -40,18 +38,8 @@ const CSV_COLUMNS: ReadonlyArray<readonly [string, (event: AuditEvent) => string
 
 export const CSV_HEADER = CSV_COLUMNS.map(([name]) => name).join(',') + '\r\n'
 
-const FORMULA_START = /^[=+\-@\t\r]/
-const NEEDS_QUOTES = /[",\r\n]/
-
-function csvCell (value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return ''
-  if (typeof value === 'number') return String(value)
-  const text = FORMULA_START.test(value) ? `'${value}` : value
-  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
-
 export function toCsvLine (event: AuditEvent): string {
-  return CSV_COLUMNS.map(([, read]) => csvCell(read(event))).join(',') + '\r\n'
+  return csvLine(CSV_COLUMNS.map(([, read]) => read(event)))
 }
 
 export function toNdjsonLine (event: AuditEvent): string {

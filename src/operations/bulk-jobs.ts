@@ -11,6 +11,7 @@ import type { Principal } from '../auth/principal.js'
 import { databaseUnavailable, notFound, ProblemError } from '../errors.js'
 import type { Prisma } from '../generated/prisma/client.js'
 import type { DryRunRecord } from '../plugins/dry-run.js'
+import { RESERVED_KEY_PREFIX } from '../plugins/idempotency.js'
 import { actorOf } from './request-identity.js'
 import type { BulkRow, RowError } from './bulk-file.js'
 import type { Caller } from './caller.js'
@@ -24,8 +25,8 @@ export const ROW_STATES: readonly RowState[] = ['pending', 'running', 'succeeded
 
 export interface BulkRowJob { jobId: string; number: number }
 
-/** Each row's idempotency key: in every audit row its writes leave. */
-export const rowKey = (jobId: string, number: number) => `bulk:${jobId}:${number}`
+/** Each row's idempotency key: in every audit row its writes leave. Callers may not send keys of this form. */
+export const rowKey = (jobId: string, number: number) => `${RESERVED_KEY_PREFIX}${jobId}:${number}`
 
 export const sha256 = (body: string | Buffer) => createHash('sha256').update(body).digest('hex')
 
@@ -180,11 +181,17 @@ const invited = (result: InvitationResult): RowOutcome => {
  * (intent rows carry the row's key); an intent without outcome is settled by reading Graph.
  * null: nothing was applied, the row runs normally.
  */
-async function resumed(app: FastifyInstance, key: string, input: InviteGuestInput): Promise<RowOutcome | null> {
+async function resumed(app: FastifyInstance, key: string, input: InviteGuestInput, job: { requestId: string; principal: Principal }): Promise<RowOutcome | null> {
   // Only resumed rows ask this (at most the workers of a process that died), so a scan of the
   // invitation rows by action is acceptable without an index on the key.
+  // The row's own writes only: they carry the job's request id, which guestgate makes and no
+  // caller can choose, and its submitter (a caller may not send a bulk: key either, but a row
+  // must not depend on that alone).
   const rows = await app.prisma.auditEvent.findMany({
-    where: { action: 'invitation.invite', requestSummary: { path: ['idempotencyKey'], equals: key } },
+    where: {
+      action: 'invitation.invite', requestId: job.requestId, actorOid: job.principal.oid, actorTenantId: job.principal.tenantId,
+      requestSummary: { path: ['idempotencyKey'], equals: key },
+    },
     orderBy: { id: 'asc' },
   })
   for (const intent of rows.filter((r) => r.status === 'intent').reverse()) {
@@ -232,7 +239,7 @@ export async function runBulkRow(app: FastifyInstance, { jobId, number }: BulkRo
   const input = row.input as InviteGuestInput
   let result: RowOutcome | null = null
   try {
-    if (row.attempts > 1) result = await resumed(app, key, input)
+    if (row.attempts > 1) result = await resumed(app, key, input, { requestId: row.request_id, principal })
     if (!result) {
       const caller = app.callerFor(principal, { requestId: row.request_id, idempotencyKey: key })
       try {
@@ -242,7 +249,7 @@ export async function runBulkRow(app: FastifyInstance, { jobId, number }: BulkRo
         // The row's earlier attempt may still have been running when this one started (it ran
         // past the row timeout on a busy machine): it made the invitation while this attempt
         // waited for the address's lock, so the user exists because of this very row.
-        if (row.attempts > 1 && error instanceof ProblemError && error.code === 'user_exists') result = await resumed(app, key, input)
+        if (row.attempts > 1 && error instanceof ProblemError && error.code === 'user_exists') result = await resumed(app, key, input, { requestId: row.request_id, principal })
         if (!result) throw error
       }
     }

@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { DirectoryUser, GuestActivity, Page } from '../graph/graph-gateway.js'
 import { isPremiumLicenceMissing } from '../graph/graph-gateway.js'
+import { csvLine } from '../csv.js'
 import { ProblemError } from '../errors.js'
 import { identityOf } from '../routes/request-identity.js'
 import type { Caller } from './caller.js'
@@ -128,14 +129,7 @@ export async function buildReport(app: FastifyInstance, caller: Caller, name: Re
   }
 }
 
-/** RFC 4180 CSV; a cell that a spreadsheet would run as a formula is prefixed with ' (CSV injection). */
+/** The report as CSV (src/csv.ts: RFC 4180, formula cells kept as text). */
 export function reportCsv(report: Report): string {
-  const cell = (value: string | number | boolean | null | undefined) => {
-    if (value === null || value === undefined) return ''
-    let text = String(value)
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`
-    return /[",\r\n']/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-  }
-  const lines = [report.columns.join(','), ...report.items.map((row) => report.columns.map((c) => cell(row[c])).join(','))]
-  return `${lines.join('\r\n')}\r\n`
+  return [report.columns, ...report.items.map((row) => report.columns.map((c) => row[c]))].map(csvLine).join('')
 }

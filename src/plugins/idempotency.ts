@@ -19,6 +19,8 @@ declare module 'fastify' {
 }
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
+/** Keys guestgate gives its own work (a bulk job's rows: operations/bulk-jobs.ts); no caller may send one. */
+export const RESERVED_KEY_PREFIX = 'bulk:'
 export const REPLAYED_HEADER = 'idempotent-replayed'
 
 const MUTATING = new Set(['POST', 'PUT', 'DELETE'])
@@ -71,7 +73,7 @@ export default fp(async function idempotency(app: FastifyInstance) {
         ...schema.headers?.properties,
         [IDEMPOTENCY_HEADER]: {
           type: 'string', minLength: 1, maxLength: 257,
-          description: 'A unique key (e.g. a UUID) for this request (IETF httpapi Idempotency-Key). Sent again with the same request, the first response is replayed (header Idempotent-Replayed: true) and nothing is done twice; with another request: 422; while the first still runs: 409 with Retry-After. Kept ' +
+          description: 'A unique key (e.g. a UUID) for this request (IETF httpapi Idempotency-Key; keys starting with bulk: are reserved). Sent again with the same request, the first response is replayed (header Idempotent-Replayed: true) and nothing is done twice; with another request: 422; while the first still runs: 409 with Retry-After. Kept ' +
             `${config.idempotencyTtlHours} hours.`,
         },
       },
@@ -140,6 +142,10 @@ export default fp(async function idempotency(app: FastifyInstance) {
       throw badRequest(`header/${IDEMPOTENCY_HEADER}: ${message}`, [{ field: `header/${IDEMPOTENCY_HEADER}`, message }])
     }
     const key = match[1]!
+    if (key.toLowerCase().startsWith(RESERVED_KEY_PREFIX)) {
+      const message = `must not start with "${RESERVED_KEY_PREFIX}": guestgate keys its bulk jobs' rows that way`
+      throw badRequest(`header/${IDEMPOTENCY_HEADER}: ${message}`, [{ field: `header/${IDEMPOTENCY_HEADER}`, message }])
+    }
     request.idempotencyKey = key
     try {
       return await claim(request, reply, key)

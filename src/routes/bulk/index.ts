@@ -4,8 +4,8 @@
 // (another caller gets 404), under the same right.
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
-import { createRequire } from 'node:module'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { csvLine } from '../../csv.js'
 import { rowsOfCsv, rowsOfJson } from '../../operations/bulk-file.js'
 import { cancelBulkJob, dryRunBulk, jobOf, resultRows, sha256, submitBulkJob, viewOf, type ResultRow } from '../../operations/bulk-jobs.js'
 import {
@@ -27,16 +27,16 @@ const CSV_HEADER = [
   'Row [row]', 'Status [status]', 'Invited user id [invitedUserId]', 'Invitation redeem url [inviteRedeemUrl]', 'Outcome [outcome]',
   'Error code [errorCode]', 'Error column [errorField]', 'Error message [errorMessage]',
 ]
-// Loaded on the first CSV answer, not at every start.
-const stringify = (records: unknown[][]) => (createRequire(import.meta.url)('csv-stringify/sync') as typeof import('csv-stringify/sync')).stringify(records)
-const csvLine = (r: ResultRow) => stringify([[
-  r.email, r.redirectUrl ?? '', r.sendEmail === null ? '' : String(r.sendEmail).toUpperCase(), r.row, r.status,
-  r.guestId ?? '', r.redeemUrl ?? '', r.outcome ?? '', r.errorCode ?? '', r.errorField ?? '', r.errorMessage ?? '',
-]])
+// The file's own cells come back as the submitter wrote them, a rejected address included: a
+// cell a spreadsheet would run as a formula stays text (src/csv.ts).
+const resultLine = (r: ResultRow) => csvLine([
+  r.email, r.redirectUrl, r.sendEmail === null ? '' : String(r.sendEmail).toUpperCase(), r.row, r.status,
+  r.guestId, r.redeemUrl, r.outcome, r.errorCode, r.errorField, r.errorMessage,
+])
 
 async function* resultChunks(rows: AsyncGenerator<ResultRow>, format: 'csv' | 'ndjson') {
-  if (format === 'csv') yield stringify([CSV_HEADER])
-  for await (const row of rows) yield format === 'csv' ? csvLine(row) : `${JSON.stringify(row)}\n`
+  if (format === 'csv') yield csvLine(CSV_HEADER)
+  for await (const row of rows) yield format === 'csv' ? resultLine(row) : `${JSON.stringify(row)}\n`
 }
 
 export default async function bulkRoutes(app: FastifyInstance) {
