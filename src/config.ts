@@ -5,6 +5,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { graphCredentialSettingsFromEnv, type GraphCredentialSettings } from './graph/graph-credential.js'
 import { packageRoot } from './package-root.js'
@@ -80,6 +81,8 @@ export const ConfigSchema = Type.Object({
   GUESTGATE_RATE_LIMIT_WINDOW_SECONDS: Integer(1, 86_400, 60, 'The rate limit window.'),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', expected: 'a redis:// or rediss:// URL', description: 'Redis for rate limits shared by all replicas (unset: counted in memory per process).' })),
   GUESTGATE_RATE_LIMIT_REDIS_PREFIX: Type.String({ minLength: 1, maxLength: 100, default: 'guestgate:rate-limit:', expected: 'text of at most 100 characters', description: 'Prefix of the rate limit keys in Redis (to share one Redis between deployments).' }),
+  GUESTGATE_TRUST_PROXY: Type.Optional(Type.String({ minLength: 1, expected: 'false, or the proxies\' addresses and CIDRs, comma-separated (not true, not a hop count)',
+    description: 'Load balancers and proxies in front of guestgate whose X-Forwarded-For is believed: comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,127.0.0.1. A request arriving from one of them is rate-limited and logged (remoteAddress) under the client address it forwards, not the balancer\'s. Unset or false: X-Forwarded-For is ignored. Refused: true, 0.0.0.0/0, ::/0 and hop counts, with which any client could choose its address.' })),
   GRAPH_BASE_URL: Type.Optional(Url('http(s)', 'Microsoft Graph base URL. Tenant mode default: https://graph.microsoft.com/v1.0; sandbox default: the embedded Graph simulator.')),
   GRAPH_MAX_RETRIES: Integer(0, 10, 3, 'Retries of a Graph call answered 429, 503 or 504 (honouring Retry-After).'),
   GRAPH_MAX_RETRY_DELAY_MS: Integer(0, 120_000, 30_000, 'Longest wait before one Graph retry; a longer Retry-After fails the call instead.'),
@@ -108,7 +111,7 @@ export type RawConfig = Static<typeof ConfigSchema>
 export type ConfigVariable = keyof RawConfig
 
 /** Variables whose values never appear in logs or errors. */
-export const SECRET_VARIABLES: readonly ConfigVariable[] = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'DATABASE_URL', 'GUESTGATE_METRICS_TOKEN', 'GUESTGATE_WEBHOOK_SECRET_KEY']
+export const SECRET_VARIABLES: readonly ConfigVariable[] = ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'DATABASE_URL', 'GUESTGATE_METRICS_TOKEN', 'GUESTGATE_WEBHOOK_SECRET_KEY', 'REDIS_URL']
 
 /** Any of these set (and GUESTGATE_MODE unset) means tenant mode. */
 export const TENANT_VARIABLES: readonly ConfigVariable[] = [
@@ -162,6 +165,11 @@ export interface AppConfig {
   shutdownGraceMs: number
   /** How long the policy's applications and groups read from Graph are reused (0: never). */
   directoryCacheMs: number
+  /**
+   * Addresses and CIDRs of the proxies whose X-Forwarded-For is believed (Fastify's trustProxy);
+   * empty: none, request.ip is the connection's address.
+   */
+  trustedProxies: string[]
   /** Exact origins allowed by CORS; empty means no cross-origin access. */
   corsOrigins: string[]
   /** Bearer token /metrics requires; undefined: open. */
@@ -258,6 +266,7 @@ export function loadConfig(environment: Record<string, string | undefined>, opti
   if (env.GUESTGATE_RECONCILE_AFTER_SECONDS * 1000 <= env.GRAPH_TIMEOUT_MS) {
     problems.push(`GUESTGATE_RECONCILE_AFTER_SECONDS: must be longer than GRAPH_TIMEOUT_MS (${env.GRAPH_TIMEOUT_MS} ms), so that no write still waiting for Graph is settled (got ${env.GUESTGATE_RECONCILE_AFTER_SECONDS})`)
   }
+  const trustedProxies = parseTrustedProxies(env.GUESTGATE_TRUST_PROXY, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const tenantId = mode === 'tenant' ? (env.GUESTGATE_TENANT_ID ?? env.AZURE_TENANT_ID)! : SANDBOX_TENANT_ID
@@ -307,6 +316,7 @@ export function loadConfig(environment: Record<string, string | undefined>, opti
     shutdownGraceMs: env.GUESTGATE_SHUTDOWN_GRACE_SECONDS * 1000,
     directoryCacheMs: env.GUESTGATE_DIRECTORY_CACHE_SECONDS * 1000,
     corsOrigins: list(env.GUESTGATE_CORS_ORIGINS).map((origin) => origin.replace(/\/+$/, '')),
+    trustedProxies,
     metricsToken: env.GUESTGATE_METRICS_TOKEN,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     serviceName: env.OTEL_SERVICE_NAME,
@@ -398,6 +408,48 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean)
 }
 
+const TRUST_PROXY_INSTEAD = 'list the addresses or CIDRs of your load balancers and proxies instead, e.g. GUESTGATE_TRUST_PROXY=10.0.0.0/8,127.0.0.1 (unset or false: trust none)'
+
+/**
+ * GUESTGATE_TRUST_PROXY: the proxies whose X-Forwarded-For is believed. Refuses what would let a
+ * client choose its own address (and so its rate limit bucket, and the address logged):
+ * true, a /0 range, and hop counts (which cannot check that a request came through a proxy at all;
+ * Fastify ignores them since 5.12.1).
+ */
+function parseTrustedProxies(value: string | undefined, problems: string[]): string[] {
+  if (value === undefined || value.toLowerCase() === 'false') return []
+  const problem = (text: string) => { problems.push(`GUESTGATE_TRUST_PROXY: ${text} (got ${JSON.stringify(value)})`) }
+  if (value.toLowerCase() === 'true') {
+    problem(`true is refused: it believes X-Forwarded-For from every connection, so any client could choose its address; ${TRUST_PROXY_INSTEAD}`)
+    return []
+  }
+  if (/^\d+$/.test(value)) {
+    problem(`a hop count is refused: it cannot check that a request came through your proxy, so a client reaching guestgate directly could choose its address; ${TRUST_PROXY_INSTEAD}`)
+    return []
+  }
+  const entries = list(value)
+  const invalid = entries.filter((entry) => !isAddressOrCidr(entry))
+  if (entries.length === 0 || invalid.length > 0) {
+    problem(`must be ${expected(ConfigSchema.properties.GUESTGATE_TRUST_PROXY)}${invalid.length > 0 ? `; not an address or CIDR: ${invalid.join(', ')}` : ''}`)
+    return []
+  }
+  const everyone = entries.filter((entry) => entry.includes('/') && Number(entry.split('/')[1]) === 0)
+  if (everyone.length > 0) {
+    problem(`${everyone.join(', ')} trusts every address, like true: any client could choose its address; ${TRUST_PROXY_INSTEAD}`)
+    return []
+  }
+  return entries
+}
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (CIDR): what Fastify's proxy-addr accepts. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const version = address.includes('%') ? 0 : isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)
+}
+
 function expected(schema: TSchema): string {
   return typeof schema.expected === 'string' ? schema.expected : 'valid'
 }
@@ -434,21 +486,41 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     tenantId: config.tenantId,
     audiences: config.audiences,
     appId: config.appId,
-    graph: config.graphBaseUrl ?? 'embedded simulator',
+    graph: config.graphBaseUrl ? redactUrl(config.graphBaseUrl) : 'embedded simulator',
     corsOrigins: config.corsOrigins,
+    trustedProxies: config.trustedProxies.length > 0 ? config.trustedProxies : 'none (X-Forwarded-For ignored)',
+    rateLimitStore: config.rateLimit.redisUrl ? redactUrl(config.rateLimit.redisUrl) : 'memory (per process)',
     metrics: config.metricsToken ? 'bearer token required' : 'open',
-    tracing: config.otlpEndpoint ?? 'off',
+    tracing: config.otlpEndpoint ? redactUrl(config.otlpEndpoint) : 'off',
   }
 }
 
+/** Query parameters that carry a password: libpq's and pg's password and sslpassword, Redis's password. */
+const SECRET_QUERY_PARAMETERS = new Set(['password', 'sslpassword'])
+
+/**
+ * The URL with its secrets masked: the user-info password and password-like query parameters
+ * (postgresql://app@db/guestgate?password=... is as valid as postgresql://app:...@db/guestgate).
+ * A URL that cannot be parsed is not shown at all.
+ */
 function redactUrl(url: string): string {
+  let u: URL
   try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
+    u = new URL(url)
   } catch {
     return '(unparseable)'
   }
+  let masked = false
+  if (u.password) {
+    u.password = '***'
+    masked = true
+  }
+  const secretNames = [...new Set([...u.searchParams.keys()].filter((name) => SECRET_QUERY_PARAMETERS.has(name.toLowerCase())))]
+  for (const name of secretNames) {
+    u.searchParams.set(name, '***')
+    masked = true
+  }
+  return masked ? u.toString() : url
 }
 
 /** The README's configuration table, generated from the schema. */

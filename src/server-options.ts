@@ -1,5 +1,5 @@
 // Fastify server options shared by the server and the tests: request ids, the logger, body
-// limit, and the timeouts that cut slow clients.
+// limit, the trusted proxies, and the timeouts that cut slow clients.
 import { randomUUID } from 'node:crypto'
 import type { FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
@@ -18,6 +18,11 @@ export function serverOptions(config: AppConfig, log: LogDestination | Logger = 
     // x-request-id is kept as request.clientRequestId (plugins/request-id.ts).
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // request.ip (rate limit buckets, request logs) is the connection's address, unless the
+    // connection comes from a proxy listed in GUESTGATE_TRUST_PROXY: then X-Forwarded-For is
+    // believed back to the first address that is not such a proxy. Never true or a hop count
+    // (config.ts refuses them): any client could choose its address.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     // A malformed or over-long path is refused by the router itself: as a problem document too.
     frameworkErrors,
     return503OnClosing: true,

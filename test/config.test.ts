@@ -146,3 +146,65 @@ t.test('the reconciler must wait longer than a Graph call may take', async (t) =
   t.match(error.message, /GUESTGATE_RECONCILE_AFTER_SECONDS: must be longer than GRAPH_TIMEOUT_MS/)
   t.equal(loadConfig({ GRAPH_TIMEOUT_MS: '3000', GUESTGATE_RECONCILE_AFTER_SECONDS: '4' }).reconcile.afterSeconds, 4)
 })
+
+t.test('the start-up description masks every password a URL can carry: user-info and query parameters', async (t) => {
+  const config = loadConfig({
+    DATABASE_URL: 'postgresql://app@db.example/guestgate?password=hunter2&sslmode=require&SSLPassword=keypass1&Password=hunter3',
+    REDIS_URL: 'rediss://:redispass1@cache.example:6380?password=redispass2',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel:otelpass1@collector.example:4318',
+    GRAPH_BASE_URL: 'https://graph.example/v1.0?sslpassword=graphpass1',
+  })
+  const described = describeConfig(config)
+  const text = JSON.stringify(described)
+  for (const secret of ['hunter2', 'hunter3', 'keypass1', 'redispass1', 'redispass2', 'otelpass1', 'graphpass1']) t.notMatch(text, secret, `${secret} is not described`)
+  t.equal(described.database, 'postgresql://app@db.example/guestgate?password=***&sslmode=require&SSLPassword=***&Password=***', 'the rest of the URL is kept')
+  t.equal(described.rateLimitStore, 'rediss://:***@cache.example:6380?password=***')
+  t.equal(described.tracing, 'https://otel:***@collector.example:4318/')
+  t.equal(describeConfig(loadConfig({})).rateLimitStore, 'memory (per process)')
+  t.equal(describeConfig(loadConfig({ DATABASE_URL: 'postgresql://app:s3cret@db:5432/guestgate' })).database, 'postgresql://app:***@db:5432/guestgate')
+  t.equal(describeConfig(loadConfig({ DATABASE_URL: 'postgresql://db/guestgate?sslmode=require' })).database, 'postgresql://db/guestgate?sslmode=require', 'a URL without secrets is shown as given')
+  t.equal(describeConfig(loadConfig({ DATABASE_URL: 'postgresql://h1:5432,h2:5432/db?password=hunter2' })).database, '(unparseable)', 'a URL that cannot be parsed is not shown')
+})
+
+t.test('a bad REDIS_URL is named without echoing its password', async (t) => {
+  const problems = problemsOf({ REDIS_URL: 'reddis://:redispass1@cache.example' })
+  t.equal(problems.length, 1)
+  t.match(problems[0], /^REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/)
+  t.notMatch(problems[0], /redispass1/)
+})
+
+t.test('GUESTGATE_TRUST_PROXY: the proxies whose X-Forwarded-For is believed, never everyone', async (t) => {
+  const accepted: [string | undefined, string[]][] = [
+    [undefined, []],
+    ['false', []],
+    ['FALSE', []],
+    ['127.0.0.1', ['127.0.0.1']],
+    ['10.0.0.0/8,127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
+    [' 10.0.0.0/8 , ::1, fd00::/8 ,', ['10.0.0.0/8', '::1', 'fd00::/8']],
+    ['192.168.1.0/24,2001:db8::/32', ['192.168.1.0/24', '2001:db8::/32']],
+  ]
+  for (const [value, proxies] of accepted) {
+    const config = loadConfig(value === undefined ? {} : { GUESTGATE_TRUST_PROXY: value })
+    t.same(config.trustedProxies, proxies, `${String(value)}: ${proxies.join(',') || 'none'}`)
+  }
+  const refused: [string, RegExp][] = [
+    ['true', /true is refused: .*any client could choose its address; list the addresses or CIDRs/],
+    ['True', /true is refused/],
+    ['1', /a hop count is refused: .*list the addresses or CIDRs/],
+    ['2', /a hop count is refused/],
+    ['0.0.0.0/0', /0\.0\.0\.0\/0 trusts every address, like true/],
+    ['10.0.0.0/8,::/0', /::\/0 trusts every address/],
+    ['10.0.0.0/33', /must be false, or the proxies' addresses and CIDRs.*not an address or CIDR: 10\.0\.0\.0\/33/],
+    ['10.0.0.0/8,lb.example,300.1.1.1', /not an address or CIDR: lb\.example, 300\.1\.1\.1/],
+    ['loopback', /not an address or CIDR: loopback/],
+    ['yes', /not an address or CIDR: yes/],
+    [',', /must be false, or the proxies' addresses/],
+  ]
+  for (const [value, message] of refused) {
+    const problems = problemsOf({ GUESTGATE_TRUST_PROXY: value })
+    t.equal(problems.length, 1, `${value}: one problem`)
+    t.match(problems[0], /^GUESTGATE_TRUST_PROXY: /, `${value}: names the variable`)
+    t.match(problems[0], message, `${value}: says why and what to use`)
+    t.notMatch(problems[0], /\n/, `${value}: one line`)
+  }
+})
