@@ -5,7 +5,7 @@
 // "v1,<base64 HMAC-SHA256 of id.timestamp.body>". A non-2xx answer, a timeout or no connection
 // fails the attempt; pg-boss retries it with exponential backoff until its retry limit.
 import { createHash, randomUUID } from 'node:crypto'
-import { lookup } from 'node:dns'
+import { lookup, type LookupAddress, type LookupAllOptions } from 'node:dns'
 import http from 'node:http'
 import https from 'node:https'
 import type { LookupFunction } from 'node:net'
@@ -75,9 +75,14 @@ export interface AttemptResult {
   durationMs: number
 }
 
-/** Resolves names, and refuses any that lead only to internal addresses (DNS rebinding included). */
-const guardedLookup = (rules: UrlRules): LookupFunction => (hostname, options, callback) => {
-  lookup(hostname, { ...options, all: true }, (err, addresses) => {
+type Resolve = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void
+
+/**
+ * Resolves names, and refuses any that lead only to internal addresses (DNS rebinding included).
+ * `resolve` is the system resolver; tests hand in their own answers.
+ */
+export const guardedLookup = (rules: UrlRules, resolve: Resolve = lookup): LookupFunction => (hostname, options, callback) => {
+  resolve(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 0)
     const allowed = addresses.filter((a) => addressAllowed(a.address, rules))
     if (allowed.length === 0) {

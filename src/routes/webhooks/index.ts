@@ -1,5 +1,7 @@
 // Webhook subscriptions (Webhooks.Manage in the policy: `webhooks: { manage: true }`). The secret
-// goes in once and is kept encrypted; responses, audit rows and logs never carry it.
+// goes in once and is kept encrypted; responses, audit rows and logs never carry it. The URL may
+// itself be a credential: audit rows get only its origin and hash (auditedUrl); the API shows it
+// whole to the managers who configure it.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -7,7 +9,7 @@ import { databaseUnavailable, notFound, ProblemError, unprocessable } from '../.
 import { actorOf } from '../../operations/audited-graph.js'
 import type { PolicyDecision } from '../../policies/types.js'
 import { encryptSecret, secretProblem } from '../../webhooks/webhook-secret.js'
-import { webhookUrlProblem } from '../../webhooks/webhook-url.js'
+import { auditedUrl, webhookUrlProblem } from '../../webhooks/webhook-url.js'
 import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks } from './schemas.js'
 
 const manage = { action: 'manage', subject: 'Webhook' } as const
@@ -22,7 +24,7 @@ const toWebhook = (row: SubscriptionRow) => {
 export default async function webhookRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  /** Who created or deleted which subscription is part of the record (never its secret). */
+  /** Who created or deleted which subscription is part of the record (never its secret, nor its URL whole). */
   const record = (request: FastifyRequest, decision: PolicyDecision, action: string, id: string, summary: Record<string, unknown>) =>
     app.audit.append({
       operationId: randomUUID(), requestId: String(request.id), correlationId: randomUUID(),
@@ -54,7 +56,7 @@ export default async function webhookRoutes(fastify: FastifyInstance) {
     const createdBy = { oid: actor.oid, name: actor.name, tenantId: actor.tenantId }
     // A dry run answers what would be created and stores nothing.
     if (request.dryRun) return reply.code(201).send(toWebhook({ id, url, events, description: description ?? null, createdAt: new Date(), createdBy }))
-    await record(request, decision, 'webhook.create', id, { url, events, description: description ?? null })
+    await record(request, decision, 'webhook.create', id, { ...auditedUrl(url), events, description: description ?? null })
     const row = await app.prisma.webhookSubscription.create({
       data: { id, url, events, description: description ?? null, secretCiphertext: encryptSecret(secret, key), createdBy },
     })
@@ -76,7 +78,7 @@ export default async function webhookRoutes(fastify: FastifyInstance) {
     const decision = await request.authorize('manage', { type: 'Webhook' })
     const row = await find(request.params.id)
     if (request.dryRun) return reply.code(204).send(null)
-    await record(request, decision, 'webhook.delete', row.id, { url: row.url, events: row.events })
+    await record(request, decision, 'webhook.delete', row.id, { ...auditedUrl(row.url), events: row.events })
     await app.prisma.webhookSubscription.deleteMany({ where: { id: row.id } })
     return reply.code(204).send(null)
   })
