@@ -9,7 +9,7 @@ export const EVENT_TYPES = [
   'guest.invitation.accepted',
   'guest.access.granted',
   'guest.access.removed',
-  'guest.access.expiring',
+  /** The expiry scheduler took a guest's access (or the guest) away when its expiry came. */
   'guest.access.expired',
   /** Days before an expiry (policy expiry.reminderDaysBefore): whom to tell, what ends when. */
   'expiry.reminder',
