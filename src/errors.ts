@@ -20,7 +20,7 @@ export const PROBLEM_CODES = [
   'graph_rejected', 'graph_permission_denied', 'graph_invitations_blocked', 'graph_cross_tenant_blocked', 'graph_failed',
   'graph_unavailable', 'graph_timeout', 'graph_outcome_unknown', 'graph_budget_exhausted',
   // guestgate's own dependencies
-  'database_unavailable', 'audit_unavailable', 'not_ready', 'internal_error',
+  'database_unavailable', 'audit_unavailable', 'token_keys_unavailable', 'not_ready', 'internal_error',
 ] as const
 export type ProblemCode = (typeof PROBLEM_CODES)[number]
 

@@ -1,11 +1,12 @@
 // Every route is authenticated unless its config says `public: true`. The same verifier checks
 // Entra tokens (tenant mode) and the sandbox issuer's tokens (sandbox mode).
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Principal } from '../auth/principal.js'
 import { createSandboxIssuer, type SandboxIssuer } from '../auth/sandbox-issuer.js'
-import { errors as joseErrors, type JWTVerifyGetKey } from 'jose'
-import { createTokenVerifier, entraIssuer, entraKeys, TokenRejectedError, type TokenVerifier } from '../auth/token-verifier.js'
+import {
+  createTokenVerifier, entraIssuer, entraKeys, entraKeysUrl, SigningKeysUnavailableError, TokenRejectedError, type TokenVerifier,
+} from '../auth/token-verifier.js'
 import { ProblemError, unauthorized } from '../errors.js'
 
 declare module 'fastify' {
@@ -15,7 +16,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null
-    /** Why authentication failed; answered (401) once the anonymous rate limit has counted it. */
+    /** Why authentication failed; answered (401) once the anonymous rate limit has counted it.
+     *  A token that could not be checked (503) is answered at once instead. */
     authenticationFailure: ProblemError | null
   }
   interface FastifyContextConfig {
@@ -36,10 +38,23 @@ export default fp(async function authentication(app: FastifyInstance) {
       issuer: sandboxIssuer.issuer, audiences: config.audiences, keys: sandboxIssuer.keys, clockSkewSeconds: config.clockSkewSeconds,
     })
   } else {
+    const jwksUrl = entraKeysUrl(config.authAuthority, config.tenantId)
     verifier = createTokenVerifier({
       issuer: entraIssuer(config.authAuthority, config.tenantId),
       audiences: config.audiences,
-      keys: loggingKeyFailures(entraKeys(config.authAuthority, config.tenantId), app.log, entraKeysUrl(config.authAuthority, config.tenantId)),
+      // Each failed fetch is logged with its cause: callers only see "the signing keys could not
+      // be fetched", the operator must see why. A token naming a key the set does not have is
+      // the caller's problem, not a fetch failure, and is not logged here.
+      keys: entraKeys(config.authAuthority, config.tenantId, {
+        onFetchFailure: (err, lastKeys) => {
+          if (lastKeys?.usable) {
+            app.log.warn({ err, jwksUrl, keysFetchedAt: lastKeys.fetchedAt.toISOString() },
+              'the signing keys could not be fetched: tokens are verified with the keys fetched before until they are back')
+          } else {
+            app.log.error({ err, jwksUrl, keysFetchedAt: lastKeys?.fetchedAt.toISOString() }, 'the signing keys could not be fetched: tokens cannot be verified')
+          }
+        },
+      }),
       clockSkewSeconds: config.clockSkewSeconds,
       tenantId: config.tenantId,
     })
@@ -65,7 +80,9 @@ export default fp(async function authentication(app: FastifyInstance) {
       request.principal = principal
       done()
     }, (error: unknown) => {
-      if (!(error instanceof ProblemError)) return done(error as Error)
+      // A token that could not be checked (503) is not the caller's failed attempt: answered now,
+      // before the route's rate limit would count it against the address.
+      if (!(error instanceof ProblemError) || error.status >= 500) return done(error as Error)
       request.authenticationFailure = error
       done()
     })
@@ -84,6 +101,7 @@ async function authenticate(verifier: TokenVerifier, header: string | undefined)
   try {
     return await verifier.verify(token)
   } catch (error) {
+    if (error instanceof SigningKeysUnavailableError) throw signingKeysUnavailable()
     const description = error instanceof TokenRejectedError ? error.message : 'The token could not be validated'
     throw unauthorized(description, `${REALM}, error="invalid_token", error_description="${quotedStringContent(description)}"`)
   }
@@ -94,22 +112,16 @@ const bearerToken = (header: string) => /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i.e
 /** Text inside an HTTP quoted-string (RFC 9110 5.6.4): quotes and backslashes escaped. */
 const quotedStringContent = (text: string) => text.replace(/["\\]/g, (c) => `\\${c}`)
 
-const entraKeysUrl = (authority: string, tenantId: string) => `${authority}/${tenantId}/discovery/v2.0/keys`
-
-/**
- * The tenant's signing keys, with fetch failures logged at error with their cause: callers only
- * see "the signing keys could not be fetched", the operator must see why. A token naming a key
- * the set does not have is the caller's problem, not a fetch failure.
- */
-function loggingKeyFailures(keys: JWTVerifyGetKey, log: FastifyBaseLogger, url: string): JWTVerifyGetKey {
-  return async (header, token) => {
-    try {
-      return await keys(header, token)
-    } catch (err) {
-      if (!(err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JOSENotSupported)) {
-        log.error({ err, jwksUrl: url }, 'the signing keys could not be fetched: tokens cannot be verified')
-      }
-      throw err
-    }
-  }
+/** The identity provider's keys could not be fetched: the token was neither accepted nor
+ *  refused, so it is not a 401 (a client would throw a good token away and sign in again). No
+ *  WWW-Authenticate: there is nothing the caller should do but retry.
+ *  Without the fetch error as its cause: that is logged with the key set's URL when the fetch
+ *  fails (onFetchFailure), and a connection error (ECONNREFUSED...) among the causes of a
+ *  request's error is taken for the database's by the database plugin's onError hook. */
+function signingKeysUnavailable(): ProblemError {
+  return new ProblemError(503, 'token_keys_unavailable', 'Service unavailable',
+    "The identity provider's signing keys could not be fetched, so the token could not be checked (it was not refused). Retry later.",
+    { retryAfterSeconds: RETRY_AFTER_SECONDS }, { 'retry-after': String(RETRY_AFTER_SECONDS) })
 }
+
+const RETRY_AFTER_SECONDS = 5

@@ -50,5 +50,5 @@ export const standardProblemResponses = {
   403: problemResponse('The policy does not allow this: rule and reason say why (the refusal is in the audit log under operationId)'),
   429: problemResponse('The caller sent too many requests: retry after Retry-After seconds (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset say more)'),
   500: problemResponse('Internal error (no internals shown)'),
-  503: problemResponse('A dependency (database, audit log or Graph) is unavailable, so nothing was done: retry after Retry-After'),
+  503: problemResponse('A dependency (database, audit log, Graph, or the identity provider\'s signing keys) is unavailable, so nothing was done: retry after Retry-After. With code token_keys_unavailable the token could not be checked (it was not refused): keep it and retry, do not sign in again'),
 }

@@ -3,6 +3,7 @@ import t from 'tap'
 import { build } from '../helper.js'
 import type { Problem } from '../helpers/replies.js'
 import { newSigningKey, startTestIssuer, tenantModeEnv } from '../helpers/test-issuer.js'
+import { startKeyEndpoint } from '../auth/key-endpoint.js'
 
 const TENANT = '3f6a2b1c-5d4e-4f80-9a1b-2c3d4e5f6a7b'
 const AUDIENCE = 'api://guestgate-test'
@@ -74,4 +75,58 @@ t.test('header forms with a token verified before', async (t) => {
   t.equal(await status(`Bearer ${valid.slice(1)}`), 401, 'a shorter one')
   t.equal(await status(`Bearer\t${valid}`), 401, 'not a space')
   t.equal(await status(`Basic ${valid}`), 401, 'another scheme')
+})
+
+// The finding: with the key endpoint failing, a correctly signed token was a 401 invalid_token,
+// so clients threw good tokens away and signed in again, and the refusals counted against the
+// address's anonymous rate limit. The failure is the identity provider's (or ours), not theirs.
+t.test('key endpoint failing: a good token is 503 token_keys_unavailable with Retry-After, not 401; it passes once the endpoint is back', async (t) => {
+  const issuer = await startTestIssuer(t, TENANT, AUDIENCE)
+  const endpoint = await startKeyEndpoint(t, issuer, 'error')
+  const lines: string[] = []
+  const { app } = await build(t, {
+    ...tenantModeEnv(issuer, AUDIENCE), GUESTGATE_AUTH_AUTHORITY: endpoint.authority,
+    // Fewer than the nine 503s below: none of them may count against the address (the three
+    // genuine 401s at the end do).
+    GUESTGATE_RATE_LIMIT_ANONYMOUS_MAX: '3', LOG_LEVEL: 'warn',
+  }, { log: { write: (line) => { lines.push(line) } } })
+  const sign = (claims: Record<string, unknown>, options: Parameters<typeof issuer.sign>[1] = {}) => issuer.sign(claims, { issuer: endpoint.issuer, ...options })
+  const get = (token?: string) => app.inject({ method: 'GET', url: '/v1/me/permissions', headers: token ? { authorization: `Bearer ${token}` } : {} })
+  const token = await sign({})
+
+  // 'refused' then 'reset': a connection error must not be taken for the database's either (its
+  // onError hook looks for ECONNREFUSED among an error's causes), or the next answers would be
+  // database_unavailable.
+  for (const mode of ['error', 'refused', 'reset'] as const) {
+    await endpoint.setMode(mode)
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const res = await get(token)
+      t.equal(res.statusCode, 503, `${mode} #${attempt}: 503`)
+      t.match(res.headers['content-type'], /application\/problem\+json/)
+      t.equal(res.headers['retry-after'], '5', `${mode} #${attempt}: Retry-After`)
+      t.match(res.json<Problem>(), { status: 503, code: 'token_keys_unavailable', type: 'urn:guestgate:problem:token_keys_unavailable', retryAfterSeconds: 5, detail: /signing keys could not be fetched/ })
+      t.equal(res.headers['www-authenticate'], undefined, `${mode} #${attempt}: no challenge: the token was not refused`)
+      t.notMatch(res.body, /eyJ|ECONN|500|socket/i, `${mode} #${attempt}: neither the token nor the cause is shown`)
+    }
+  }
+  const logged = lines.map((line) => JSON.parse(line) as { level: number; msg: string; jwksUrl?: string; err?: { message?: string } })
+  const fetchFailures = logged.filter((l) => l.msg === 'the signing keys could not be fetched: tokens cannot be verified')
+  t.ok(fetchFailures.length >= 3, 'each failed fetch is logged')
+  t.ok(fetchFailures.every((l) => l.level === 50 && l.jwksUrl === `${endpoint.authority}/${TENANT}/discovery/v2.0/keys` && l.err?.message), 'at error, with the URL and the cause')
+  t.notOk(lines.some((line) => line.includes(token.split('.')[2]!)), 'the token is never logged')
+
+  await endpoint.setMode('up')
+  const anonymous = await get()
+  t.equal(anonymous.statusCode, 401)
+  t.equal(anonymous.headers['ratelimit-remaining'], '2', 'the 503s were not counted against the address: this 401 is its first refusal')
+  t.equal((await get(token)).statusCode, 200, 'the endpoint back, the same token passes')
+  const forged = await get(await sign({}, { key: await newSigningKey('key-1') }))
+  t.equal(forged.statusCode, 401, 'a bad signature is still a 401 while the endpoint is up')
+  t.match(String(forged.headers['www-authenticate']), /error="invalid_token", error_description="The token signature is invalid"/)
+
+  // Keys fetched: the endpoint failing again does not stop tokens of a known key (a new token,
+  // not one the verifier has cached), nor does it turn a bad signature into a 503.
+  await endpoint.setMode('error')
+  t.equal((await get(await sign({ oid: 'a1b2c3d4-0000-4000-8000-000000000001' }))).statusCode, 200, 'a token of a known key passes with the endpoint down')
+  t.equal((await get(await sign({}, { key: await newSigningKey('key-1') }))).statusCode, 401, 'a bad signature is a 401 with the endpoint down too')
 })

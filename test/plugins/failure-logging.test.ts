@@ -30,7 +30,7 @@ t.test('readiness: an unreachable database answers 503 and logs why at warn', as
   t.match((line?.err as { message?: string } | undefined)?.message, /\S/, 'with the cause')
 })
 
-t.test('a signing-key fetch failure is logged at error with its cause; the caller gets 401', async (t) => {
+t.test('a signing-key fetch failure is logged at error with its cause; the caller gets 503 (the token was not refused)', async (t) => {
   const issuer = await startTestIssuer(t, TENANT, 'api://guestgate-test')
   const { lines, log } = logLines()
   const { app } = await build(t, {
@@ -41,8 +41,8 @@ t.test('a signing-key fetch failure is logged at error with its cause; the calle
   }, { log })
   const token = await issuer.sign({ roles: ['Guests.Invite'] })
   const response = await app.inject({ method: 'GET', url: '/v1/guests', headers: { authorization: `Bearer ${token}` } })
-  t.equal(response.statusCode, 401)
-  t.match(response.json<{ detail: string }>().detail, /signing keys could not be fetched|could not be validated/)
+  t.equal(response.statusCode, 503)
+  t.match(response.json(), { code: 'token_keys_unavailable' })
   const line = lines.find((l) => l.msg === 'the signing keys could not be fetched: tokens cannot be verified')
   t.ok(line, 'logged')
   t.equal(line?.level, 50, 'at error')
