@@ -63,7 +63,7 @@ const ROLES_FOR: Partial<Record<Grant, readonly ApiRole[]>> = {
   'AccessBundle.revokeBundle': anyRole,
   'Guest.blockSignIn': ['Guests.Manage'],
   'Guest.revokeSessions': ['Guests.Manage'],
-  'Report.read': ['Guests.Manage'],
+  'Report.read': ['Guests.Manage', 'Audit.Read'],
   'Report.cleanup': ['Guests.Manage'],
   'Webhook.manage': ['Guests.Manage'],
 }
