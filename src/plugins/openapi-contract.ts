@@ -4,6 +4,8 @@
 // - x-graph-permissions: declared beside the operation's schema (graphPermissions()), required;
 // - response headers: x-request-id on every answer, RateLimit-* where requests are counted,
 //   Retry-After on 429 and 503, Idempotent-Replayed where an Idempotency-Key is honoured;
+// - shared answers: 429 where requests are counted, 409/422 of the Idempotency-Key check, 504 of
+//   a Graph write's deadline (sharedProblems);
 // - a parameter with a default is optional (the server fills it in);
 // - every response has a description of its own (a missing one fails the build of the document).
 // docs/api-contract.md describes these conventions for client authors.
@@ -117,12 +119,15 @@ function headersFor(status: string, route: Pick<RouteOptions, 'method' | 'config
 
 const GRAPH_WRITE_PERMISSIONS = new Set<string>(['User.Invite.All', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'])
 
+const RATE_LIMITED = 'Too many requests from this caller or address (rate_limited): retry after Retry-After seconds'
+
 /** Answers that come from shared machinery rather than the route's own code, so that the route
- *  cannot forget them: the Idempotency-Key check (plugins/idempotency.ts) on every authenticated
- *  mutating route, and a Graph write's deadline (operations/audited-graph.ts) on every mutating
- *  route that writes to Graph while the caller waits (a 202 route writes later, in its jobs).
- *  A status the route already documents keeps its own schema and gets the shared case added to
- *  its description. */
+ *  cannot forget them: the rate limiter (plugins/rate-limit.ts) on every counted route, the
+ *  Idempotency-Key check (plugins/idempotency.ts) on every authenticated mutating route, and a
+ *  Graph write's deadline (operations/audited-graph.ts) on every mutating route that writes to
+ *  Graph while the caller waits (a 202 route writes later, in its jobs). A status the route
+ *  already documents keeps its own schema and gets the shared case added to its description
+ *  (the 429 only where none is documented). */
 function sharedProblems(declared: JsonObject, route: Pick<RouteOptions, 'method' | 'config'>, permissions: unknown[]): JsonObject {
   const config = (route.config ?? {}) as RouteConfig
   const mutating = [route.method].flat().some((m) => MUTATING.has(m))
@@ -139,6 +144,8 @@ function sharedProblems(declared: JsonObject, route: Pick<RouteOptions, 'method'
     const own = declared[status]
     added[status] = isObject(own) ? { ...own, description: `${String(own.description)}; or: ${description}` } : problemResponse(description)
   }
+  // The rate limiter counts every route but those that opt out (the health probes).
+  if (config.rateLimit !== false && !('429' in declared)) added['429'] = problemResponse(RATE_LIMITED)
   return added
 }
 

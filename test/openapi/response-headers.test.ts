@@ -132,8 +132,15 @@ t.test('answers from shared machinery are documented on every route that can giv
   t.match(documented(422)?.description, /idempotency_key_reused/)
   t.match(documented(409)?.description, /idempotency_key_in_use/, 'and the 409 of a key still running')
 
-  // Every route under the Idempotency-Key check documents both answers; every route that makes a
-  // Graph write while the caller waits documents the 504.
+  // Every counted route documents the rate limiter's 429 (POST /v1/sandbox/tokens did not);
+  // every route under the Idempotency-Key check documents its two answers; every route that
+  // makes a Graph write while the caller waits documents the 504.
+  for (const [path, operations] of Object.entries(spec.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const counted = Object.values(operation.responses).some((response) => response.headers?.['RateLimit-Limit'])
+      if (counted) t.ok(operation.responses['429'], `${method.toUpperCase()} ${path}: 429 documented`)
+    }
+  }
   const writes = new Set(['User.Invite.All', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'])
   for (const [path, operations] of Object.entries(spec.paths)) {
     for (const [method, operation] of Object.entries(operations)) {

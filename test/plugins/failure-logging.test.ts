@@ -23,6 +23,8 @@ t.test('readiness: an unreachable database answers 503 and logs why at warn', as
 
   const response = await app.inject({ method: 'GET', url: '/readyz' })
   t.equal(response.statusCode, 503)
+  t.equal(response.headers['retry-after'], '5')
+  t.match(response.json(), { code: 'not_ready', retryAfterSeconds: 5 }, 'the body says when to retry too, as every retryable 503 does')
   t.notMatch(response.body, /does not exist|terminat|ECONN/, 'the cause is not shown to the unauthenticated caller')
   const line = lines.find((l) => l.msg === 'not ready: the database cannot be reached')
   t.ok(line, 'logged')

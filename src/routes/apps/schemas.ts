@@ -96,6 +96,7 @@ export const deleteAssignment = {
   response: {
     200: Type.Object({ assignmentId: Type.String(), changed: Type.Boolean(), operationId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false, description: 'Done; changed false when the assignment was already gone' }),
     ...standardProblemResponses, ...noApp, ...graphFailed,
+    409: problemResponse('The assignment belongs to a user who is not a guest (not_a_guest): guestgate only manages guests\' access'),
   },
 }
 

@@ -46,7 +46,7 @@ export default async function healthRoutes(app: FastifyInstance) {
     })
     if (pending !== null && pending.length > 0) request.log.warn({ pending }, 'not ready: database migrations are pending')
     if (pending === null || pending.length > 0) {
-      throw new ProblemError(503, 'not_ready', 'Not ready', 'The database is unreachable or its migrations are not applied', {}, { 'retry-after': '5' })
+      throw new ProblemError(503, 'not_ready', 'Not ready', 'The database is unreachable or its migrations are not applied', { retryAfterSeconds: 5 }, { 'retry-after': '5' })
     }
     const lastRun = await app.reconciler.lastRun()
     return { status: 'ready', checks: { database: 'ok', reconciler: { lastRunAt: lastRun?.finishedAt ?? null, lastRun } } }
