@@ -225,6 +225,7 @@ export interface GraphReader {
   listServicePrincipalAppRoleAssignments(servicePrincipalId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
   listServicePrincipals(query: SearchQuery, ctx: GraphCallContext): Promise<GraphResult<Page<ServicePrincipal>>>
   listAppRoleAssignedTo(servicePrincipalId: string, query: { principalId?: string }, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
+  /** The user's own app role assignments (not those the user holds through a group). */
   listUserAppRoleAssignments(userId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
 
   // Settle reads: after an ambiguous failure (isAmbiguousFailure) they tell whether the write
@@ -232,7 +233,7 @@ export interface GraphReader {
 
   /** Whether the user is a direct member of the group. A missing user is a 404 error, not false. */
   isGroupMember(groupId: string, userId: string, ctx: GraphCallContext): Promise<GraphResult<boolean>>
-  /** The user's app role assignments on one resource (service principal). */
+  /** The user's own app role assignments on one resource (service principal), not a group's. */
   listUserAppRoleAssignmentsOn(userId: string, resourceId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment[]>>
   /** One assignment of the app, or null when it does not exist (any more). */
   getAppRoleAssignment(servicePrincipalId: string, assignmentId: string, ctx: GraphCallContext): Promise<GraphResult<AppRoleAssignment | null>>

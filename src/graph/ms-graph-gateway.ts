@@ -416,7 +416,19 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
   async function listUserAppRoleAssignmentsOn(userId: string, resourceId: string, ctx: GraphCallContext) {
     const $filter = `resourceId eq ${odataGuid(resourceId)}`
     const { items, answer } = await getAll(graphPath`/users/${userId}/appRoleAssignments`, { $filter }, ctx)
-    return result(items.map(mapAssignment), answer)
+    return result(ownAssignments(items.map(mapAssignment), userId), answer)
+  }
+
+  /**
+   * Graph lists under a user the app roles of the groups the user is a direct member of too
+   * ("This operation also returns app roles assigned to groups that the user is a direct member
+   * of", https://learn.microsoft.com/en-us/graph/api/user-list-approleassignments). Those belong
+   * to the group: removing one takes the role from every member, and one cannot show that the
+   * user's own assignment exists. Only the user's own are the user's.
+   */
+  function ownAssignments(assignments: AppRoleAssignment[], userId: string): AppRoleAssignment[] {
+    const id = userId.toLowerCase()
+    return assignments.filter((assignment) => assignment.principalId.toLowerCase() === id)
   }
 
   async function listAppRoleAssignedTo(servicePrincipalId: string, query: { principalId?: string }, ctx: GraphCallContext) {
@@ -547,7 +559,7 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
 
     async listUserAppRoleAssignments(userId, ctx) {
       const { items, answer } = await getAll(graphPath`/users/${userId}/appRoleAssignments`, undefined, ctx)
-      return result(items.map(mapAssignment), answer)
+      return result(ownAssignments(items.map(mapAssignment), userId), answer)
     },
 
     /**

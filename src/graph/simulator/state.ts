@@ -526,15 +526,27 @@ export class SimulatedDirectory {
     return [...this.assignments.values()].filter((assignment) => assignment.principalId === sp.id)
   }
 
+  /**
+   * GET /users/{id}/appRoleAssignments: the user's own assignments and those of the groups the
+   * user is a direct member of ("This operation also returns app roles assigned to groups that the
+   * user is a direct member of", https://learn.microsoft.com/en-us/graph/api/user-list-approleassignments).
+   */
   assignmentsOf(userId: string): AppRoleAssignmentRecord[] {
     const user = this.referenceUser(userId)
-    return [...this.assignments.values()].filter((assignment) => assignment.principalId === user.id)
+    const principals = new Set([user.id, ...this.groupsOf(user.id).map((group) => group.id)])
+    return [...this.assignments.values()].filter((assignment) => principals.has(assignment.principalId))
   }
 
+  /**
+   * POST /servicePrincipals/{id}/appRoleAssignedTo: the principal is a user or a group
+   * (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignedto: "a user,
+   * a group, or a client service principal"); a group's assignment gives the role to its members.
+   */
   assignAppRole(servicePrincipalId: string, input: NewAppRoleAssignment): AppRoleAssignmentRecord {
     const sp = this.getServicePrincipal(servicePrincipalId)
     if (input.resourceId.toLowerCase() !== sp.id) throw graphErrors.resourceMismatch(input.resourceId)
-    const user = this.referenceUser(input.principalId.toLowerCase(), 'body')
+    const group = this.groups.get(input.principalId.toLowerCase())
+    const user = group ?? this.referenceUser(input.principalId.toLowerCase(), 'body')
     const appRoleId = input.appRoleId.toLowerCase()
     const isDefaultAccess = appRoleId === DEFAULT_ACCESS_ROLE_ID && sp.appRoles.length === 0
     if (!isDefaultAccess) {
@@ -552,7 +564,7 @@ export class SimulatedDirectory {
       createdDateTime: graphNow(),
       principalDisplayName: user.displayName,
       principalId: user.id,
-      principalType: 'User',
+      principalType: group ? 'Group' : 'User',
       resourceDisplayName: sp.displayName,
       resourceId: sp.id,
     }
