@@ -663,10 +663,15 @@ export function createMsGraphGateway(options: MsGraphGatewayOptions): GraphGatew
     },
 
     /** https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions (User.ReadWrite.All) */
+    /**
+     * Any 2xx is done: Graph documents 204 and answers 200 with a boolean that is always true
+     * (https://learn.microsoft.com/en-us/graph/known-issues, "Revoke sign-in sessions returns
+     * wrong HTTP code": "consider any 2XX response code as a success"). Revoking moves the
+     * sessions' valid-from time, so it always changes something.
+     */
     async revokeSignInSessions(userId, ctx) {
       const answer = await send({ method: 'POST', path: graphPath`/users/${userId}/revokeSignInSessions` }, ctx)
-      if (!isJson(answer.body) || typeof answer.body.value !== 'boolean') throw invalidResponse('Graph returned no Edm.Boolean', answer)
-      return result<Change>({ changed: answer.body.value, value: undefined }, answer)
+      return result<Change>({ changed: true, value: undefined }, answer)
     },
 
     async removeAppRoleAssignment(servicePrincipalId, assignmentId, ctx) {

@@ -438,6 +438,14 @@ export class SimulatedDirectory {
     this.referenceUser(userId).accountEnabled = enabled
   }
 
+  /**
+   * How POST /users/{id}/revokeSignInSessions answers. The documentation says 204 No Content, and
+   * Graph's known issues say it answers 200 with an Edm.Boolean (always true) instead
+   * (https://learn.microsoft.com/en-us/graph/known-issues, "Revoke sign-in sessions returns wrong
+   * HTTP code"): 200 by default, as Graph does today; 204 for the day it is fixed.
+   */
+  revokeSignInSessionsAnswer: 'boolean' | 'no-content' = 'boolean'
+
   /** https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions */
   revokeSignInSessions(userId: string): void {
     this.referenceUser(userId).signInSessionsValidFromDateTime = graphNow()

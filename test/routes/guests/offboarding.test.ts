@@ -99,3 +99,21 @@ t.test('revoke-access with blockSignIn and revokeSessions', async (t) => {
   const outcome = await auditRows(databaseUrl, `action = 'guest.blockSignIn' AND status = 'succeeded' AND operation_id = $1`, [settled.operationId])
   t.match(outcome[0]?.request_summary, { settlement: { by: 'read', effect: 'present' } })
 })
+
+t.test('revoking sessions succeeds whichever 2xx Graph answers (204 as documented, 200 with true as it does today)', async (t) => {
+  // Before: anything but 200 with an Edm.Boolean was an invalid response: an ambiguous outcome,
+  // settled by reading Graph (a read more, and a "reconciled" row instead of "succeeded").
+  const { as, token, simulator, databaseUrl } = await build(t)
+  const manager = await token(['Guests.Invite', 'Guests.Manage'])
+  for (const answer of ['no-content', 'boolean'] as const) {
+    simulator.state.revokeSignInSessionsAnswer = answer
+    const guest = (await as(manager, { method: 'POST', url: '/v1/invitations', payload: { email: `sessions.${answer}@partner.example`, sendEmail: false } })).json<{ id: string }>().id
+    const response = await as(manager, { method: 'POST', url: `/v1/guests/${guest}/revoke-access`, payload: { revokeSessions: true } })
+    t.equal(response.statusCode, 200, response.body.slice(0, 300))
+    t.match(response.json(), { outcome: 'complete', parts: [{ kind: 'revokeSessions', target: guest, status: 'succeeded' }] }, answer)
+    t.match(simulator.state.users.get(guest)!.signInSessionsValidFromDateTime, /^\d{4}-/, `${answer}: sessions revoked`)
+    const rows = await auditRows(databaseUrl, `action = 'guest.revokeSessions' AND target_id = $1`, [guest])
+    t.same(rows.map((r) => r.status), ['intent', 'succeeded'], `${answer}: intent and outcome`)
+    t.notOk((rows[1]?.request_summary as { settlement?: unknown } | undefined)?.settlement, `${answer}: Graph's answer is the outcome, not a settling read`)
+  }
+})

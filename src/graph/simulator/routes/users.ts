@@ -58,9 +58,11 @@ export const userRoutes: FastifyPluginAsync<{ directory: SimulatedDirectory }> =
     return reply.code(204).send()
   })
 
-  // https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions: 200 with an Edm.Boolean.
-  app.post<{ Params: UserParams }>('/users/:id/revokeSignInSessions', async (request) => {
+  // https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions: 200 with an Edm.Boolean
+  // today (a known issue), 204 as documented (directory.revokeSignInSessionsAnswer).
+  app.post<{ Params: UserParams }>('/users/:id/revokeSignInSessions', async (request, reply) => {
     directory.revokeSignInSessions(objectId(request.params.id))
+    if (directory.revokeSignInSessionsAnswer === 'no-content') return reply.code(204).send()
     return { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean', value: true }
   })
 
