@@ -84,6 +84,10 @@ export const graphErrors = {
   // members are managed by the rule); its exact status and wording are not documented (SILENT): a 400 here.
   dynamicGroupAdd: () => badRequest('Members cannot be added to a group with dynamic membership.'),
   dynamicGroupRemove: () => badRequest('Members cannot be removed from a group with dynamic membership.'),
+  // "Only Microsoft 365 and security groups can be managed through the Microsoft Graph groups API.
+  // Mail-enabled and distribution groups are read-only" (https://learn.microsoft.com/en-us/graph/api/resources/groups-overview);
+  // the wording is the one Graph answers (microsoftgraph/microsoft-graph-docs#14827).
+  mailEnabledGroupReadOnly: () => badRequest('Cannot Update a mail-enabled security groups and or distribution list.'),
   invalidReference: (reference: string) => badRequest(`Invalid URL format specified in @odata.id: '${reference}'.`),
 
   // Sponsors: the errors for a sixth sponsor, a sponsor twice and a non-sponsor are SILENT in the

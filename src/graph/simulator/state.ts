@@ -641,10 +641,15 @@ export class SimulatedDirectory {
   private refuseMembershipChange(group: GroupRecord, dynamicError: () => GraphError): void {
     if (group.isAssignableToRole) throw graphErrors.insufficientPrivileges()
     if (isDynamic(group)) throw dynamicError()
+    if (isMailEnabledNotUnified(group)) throw graphErrors.mailEnabledGroupReadOnly()
   }
 }
 
 const isDynamic = (group: GroupRecord): boolean => group.groupTypes.includes('DynamicMembership')
+
+/** Mail-enabled security groups and distribution lists (mail-enabled, not Microsoft 365): Exchange
+ *  owns their members, Graph only reads them. */
+const isMailEnabledNotUnified = (group: GroupRecord): boolean => group.mailEnabled && !group.groupTypes.includes('Unified')
 
 /** The group's rule, refused when it names a property a user does not have or uses syntax we do not evaluate. */
 function compileRule(group: GroupRecord): MembershipRule {

@@ -243,3 +243,35 @@ t.test('GET /_simulator/state: the whole directory as JSON', async (t) => {
   t.equal(state.body.invitations.length, 1)
   t.same(graph.sim.calls.filter((c) => c.path.startsWith('/_simulator')), [], 'not recorded as a Graph call')
 })
+
+t.test('mail-enabled security groups and distribution lists are read-only to the groups API; a group\'s app roles are listed under its members', async (t) => {
+  // https://learn.microsoft.com/en-us/graph/api/resources/groups-overview: "Mail-enabled and
+  // distribution groups are read-only". Before: the simulator let members be added and removed.
+  const graph = await startSimulator(t)
+  const guest = await inviteGuest(graph, 'list.member@partner.example')
+  const groups = [
+    { id: '0d000000-0000-4000-8000-0000000000a1', displayName: 'Mail-enabled security', groupTypes: [], mailEnabled: true, securityEnabled: true },
+    { id: '0d000000-0000-4000-8000-0000000000a2', displayName: 'Distribution list', groupTypes: [], mailEnabled: true, securityEnabled: false },
+  ]
+  for (const group of groups) {
+    graph.sim.state.groups.set(group.id, { ...group, isAssignableToRole: false, mail: `${group.id}@contoso.example`, membershipRule: null })
+    const add = await graph.request<GraphErrorJson>('POST', `/v1.0/groups/${group.id}/members/$ref`, { body: directoryObjectRef(guest) })
+    t.equal(add.status, 400, `${group.displayName}: adding is refused`)
+    t.match(add.body.error, { code: 'Request_BadRequest', message: 'Cannot Update a mail-enabled security groups and or distribution list.' })
+    const remove = await graph.request<GraphErrorJson>('DELETE', `/v1.0/groups/${group.id}/members/${guest}/$ref`)
+    t.equal(remove.status, 400, `${group.displayName}: removing is refused`)
+  }
+  const unified = '0d000000-0000-4000-8000-0000000000a3'
+  graph.sim.state.groups.set(unified, { id: unified, displayName: 'Team', groupTypes: ['Unified'], mailEnabled: true, securityEnabled: false, isAssignableToRole: false, mail: 'team@contoso.example', membershipRule: null })
+  t.equal((await graph.request('POST', `/v1.0/groups/${unified}/members/$ref`, { body: directoryObjectRef(guest) })).status, 204, 'a Microsoft 365 group is managed')
+
+  // https://learn.microsoft.com/en-us/graph/api/user-list-approleassignments: "also returns app
+  // roles assigned to groups that the user is a direct member of".
+  const assigned = await graph.request<{ id: string; principalType: string }>('POST', `/v1.0/servicePrincipals/${SEED.apps.jira.id}/appRoleAssignedTo`, {
+    body: { principalId: unified, resourceId: SEED.apps.jira.id, appRoleId: SEED.apps.jira.roles.user },
+  })
+  t.equal(assigned.status, 201)
+  t.equal(assigned.body.principalType, 'Group')
+  const listed = await graph.request<{ value: Array<{ id: string; principalId: string; principalType: string }> }>('GET', `/v1.0/users/${guest}/appRoleAssignments`)
+  t.match(listed.body.value, [{ id: assigned.body.id, principalId: unified, principalType: 'Group' }])
+})
