@@ -29,6 +29,9 @@ export interface DryRunRecord {
   calls: PlannedGraphCall[]
   /** What else the dry run's audit row should say (a bulk file: its hash and row count). */
   summary?: Record<string, unknown>
+  /** Refusals asked for the request's parts under their own records (a bulk file's rows): the
+   *  audit row is a denial when one of them is, as the real request's parts would be. */
+  partRefusals?: DryRunDecision[]
 }
 
 declare module 'fastify' {
@@ -129,7 +132,7 @@ export default fp(async function dryRun(app: FastifyInstance) {
       }
     }
     const status = reply.statusCode
-    const refused = plan.decisions.find((d) => !d.allowed)
+    const refused = plan.decisions.find((d) => !d.allowed) ?? plan.partRefusals?.[0]
     const target: AuditTarget = { type: 'request', displayName: `${request.method} ${request.routeOptions.url ?? request.url}` }
     try {
       await app.audit.append({

@@ -57,6 +57,11 @@ export default async function bulkRoutes(app: FastifyInstance) {
     if (request.dryRun) {
       request.dryRun.summary = { fileSha256: file.sha256, rows: rows.length, format: file.format, dryRun: true }
       const results = await dryRunBulk(app, request.authenticatedPrincipal(), String(request.id), request.dryRun.operationId, rows)
+      // The rows the policy would refuse make the dry run's audit row a denial, as each would be
+      // in the real job; how many, and the first of them with their rule, are in its summary.
+      const refusals = results.flatMap((row) => row.decisions.filter((d) => !d.allowed).map((d) => ({ row: row.row, decision: d })))
+      request.dryRun.partRefusals = refusals.map((r) => r.decision)
+      request.dryRun.summary = { ...request.dryRun.summary, deniedRows: refusals.length, firstDenied: refusals.slice(0, 100).map((r) => ({ row: r.row, rule: r.decision.rule })) }
       return reply.code(202).send({ dryRun: true, format: file.format, fileSha256: file.sha256, rowCount: rows.length, rows: results })
     }
     const job = await submitBulkJob(app, request, rows, file)

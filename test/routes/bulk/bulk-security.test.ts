@@ -83,3 +83,20 @@ t.test('a resumed row settles from its own job\'s audit rows only, never another
   t.not(after.guestId, intruderGuest)
   t.equal(simulator.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/invitations')).length, invitations, 'and is not invited again')
 })
+
+t.test('a dry run whose rows the policy would refuse is audited as a denial', async (t) => {
+  // Before: the rows' refusals were answered but the dry run's audit row said "allowed"; a
+  // single invitation's dry run records its denial, and the real job audits each refused row.
+  const { app, as, token } = await build(t)
+  const inviter = await token(['Guests.Invite'])
+  const dry = await as(inviter, { method: 'POST', url: '/v1/bulk/invitations?dryRun=true', payload: { invitations: [{ email: 'fine@partner.example', sendEmail: false }, { email: 'eve@evil.example', sendEmail: false }] } })
+  t.equal(dry.statusCode, 200, dry.body.slice(0, 300))
+  const { operationId } = dry.json<{ operationId: string }>()
+  const rows = await app.prisma.auditEvent.findMany({ where: { operationId } })
+  t.equal(rows.length, 1)
+  t.match(rows[0], { status: 'dry-run', decision: 'denied', ruleId: 'invitations.domain-not-allowed', requestSummary: { deniedRows: 1, firstDenied: [{ row: 2, rule: 'invitations.domain-not-allowed' }] } })
+
+  const clean = await as(inviter, { method: 'POST', url: '/v1/bulk/invitations?dryRun=true', payload: { invitations: [{ email: 'fine2@partner.example', sendEmail: false }] } })
+  const cleanRow = await app.prisma.auditEvent.findFirst({ where: { operationId: clean.json<{ operationId: string }>().operationId } })
+  t.match(cleanRow, { decision: 'allowed', requestSummary: { deniedRows: 0 } }, 'a file the policy allows is not a denial')
+})
