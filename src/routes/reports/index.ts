@@ -7,6 +7,7 @@ import { ProblemError, databaseUnavailable, unprocessable } from '../../errors.j
 import { actorOf } from '../../operations/audited-graph.js'
 import { deleteGuestAccount, resendGuestInvitation, revokeGuestAccess } from '../../operations/guest-actions.js'
 import { buildReport, reportCsv, type Report, type ReportName } from '../../operations/reports.js'
+import { recordDecision } from '../../plugins/dry-run.js'
 import { DEFAULT_MAX_REMOVALS_PER_RUN } from '../../policies/policy-file.js'
 import type { PolicyDecision } from '../../policies/types.js'
 import { cleanup, guestsWithoutAccess, inactiveGuests, pendingInvitations } from './schemas.js'
@@ -108,9 +109,13 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     return { report: name, action, operationId, outcome: results.every((r) => r.status === 'succeeded') ? 'complete' as const : 'partial' as const, results }
   })
 
-  /** The run itself is recorded (allowed, or refused by the gate) before anything is done. */
+  /** The run itself is recorded (allowed, or refused by the gate) before anything is done; in a
+   *  dry run the gate's refusal goes into the dry run's own audit row. */
   async function recordRun(request: FastifyRequest, operationId: string, decision: PolicyDecision, summary: Record<string, unknown>) {
-    if (request.dryRun) return
+    if (request.dryRun) {
+      if (!decision.allowed) recordDecision(request, 'cleanup', { type: 'Report' }, decision)
+      return
+    }
     await app.audit.append({
       operationId, requestId: String(request.id), correlationId: randomUUID(),
       actor: actorOf(request.authenticatedPrincipal()), action: 'report.cleanup', target: { type: 'report', id: String(summary.report) },

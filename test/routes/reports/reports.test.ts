@@ -106,6 +106,18 @@ t.test('clean-up over the safety gate: 409 with the list, nothing done', async (
   t.equal(gate?.rule_id, 'cleanup.max-removals-per-run')
 })
 
+t.test('a dry run over the safety gate is audited as the refusal it would be', async (t) => {
+  // Before: the dry run answered the 409 to come, but its audit row said allowed.
+  const res = await as(manager, { method: 'POST', url: '/v1/reports/pending-invitations/cleanup?olderThanDays=30&dryRun=true', payload: { action: 'delete' } })
+  t.equal(res.statusCode, 200, res.body)
+  const plan = res.json<{ operationId: string; wouldAnswer: { status: number } }>()
+  t.equal(plan.wouldAnswer.status, 409)
+  const [row] = await auditRows(databaseUrl, `operation_id = $1`, [plan.operationId])
+  t.equal(row?.status, 'dry-run')
+  t.equal(row?.decision, 'denied')
+  t.equal(row?.rule_id, 'cleanup.max-removals-per-run')
+})
+
 t.test('clean-up within the gate goes through the single routes\' operations, audited', async (t) => {
   const notInReport = await as(manager, { method: 'POST', url: '/v1/reports/pending-invitations/cleanup?olderThanDays=30', payload: { action: 'delete', ids: [fresh] } })
   t.equal(notInReport.statusCode, 422, 'an id that is not in the report is refused')
