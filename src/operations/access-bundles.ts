@@ -4,13 +4,14 @@
 // one operation id, and the grant is recorded (AccessBundleGrant) with its expiry.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { notFound, unprocessable } from '../errors.js'
+import { databaseUnavailable, notFound, unprocessable } from '../errors.js'
 import type { AppRole, DirectoryGroup, ServicePrincipal } from '../graph/graph-gateway.js'
 import type { BundlePolicy } from '../policies/policy-file.js'
 import type { PolicyDecision } from '../policies/types.js'
 import { identityOf } from '../routes/request-identity.js'
 import type { Caller } from './caller.js'
 import { actorOf } from './request-identity.js'
+import { denialEntry } from './denials.js'
 import { addToGroup, assignAppRole, outcomeOf, removeAppRoleAssignment, removeFromGroup, runPart, type AccessWrite, type GuestRef, type PartOutcome } from './guest-access.js'
 import { appRoleTarget, checkAppRole, checkGroupMembership, groupMembershipTarget, loadApp, loadGroup, type PolicyAsk } from './policy-targets.js'
 import { replaceExpiry } from './expiry.js'
@@ -21,7 +22,7 @@ export type BundlePart =
   | { kind: 'appRole'; appId: string; appRoleId: string; appRole: string }
 
 export const partTarget = (part: BundlePart) => (part.kind === 'group' ? part.groupId : `${part.appId}/${part.appRole}`)
-const partKey = (part: BundlePart) => (part.kind === 'group' ? `group ${part.groupId}` : `appRole ${part.appId} ${part.appRoleId}`)
+export const partKey = (part: BundlePart) => (part.kind === 'group' ? `group ${part.groupId}` : `appRole ${part.appId} ${part.appRoleId}`)
 
 export interface BundlePlan {
   bundle: BundlePolicy
@@ -71,6 +72,30 @@ export async function authorizeBundle(app: FastifyInstance, request: Caller, ask
     plan.appRoles.push({ app: checked.app!, role: checked.role!, decision: checked.decision })
   }
   return { decision, plan }
+}
+
+/**
+ * The questions of a grant the guest holds (renewing it, taking it away, moving its expiry
+ * earlier): the bundle's own (authorizeBundle), then each part the grant recorded that the bundle
+ * no longer lists, asked its single route's question too. `decisions`: each part's, by partKey.
+ */
+export async function authorizeHeldBundle(app: FastifyInstance, request: Caller, ask: PolicyAsk, bundle: BundlePolicy, mode: 'grant' | 'revoke', parts: BundlePart[], field: string):
+Promise<{ decision: PolicyDecision; decisions?: Map<string, PolicyDecision> }> {
+  const { decision, plan } = await authorizeBundle(app, request, ask, bundle, mode, field)
+  if (!plan) return { decision }
+  const decisions = new Map<string, PolicyDecision>([
+    ...plan.groups.map(({ group, decision }) => [`group ${group.id}`, decision] as const),
+    ...plan.appRoles.map(({ app: sp, role, decision }) => [`appRole ${sp.id} ${role.id}`, decision] as const),
+  ])
+  for (const part of parts) {
+    if (decisions.has(partKey(part))) continue
+    const checked = part.kind === 'group'
+      ? await checkGroupMembership(app, request, ask, mode === 'grant' ? 'addMember' : 'removeMember', part.groupId)
+      : await checkAppRole(app, request, ask, mode === 'grant' ? 'assign' : 'unassign', part.appId, { appRoleId: part.appRoleId }, field)
+    if (!checked.decision.allowed) return { decision: checked.decision }
+    decisions.set(partKey(part), checked.decision)
+  }
+  return { decision, decisions }
 }
 
 export interface BundleGrantResult {
@@ -147,7 +172,7 @@ export async function removeBundleParts(app: FastifyInstance, request: Caller, g
       const group = await loadGroup(app, request, part.groupId).catch(() => undefined)
       if (!group || (options.readFirst && !await isMember(app, request, group.id, guest.id))) { outcomes.push({ ...base, status: 'unchanged' }); continue }
       const decision = decide(part, { group })
-      if (!decision.allowed) { outcomes.push({ ...base, status: 'kept', rule: decision.rule, reason: decision.reason }); continue }
+      if (!decision.allowed) { outcomes.push({ ...await keepRefused(app, request, guest, part, decision, write), bundle: grant.bundle }); continue }
       outcomes.push({ ...await runPart('group', base.target, () => removeFromGroup(app, identity, guest, group, { ...write, decision })), bundle: grant.bundle })
     } else {
       outcomes.push({ ...await removeAppRolePart(app, request, guest, part, decide, write), bundle: grant.bundle })
@@ -168,8 +193,22 @@ export async function removeAppRolePart(app: FastifyInstance, request: Caller, g
   if (!sp || !assignment) return { kind: 'appRole', target, status: 'unchanged' }
   const role = sp.appRoles.find((r) => r.id === part.appRoleId)
   const decision = decide(part, { app: sp, role })
-  if (!decision.allowed) return { kind: 'appRole', target, status: 'kept', rule: decision.rule, reason: decision.reason }
+  if (!decision.allowed) return keepRefused(app, request, guest, part, decision, write)
   return runPart('appRole', target, () => removeAppRoleAssignment(app, identity, guest, assignment, role?.value ?? part.appRole, { ...write, decision }))
+}
+
+/** A part a refusal keeps (a hard refusal at sweep time): its denial row first, as revoke-access
+ *  records its kept parts; a refusal that cannot be recorded stops here (503, nothing more done). */
+export async function keepRefused(app: FastifyInstance, request: Caller, guest: GuestRef, part: BundlePart, decision: PolicyDecision,
+  write: Omit<AccessWrite, 'decision'> & { operationId: string }): Promise<PartOutcome> {
+  const target = partTarget(part)
+  // A dry run records the refusal in its own row (plugins/dry-run.ts).
+  if (!request.dryRun) {
+    const action = part.kind === 'group' ? 'groupMembership.removeMember' : 'appRoleAssignment.unassign'
+    await app.audit.append(denialEntry(identityOf(request), decision, action, { type: 'guest', id: guest.id, displayName: guest.label },
+      { ...write.summary, part: target }, write.operationId)).catch((error: unknown) => { throw databaseUnavailable(error) })
+  }
+  return { kind: part.kind, target, status: 'kept', rule: decision.rule, reason: decision.reason }
 }
 
 /** The question an app role part of a removal asks, as its single route asks it. */

@@ -5,16 +5,17 @@
 // its outcome.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import type { AuditActor } from '../audit/types.js'
+import type { AuditActor, AuditTarget } from '../audit/types.js'
 import { expiryPrincipal } from '../auth/principal.js'
-import { unprocessable } from '../errors.js'
+import { ProblemError, unprocessable } from '../errors.js'
 import { GraphRequestError } from '../graph/graph-gateway.js'
 import type { Prisma } from '../generated/prisma/client.js'
+import type { BundlePolicy } from '../policies/policy-file.js'
 import type { ExpiryCapQuestion, PolicyDecision } from '../policies/types.js'
 import type { Caller } from './caller.js'
-import { appRolePartTarget, isMember, removeAppRolePart, removeBundleParts, type BundlePart } from './access-bundles.js'
+import { appRolePartTarget, authorizeHeldBundle, isMember, keepRefused, removeAppRolePart, removeBundleParts, type BundlePart } from './access-bundles.js'
 import { executeRevocation, planRevocation, removeFromGroup, runPart, type PartOutcome } from './guest-access.js'
-import { groupMembershipTarget, loadGroup } from './policy-targets.js'
+import { checkAppRole, checkGroupMembership, checkGuestAction, enforcing, groupMembershipTarget, loadGroup, type PolicyAsk } from './policy-targets.js'
 import { identityOf } from '../routes/request-identity.js'
 
 export const DAY_MS = 24 * 60 * 60 * 1000
@@ -52,6 +53,57 @@ export function bundleExpiry(app: FastifyInstance, request: Caller, bundle: { na
     ?? new Date(app.expiry.now().getTime() + bundle.maxDays * DAY_MS)
 }
 
+/**
+ * Without expiresAt, new access a capped role grants expires at the role's cap (as a bundle's
+ * grant expires at its maxDays): omitting the field is no way past the cap. None without a cap.
+ */
+export function defaultExpiry(app: FastifyInstance, request: Caller, question: ExpiryCapQuestion): Date | undefined {
+  const cap = app.policies.current().expiryCap(request.authenticatedPrincipal(), question)
+  return cap.maxDays === null ? undefined : new Date(app.expiry.now().getTime() + cap.maxDays * DAY_MS)
+}
+
+/** What an expiry covers, named as the route that takes it away names it. */
+export type ExpiryAccess =
+  | { kind: 'guest'; guestId: string }
+  | { kind: 'group'; groupId: string }
+  | { kind: 'appRole'; appId: string; appRoleId: string }
+  | { kind: 'bundle'; bundle: BundlePolicy; parts: BundlePart[] }
+
+/** The question of taking that access away now, asked through the function its removal route
+ *  asks (revoke-access, remove member, unassign, revoke bundle). `field` names the access. */
+export async function removalDecision(app: FastifyInstance, request: Caller, ask: PolicyAsk, access: ExpiryAccess, field: string): Promise<PolicyDecision> {
+  switch (access.kind) {
+    case 'guest': return (await checkGuestAction(app, request, () => ask, 'revokeAccess', access.guestId)).decision
+    case 'group': return (await checkGroupMembership(app, request, ask, 'removeMember', access.groupId)).decision
+    case 'appRole': return (await checkAppRole(app, request, ask, 'unassign', access.appId, { appRoleId: access.appRoleId }, field)).decision
+    case 'bundle': return (await authorizeHeldBundle(app, request, ask, access.bundle, 'revoke', access.parts, field)).decision
+  }
+}
+
+/**
+ * An expiry sooner than the access would end otherwise (moved earlier, or set on access that had
+ * none) schedules its removal: the sweep takes it away then. So it needs the right to remove it
+ * now, whatever path sets it (renewal, a grant again with expiresAt, a bundle granted again): the
+ * removal question, enforced (a refusal is audited, then a 403 with the removal's rule that
+ * names the date's field). A later date is a renewal: the grant question, asked by the caller.
+ */
+export async function authorizeSoonerExpiry(app: FastifyInstance, request: Caller, input: {
+  access: ExpiryAccess; at: Date; current: Date | null; field: string; accessField: string; auditTarget: AuditTarget; summary?: Record<string, unknown>
+}): Promise<void> {
+  const { at, current, field } = input
+  if (current !== null && at.getTime() >= current.getTime()) return
+  const ask = enforcing(request, { auditTarget: input.auditTarget, summary: { ...input.summary, expiresAt: at.toISOString(), currentExpiresAt: current?.toISOString() ?? null } })
+  try {
+    await removalDecision(app, request, ask, input.access, input.accessField)
+  } catch (error) {
+    if (!(error instanceof ProblemError) || error.code !== 'policy_denied') throw error
+    const message = current ? `may not come before the current expiry (${current.toISOString()}) without the right to remove this access`
+      : 'may not be set on this access, which has no expiry, without the right to remove it'
+    throw new ProblemError(error.status, error.code, error.title, `${field} ${at.toISOString()} ${message}. ${error.detail}`,
+      { ...error.extras, errors: [{ field, message }] }, error.headers)
+  }
+}
+
 type Tx = Prisma.TransactionClient
 
 export interface ExpiryInput {
@@ -59,7 +111,7 @@ export interface ExpiryInput {
   kind: ExpiryItemKind
   subject: string
   label: string | null
-  /** null: the access no longer expires (granted again without an expiry). */
+  /** null: the access does not expire (granted without an expiry, or removed). */
   expiresAt: Date | null
   grantedBy: AuditActor
 }
@@ -84,6 +136,25 @@ export async function recordExpiry(app: FastifyInstance, request: Caller, input:
   if (request.dryRun) return
   const grantedBy = identityOf(request).principal
   await app.prisma.$transaction((tx) => replaceExpiry(tx, { ...input, grantedBy: { oid: grantedBy.oid, name: grantedBy.name, tenantId: grantedBy.tenantId, roles: grantedBy.roles } }))
+}
+
+/**
+ * The expiry a single route's grant (add member, assign app role) leaves, once Graph said
+ * whether the access is new (`changed`). New access: the date asked, else the caller's cap.
+ * Access that was there: without a date its expiry stays, whoever set it (granting again
+ * cancels no one's expiry); with one, a later date renews it and an earlier one (or one on
+ * access without expiry) needs the removal right (authorizeSoonerExpiry).
+ */
+export async function settleGrantExpiry(app: FastifyInstance, request: Caller, input: Omit<ExpiryInput, 'grantedBy' | 'expiresAt'> & {
+  asked: Date | undefined; changed: boolean; access: ExpiryAccess; field: string; accessField: string; auditTarget: AuditTarget
+}): Promise<void> {
+  const { asked, changed, access, field, accessField, auditTarget, ...item } = input
+  const cap = { kind: item.kind === 'appRole' ? 'appRole' : 'group' } as const
+  if (changed) return recordExpiry(app, request, { ...item, expiresAt: asked ?? defaultExpiry(app, request, cap) ?? null })
+  if (!asked) return
+  const existing = await app.prisma.accessExpiry.findFirst({ where: { guestId: item.guestId, kind: item.kind, subject: item.subject, state: 'active' } })
+  await authorizeSoonerExpiry(app, request, { access, at: asked, current: existing?.expiresAt ?? null, field, accessField, auditTarget })
+  await recordExpiry(app, request, { ...item, expiresAt: asked })
 }
 
 /** The guest's access records end (revoke-access took everything away, or the guest expired). */
@@ -131,10 +202,12 @@ export async function expireItem(app: FastifyInstance, item: ExpiryItem): Promis
       const group = await loadGroup(app, caller, item.subject).catch(notFoundAs(undefined))
       // Read first: a sweep that runs again after a crash sends no second removal.
       if (!group || !await isMember(app, caller, group.id, item.guestId)) { parts = [{ kind: 'group', target: item.subject, status: 'unchanged' }]; break }
-      const decision = decide({ kind: 'group', groupId: group.id, label: group.displayName }, { group })
+      const part: BundlePart = { kind: 'group', groupId: group.id, label: group.displayName }
+      const decision = decide(part, { group })
+      // A hard refusal keeps it, with its denial row (as every kept part).
       parts = decision.allowed
         ? [await runPart('group', group.id, () => removeFromGroup(app, identityOf(caller), guest, group, { ...write, decision }))]
-        : [{ kind: 'group', target: group.id, status: 'kept', rule: decision.rule, reason: decision.reason }]
+        : [await keepRefused(app, caller, guest, part, decision, write)]
       break
     }
     case 'appRole': {

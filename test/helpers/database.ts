@@ -1,6 +1,7 @@
 // A fresh, migrated Postgres database per test file on the machine's server (127.0.0.1:5432,
 // user postgres, trust auth), dropped again on teardown.
 import { randomBytes } from 'node:crypto'
+import pg from 'pg'
 import { applyMigrations } from '../../src/db/migrate.js'
 import { onAdminDatabase, POSTGRES_SERVER as SERVER, runTemplate } from '../setup/run-template.js'
 
@@ -38,4 +39,15 @@ export async function createTestDatabase (
     throw error
   }
   return { connectionString, drop }
+}
+
+/** Runs one statement as the database's owner, outside the app (to break or change its state). */
+export async function sql(connectionString: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString })
+  await client.connect()
+  try {
+    await client.query(text)
+  } finally {
+    await client.end()
+  }
 }

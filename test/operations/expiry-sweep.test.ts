@@ -5,41 +5,22 @@
 import t from 'tap'
 import { EXPIRY_PRINCIPAL_OID } from '../../src/auth/principal.js'
 import type { DomainEvent } from '../../src/plugins/events.js'
-import type { SweepReport } from '../../src/plugins/expiry.js'
 import { SEED } from '../../src/graph/simulator/seed.js'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
 import { developers, docuSign, jira, lifecyclePolicy, marketing } from '../routes/lifecycle/lifecycle-policy.js'
+import { DAY, iso, START, testClock } from '../routes/lifecycle/sweep-at.js'
 
-const DAY = 86_400_000
 const { allPartners } = SEED.groups
 const { existingGuest, adele } = SEED.users
-const START = Date.parse('2026-12-02T08:00:00Z')
 
 t.test('expiry through the scheduler, with a test clock', async (t) => {
-  let now = START
-  const { app, as, token, simulator, databaseUrl } = await build(t, { GUESTGATE_POLICY_FILE: await lifecyclePolicy(t) }, { app: { expiry: { clock: () => new Date(now) } } })
+  const time = testClock(START)
+  const { app, as, token, simulator, databaseUrl } = await build(t, { GUESTGATE_POLICY_FILE: await lifecyclePolicy(t) }, { app: { expiry: { clock: time.clock } } })
   const events: DomainEvent[] = []
   app.events.subscribe((event) => { events.push(event) })
   /** Queues a sweep and resolves with its report when the queue has run it. */
-  const sweepAt = async (at: number): Promise<SweepReport> => {
-    now = at
-    const reports: SweepReport[] = []
-    let wake = () => {}
-    const listener = (report: SweepReport) => { reports.push(report); wake() }
-    app.expiry.events.on('swept', listener)
-    try {
-      const jobId = await app.expiry.sweepNow()
-      for (;;) {
-        const mine = reports.find((r) => r.jobId === jobId)
-        if (mine) return mine
-        await new Promise<void>((resolve) => { wake = resolve })
-      }
-    } finally {
-      app.expiry.events.off('swept', listener)
-    }
-  }
-  const iso = (ms: number) => new Date(ms).toISOString()
+  const sweepAt = time.sweeper(app)
 
   const everything = await token(['Guests.Invite', 'Groups.ManageMembers', 'Apps.AssignRoles'], { name: 'Grace Granter', oid: adele.id })
   // The granter is a user of the directory: it becomes the sponsor of the guests it invites.

@@ -1,20 +1,11 @@
 // The authorization plugin: every denial is in the audit log before the 403 leaves; a denial the
 // audit log cannot take is answered 503, never an unrecorded 403 (fail closed).
-import pg from 'pg'
 import t from 'tap'
 import { build } from '../helper.js'
 import { auditRows } from '../helpers/audit-rows.js'
+import { sql } from '../helpers/database.js'
 import type { Problem } from '../helpers/replies.js'
 
-async function sql(connectionString: string, text: string) {
-  const client = new pg.Client({ connectionString })
-  await client.connect()
-  try {
-    await client.query(text)
-  } finally {
-    await client.end()
-  }
-}
 
 // Issue 9, finding 2: when the denial's audit row failed, the caller still got 403 with an
 // operationId that had no row.

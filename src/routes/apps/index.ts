@@ -3,7 +3,7 @@ import { badRequest, conflict } from '../../errors.js'
 import { assignAppRole, removeAppRoleAssignment } from '../../operations/guest-access.js'
 import { appRoleTarget, assignableRoles, checkAppRole, enforcing, loadApp, loadGuest, loadUser } from '../../operations/policy-targets.js'
 import { toApp, toAppRole, toAssignment } from '../../schemas/directory.js'
-import { checkExpiry, recordExpiry } from '../../operations/expiry.js'
+import { checkExpiry, recordExpiry, settleGrantExpiry } from '../../operations/expiry.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
 import { createAssignment, deleteAssignment, listAppRoles, listApps, listAssignments, type CreateAssignmentBody, type ListAppsQuery } from './schemas.js'
@@ -56,8 +56,12 @@ export default async function appRoutes(app: FastifyInstance) {
     const guest = await loadGuest(app, request, body.principalId)
     const outcome = await assignAppRole(app, identityOf(request), { id: guest.id, label: guest.mail ?? guest.displayName }, sp!, role!,
       { decision, summary: expiresAt ? { expiresAt: expiresAt.toISOString() } : undefined })
-    await recordExpiry(app, request, { guestId: guest.id, kind: 'appRole', subject: `${sp!.id}/${role!.id}`, label: role!.value ?? role!.id, expiresAt: expiresAt ?? null })
     const { changed, value } = outcome.value
+    // New: the date asked (or the cap). Already assigned: no date leaves its expiry alone, an
+    // earlier one needs the right to unassign it (the sweep would).
+    await settleGrantExpiry(app, request, { guestId: guest.id, kind: 'appRole', subject: `${sp!.id}/${role!.id}`, label: role!.value ?? role!.id,
+      asked: expiresAt, changed, access: { kind: 'appRole', appId: sp!.id, appRoleId: role!.id },
+      field: 'body/expiresAt', accessField: body.appRole !== undefined ? 'body/appRole' : 'body/appRoleId', auditTarget: { ...auditTarget, displayName: guest.mail ?? guest.displayName } })
     return reply.code(changed ? 201 : 200).send({ assignment: toAssignment(value, role!.value), changed, operationId: outcome.operationId })
   })
 

@@ -59,7 +59,7 @@ export const CreateAssignmentBody = Type.Object({
   principalId: Type.String({ format: 'uuid', description: 'The guest' }),
   appRoleId: Type.Optional(Type.String({ format: 'uuid' })),
   appRole: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The role by value (DocuSign.Sender), display name (DocuSign Sender, any case) or id; instead of appRoleId' })),
-  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the assignment ends: the expiry scheduler then takes the role away. Within the caller\'s role expiry.maxDays. Granting again without it clears the expiry.' })),
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the assignment ends: the expiry scheduler then takes the role away. Within the caller\'s role expiry.maxDays; absent, a new assignment gets that cap (none when the role has none), and an existing one keeps its expiry. An earlier date than the one set, or a date on an assignment without one, takes the role away sooner: it needs the right to unassign it (403 otherwise).' })),
 }, { additionalProperties: false, examples: [{ principalId: '00000000-0000-4000-8000-000000000000', appRole: 'DocuSign.Sender' }] })
 export type CreateAssignmentBody = Static<typeof CreateAssignmentBody>
 

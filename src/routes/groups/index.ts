@@ -6,7 +6,7 @@ import { guestsWithInviter } from '../../operations/guest-invitations.js'
 import { readPage } from '../page-cursor.js'
 import { identityOf } from '../request-identity.js'
 import { addGroupMember, listGroupMembers, listGroups, removeGroupMember, type AddMemberBody, type ListGroupsQuery, type ListMembersQuery, type MemberParams } from './schemas.js'
-import { checkExpiry, recordExpiry } from '../../operations/expiry.js'
+import { checkExpiry, recordExpiry, settleGrantExpiry } from '../../operations/expiry.js'
 
 export default async function groupRoutes(app: FastifyInstance) {
   const read = { action: 'read', subject: 'Group' } as const
@@ -41,8 +41,14 @@ export default async function groupRoutes(app: FastifyInstance) {
     const outcome = action === 'addMember'
       ? await addToGroup(app, identityOf(request), ref, group!, { decision, summary: expiresAt ? { expiresAt: expiresAt.toISOString() } : undefined })
       : await removeFromGroup(app, identityOf(request), ref, group!, { decision, summary: expiresAt ? { expiresAt: expiresAt.toISOString() } : undefined })
-    // Granted again without an expiry, or removed: an earlier expiry no longer applies.
-    await recordExpiry(app, request, { guestId: guest.id, kind: 'group', subject: group!.id, label: group!.displayName, expiresAt: expiresAt ?? null })
+    const item = { guestId: guest.id, kind: 'group', subject: group!.id, label: group!.displayName } as const
+    // Removed: its expiry ends. Added: new access gets the date asked (or the cap); on a membership
+    // already there, no date leaves its expiry alone and an earlier one needs the removal right.
+    if (action === 'removeMember') await recordExpiry(app, request, { ...item, expiresAt: null })
+    else {
+      await settleGrantExpiry(app, request, { ...item, asked: expiresAt, changed: outcome.value.changed, access: { kind: 'group', groupId: group!.id },
+        field: 'body/expiresAt', accessField: 'params/groupId', auditTarget: { ...auditTarget, displayName: ref.label } })
+    }
     return { groupId, userId, changed: outcome.value.changed, operationId: outcome.operationId }
   }
 

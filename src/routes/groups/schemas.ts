@@ -67,7 +67,7 @@ const membershipResponses = {
 }
 
 export const AddMemberBody = Type.Object({
-  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the membership ends: the expiry scheduler then removes the guest from the group. Within the caller\'s role expiry.maxDays. Adding again without it clears the expiry.' })),
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the membership ends: the expiry scheduler then removes the guest from the group. Within the caller\'s role expiry.maxDays; absent, a new membership gets that cap (none when the role has none), and an existing one keeps its expiry. An earlier date than the one set, or a date on a membership without one, takes the membership away sooner: it needs the right to remove the guest from the group (403 otherwise).' })),
 }, { additionalProperties: false })
 export type AddMemberBody = Static<typeof AddMemberBody>
 

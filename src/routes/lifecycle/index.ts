@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { AuditActor } from '../../audit/types.js'
 import { databaseUnavailable, notFound } from '../../errors.js'
-import { authorizeBundle, findBundle, grantBundle, removeBundleParts, type BundlePart } from '../../operations/access-bundles.js'
-import { bundleExpiry, checkExpiry } from '../../operations/expiry.js'
+import { authorizeBundle, authorizeHeldBundle, findBundle, grantBundle, partKey, removeBundleParts, type BundlePart } from '../../operations/access-bundles.js'
+import { authorizeSoonerExpiry, bundleExpiry, checkExpiry, type ExpiryAccess } from '../../operations/expiry.js'
 import { outcomeOf } from '../../operations/guest-access.js'
 import { actorOf } from '../../operations/request-identity.js'
 import { checkAppRole, checkGroupMembership, enforcing, loadGuest } from '../../operations/policy-targets.js'
@@ -22,10 +22,20 @@ export default async function lifecycleRoutes(app: FastifyInstance) {
     const { id } = request.params as GuestIdParams
     const body = request.body as GrantBundleBody
     const bundle = findBundle(app, body.bundle, 'body/bundle')
-    const expiresAt = bundleExpiry(app, request, bundle, body.expiresAt, 'body/expiresAt')
+    let expiresAt = bundleExpiry(app, request, bundle, body.expiresAt, 'body/expiresAt')
     const guest = await loadGuest(app, request, id)
     const auditTarget = { type: 'guest', id, displayName: guest.mail ?? guest.displayName }
     const { plan } = await authorizeBundle(app, request, enforcing(request, { auditTarget, summary: { bundle: bundle.name } }), bundle, 'grant', 'body/bundle')
+    // Granted again: the grant's expiry moves as a renewal would. Without a date it never comes
+    // sooner (a retry keeps the grant's date); an earlier date asked needs the removal right.
+    const held = await app.prisma.accessBundleGrant.findFirst({ where: { guestId: id, bundle: bundle.name, state: 'active' } })
+    if (held?.expiresAt && expiresAt < held.expiresAt) {
+      if (body.expiresAt === undefined) expiresAt = held.expiresAt
+      else {
+        await authorizeSoonerExpiry(app, request, { access: { kind: 'bundle', bundle, parts: held.parts as BundlePart[] }, at: expiresAt, current: held.expiresAt,
+          field: 'body/expiresAt', accessField: 'body/bundle', auditTarget, summary: { bundle: bundle.name } })
+      }
+    }
     const result = await grantBundle(app, request, { id, label: auditTarget.displayName }, plan!, expiresAt, { operationId: randomUUID() })
     return { guestId: id, ...result }
   })
@@ -37,26 +47,13 @@ export default async function lifecycleRoutes(app: FastifyInstance) {
     const grant = await app.prisma.accessBundleGrant.findFirst({ where: { guestId: id, bundle: name, state: 'active' } })
     if (!grant) throw notFound(`Guest ${id} holds no active grant of bundle ${name}.`)
     const auditTarget = { type: 'guest', id, displayName: guest.mail ?? guest.displayName }
-    const { plan } = await authorizeBundle(app, request, enforcing(request, { auditTarget, summary: { bundle: name } }), bundle, 'revoke', 'params/name')
     // Each part with the decision its single route's question gave (the grant may hold parts the
     // bundle no longer lists: those are asked the same questions now).
-    const decisions = new Map<string, ReturnType<typeof request.evaluate>>([
-      ...plan!.groups.map(({ group, decision }) => [`group ${group.id}`, decision] as const),
-      ...plan!.appRoles.map(({ app: sp, role, decision }) => [`appRole ${sp.id} ${role.id}`, decision] as const),
-    ])
-    const ask = enforcing(request, { auditTarget, summary: { bundle: name } })
     const parts = grant.parts as BundlePart[]
-    for (const part of parts) {
-      const key = part.kind === 'group' ? `group ${part.groupId}` : `appRole ${part.appId} ${part.appRoleId}`
-      if (decisions.has(key)) continue
-      const checked = part.kind === 'group'
-        ? await checkGroupMembership(app, request, ask, 'removeMember', part.groupId)
-        : await checkAppRole(app, request, ask, 'unassign', part.appId, { appRoleId: part.appRoleId }, 'params/name')
-      decisions.set(key, checked.decision)
-    }
+    const { decisions } = await authorizeHeldBundle(app, request, enforcing(request, { auditTarget, summary: { bundle: name } }), bundle, 'revoke', parts, 'params/name')
     const operationId = randomUUID()
     const outcomes = await removeBundleParts(app, request, { id, label: auditTarget.displayName }, { id: grant.id, bundle: name, parts },
-      (part) => decisions.get(part.kind === 'group' ? `group ${part.groupId}` : `appRole ${part.appId} ${part.appRoleId}`)!, { operationId, summary: { bundle: name } })
+      (part) => decisions!.get(partKey(part))!, { operationId, summary: { bundle: name } })
     if (!request.dryRun && !outcomes.some((p) => p.status === 'failed')) {
       const now = new Date()
       await app.prisma.$transaction([
@@ -84,28 +81,40 @@ export default async function lifecycleRoutes(app: FastifyInstance) {
     const auditTarget = { type: 'guest', id, displayName: guest.mail ?? guest.displayName }
     const summary = { expiryId, kind: item.kind, subject: item.subject, from: item.expiresAt.toISOString(), to: body.expiresAt }
     const ask = enforcing(request, { auditTarget, summary })
-    // Renewing is granting again for longer: the question of granting that access now.
+    // Renewing is granting again for longer: the question of granting that access now, as the
+    // grant asks it (a bundle: every part too, authorizeHeldBundle).
     let decision
+    let access: ExpiryAccess
     switch (item.kind) {
       case 'bundle': {
         const bundle = findBundle(app, item.label ?? '', 'params/expiryId')
-        decision = await ask('grantBundle', { type: 'AccessBundle', bundle: bundle.name })
+        const grant = await app.prisma.accessBundleGrant.findUnique({ where: { id: item.subject } })
+        access = { kind: 'bundle', bundle, parts: (grant?.parts ?? []) as BundlePart[] }
+        decision = (await authorizeHeldBundle(app, request, ask, bundle, 'grant', access.parts, 'params/expiryId')).decision
         checkExpiry(app, request, { kind: 'bundle', bundle: bundle.name }, body.expiresAt, 'body/expiresAt')
         break
       }
       case 'group':
+        access = { kind: 'group', groupId: item.subject }
         decision = (await checkGroupMembership(app, request, ask, 'addMember', item.subject)).decision
         checkExpiry(app, request, { kind: 'group' }, body.expiresAt, 'body/expiresAt')
         break
-      case 'appRole':
-        decision = (await checkAppRole(app, request, ask, 'assign', item.subject.split('/')[0]!, { appRoleId: item.subject.split('/')[1] }, 'params/expiryId')).decision
+      case 'appRole': {
+        const [appId, appRoleId] = item.subject.split('/') as [string, string]
+        access = { kind: 'appRole', appId, appRoleId }
+        decision = (await checkAppRole(app, request, ask, 'assign', appId, { appRoleId }, 'params/expiryId')).decision
         checkExpiry(app, request, { kind: 'appRole' }, body.expiresAt, 'body/expiresAt')
         break
+      }
       default:
+        access = { kind: 'guest', guestId: id }
         decision = await ask('invite', { type: 'Invitation', email: guest.mail ?? '' })
         checkExpiry(app, request, { kind: 'guest' }, body.expiresAt, 'body/expiresAt')
     }
     const expiresAt = new Date(body.expiresAt)
+    // An earlier date is no renewal: the sweep would take the access away sooner, which only a
+    // caller who may remove it now may ask for.
+    await authorizeSoonerExpiry(app, request, { access, at: expiresAt, current: item.expiresAt, field: 'body/expiresAt', accessField: 'params/expiryId', auditTarget, summary })
     const identity = identityOf(request)
     if (request.dryRun) return toExpiry({ ...item, expiresAt })
     // Recorded before it is changed, as every change is.

@@ -100,7 +100,7 @@ export const renewExpiry = {
   operationId: 'renewExpiry',
   tags: ['lifecycle'],
   summary: 'Move an expiry to a new date',
-  description: 'Renews one expiry of the guest (see listGuestExpiries) to expiresAt, within the cap the policy gives the caller now: a bundle\'s maxDays, or for a guest, group or app role the caller\'s role expiry.maxDays. The caller must be allowed to grant that access now (grant the bundle, add to the group, grant the app role, invite the guest\'s domain). Audited (action expiry.renew).',
+  description: 'Renews one expiry of the guest (see listGuestExpiries) to expiresAt, within the cap the policy gives the caller now: a bundle\'s maxDays, or for a guest, group or app role the caller\'s role expiry.maxDays. The caller must be allowed to grant that access now (grant the bundle and each of its parts, add to the group, grant the app role, invite the guest\'s domain); a date earlier than the current one takes the access away sooner and also needs the right to remove it (403 with the removal\'s rule otherwise). Audited (action expiry.renew).',
   params: ExpiryParams,
   body: RenewBody,
   ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'),
