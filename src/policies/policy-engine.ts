@@ -29,11 +29,23 @@ export interface AppPolicyEngine extends PolicyEngine {
    * action on some subject of this type? An allowed answer still needs decide() on the target.
    */
   decideAny(principal: Principal, action: PolicyAction, subject: PolicySubject): PolicyDecision
-  /** The hourly invitation limits that apply to a principal: its most generous inviting role's
-   *  (undefined when one of them has none) and the tenant's. */
-  invitationLimitsOf(principal: Principal): { requester?: number; tenant?: number }
+  /** The hourly invitation limits of a principal (see InvitationLimits). */
+  invitationLimitsOf(principal: Principal): InvitationLimits
   /** The CASL subject of a target under this policy (app role entries resolved), for checks outside decide(). */
   subjectOf(target: PolicyTarget): ForcedSubject<PolicySubject>
+}
+
+export interface InvitationLimits {
+  /** The most generous of the principal's inviting roles' (undefined when one of them has none):
+   *  what a portal shows. One invitation is limited by the roles that allow it (decide()). */
+  requester?: number
+  /** Every hourly limit of the principal's inviting roles, once each, ascending. Not empty: some
+   *  invitation of the principal is limited, and every invitation of it counts towards that limit
+   *  (the count is the requester's, whichever role allowed them), so each one is counted,
+   *  decided and reserved under the requester's lock. */
+  requesterLimits: number[]
+  /** The tenant's, for everyone together. */
+  tenant?: number
 }
 
 type TargetOf<T extends PolicySubject> = Extract<PolicyTarget, { type: T }>
@@ -192,8 +204,10 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     const domain = emailDomain(target.email)
     if (domain === null) return deny('invitations.email-invalid', `${quote(target.email)} is not an email address.`)
 
-    // Redirect URL and hourly limit are the inviting role's own: a grant must come from a role
-    // that accepts both, not from a mix of two roles.
+    // Redirect URL, domain and hourly limit are the inviting role's own: a grant must come from a
+    // role that accepts all three, not from a mix of two roles. So the limit that applies is the
+    // one of the roles that allow this invitation: a role that may not invite this domain (or
+    // redirect there) neither lifts nor adds a limit.
     const inviting = rolePolicies(principal).flatMap(([role, p]) => (p.invitations ? [[role, p.invitations] as const] : []))
     const url = target.redirectUrl
     const redirectOk =
@@ -211,27 +225,37 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
         context.retryAt?.tenant)
     }
 
+    const grants = grantsFor(ability, 'invite', target)
+    const allowing = redirectOk.filter(([role]) => grants.some((rule) => rule.role === role))
+    if (allowing.length === 0) return domainRefusal(domain, redirectOk)
+
     const sent = context.invitationsInLastHour ?? 0
-    const underLimit = redirectOk.filter(([, inv]) => inv.maxPerHour === undefined || sent < inv.maxPerHour)
+    const underLimit = allowing.filter(([, inv]) => inv.maxPerHour === undefined || sent < inv.maxPerHour)
     if (underLimit.length === 0) {
-      const limits = clauses(redirectOk, (role, inv) => `${role} may send ${inv.maxPerHour} per hour`)
+      // Every role that allows it has a limit (else it would be under it): the most generous one
+      // lets the next invitation through first.
+      const limit = Math.max(...allowing.map(([, inv]) => inv.maxPerHour!))
+      const limits = clauses(allowing, (role, inv) => `${role} may send ${inv.maxPerHour} per hour`)
       return limited('invitations.rate-limit', `You have sent ${sent} invitations in the last hour; ${limits}. Try again later.`,
-        context.retryAt?.requester)
+        context.retryAt?.requesterAt?.[limit] ?? context.retryAt?.requester)
     }
 
     const candidates = new Set<ApiRole>(underLimit.map(([role]) => role))
-    const grant = grantsFor(ability, 'invite', target).find((rule) => rule.role !== undefined && candidates.has(rule.role))
-    if (grant) return allow(grant, `${grant.role} may invite guests from ${domain}.`)
+    const grant = grants.find((rule) => rule.role !== undefined && candidates.has(rule.role))!
+    return allow(grant, `${grant.role} may invite guests from ${domain}.`)
+  }
 
-    const inviteClauses = clauses(underLimit, (role, inv) =>
+  /** No role that accepts the redirect URL may invite this domain: what each of them may invite. */
+  function domainRefusal(domain: string, roles: readonly (readonly [ApiRole, InvitationsPolicy])[]): PolicyDecision {
+    const inviteClauses = clauses(roles, (role, inv) =>
       inv.allowDomains
         ? `${role} may invite ${list(inv.allowDomains)}`
         : `${role} may invite any domain except ${list(inv.denyDomains ?? [], 'or')}`,
     )
-    const subdomainNote = underLimit.some(([, inv]) => inv.allowDomains?.some((d) => domain.endsWith(`.${d}`)))
+    const subdomainNote = roles.some(([, inv]) => inv.allowDomains?.some((d) => domain.endsWith(`.${d}`)))
       ? ' Subdomains of a listed domain are not included.'
       : ''
-    if (underLimit.some(([, inv]) => inv.denyDomains?.includes(domain))) {
+    if (roles.some(([, inv]) => inv.denyDomains?.includes(domain))) {
       return deny('invitations.domain-denied', `Invitations from ${domain} are denied: ${inviteClauses}.`)
     }
     return deny('invitations.domain-not-allowed', `Invitations from ${domain} are not allowed: ${inviteClauses}.${subdomainNote}`)
@@ -453,10 +477,11 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
     }
   }
 
-  function invitationLimitsOf(principal: Principal) {
+  function invitationLimitsOf(principal: Principal): InvitationLimits {
     const limits = rolePolicies(principal).flatMap(([, p]) => (p.invitations ? [p.invitations.maxPerHour] : []))
     const requester = limits.length === 0 || limits.includes(undefined) ? undefined : Math.max(...(limits as number[]))
-    return { requester, tenant: policy.limits?.invitationsPerHour }
+    const requesterLimits = [...new Set(limits.filter((l) => l !== undefined))].sort((a, b) => a - b)
+    return { requester, requesterLimits, tenant: policy.limits?.invitationsPerHour }
   }
 
   return {

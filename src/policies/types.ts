@@ -91,7 +91,15 @@ export interface PolicyContext {
   /** Invitations (and resends) anyone started in the tenant in the last hour. */
   tenantInvitationsInLastHour?: number
   /** When a count at its limit falls below it again, for the Retry-After of a refusal. */
-  retryAt?: { requester: Date | null; tenant: Date | null }
+  retryAt?: {
+    /** For the requester limit of invitationLimitsOf(principal) (what me/permissions shows). */
+    requester: Date | null
+    tenant: Date | null
+    /** Per hourly limit of the requester's inviting roles (keyed by maxPerHour): when the count
+     *  falls below that limit. The limit that applies to one invitation is the one of the roles
+     *  that allow it, so a refusal looks its own up here. */
+    requesterAt?: Readonly<Record<number, Date | null>>
+  }
 }
 
 export interface PolicyDecision {

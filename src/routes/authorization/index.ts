@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { auditUnavailable, badRequest, ProblemError } from '../../errors.js'
 import { actorOf } from '../../operations/audited-graph.js'
 import { authorizeBundle, findBundle } from '../../operations/access-bundles.js'
+import { checkResend } from '../../operations/guest-actions.js'
 import { myPermissions } from '../../operations/my-permissions.js'
 import { checkAppRole, checkGroupMembership, checkGuestAction, evaluating, invitationQuestion } from '../../operations/policy-targets.js'
 import type { PolicyDecision, PolicySubject } from '../../policies/types.js'
@@ -48,6 +49,8 @@ export default async function authorizationRoutes(app: FastifyInstance) {
         return ask('invite', question.target, question.context)
       }
       case 'resend':
+        // The route's whole question: the resend grant, then the invitation's (domain, redirect URL, limits).
+        return (await checkResend(app, request, () => ask, required(body, 'guestId'), body.target.redirectUrl ?? app.config.defaultRedirectUrl)).decision
       case 'delete':
       case 'revokeAccess':
       case 'manageSponsors':

@@ -10,7 +10,7 @@ export const CheckBody = Type.Object({
     description: 'For read: what to read (default Guest; GroupMembership: the guests of the group in target.groupId)' })),
   target: Type.Object({
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'invite' })),
-    redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite (default: the configured redirect URL)' })),
+    redirectUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'invite and resend (default: the configured redirect URL)' })),
     guestId: Type.Optional(Type.String({ format: 'uuid', description: 'resend, delete, revokeAccess, manageSponsors, blockSignIn, revokeSessions, read' })),
     groupId: Type.Optional(Type.String({ format: 'uuid', description: 'addMember, removeMember, read GroupMembership' })),
     appId: Type.Optional(Type.String({ format: 'uuid', description: 'assign, unassign: the service principal id' })),
@@ -28,7 +28,7 @@ export const checkAuthorization = {
   operationId: 'checkAuthorization',
   tags: ['authorization'],
   summary: 'What-if: would this request be allowed?',
-  description: 'Answers with the rule and reason the real request would get, without doing anything. The caller first needs the grant the real route needs for this action (e.g. some Apps.AssignRoles grant to ask about assign); without it the answer is "not allowed" with that rule, and the target is not looked up. Then the same question as the real route is asked, so the answers agree: a target the route would refuse before the policy (unknown: 404; a member of the directory for delete: 409; an app role that cannot be assigned: 422) gets that same answer here. Every answer is audited (action authorization.check). Rate limited per caller more tightly than other routes.',
+  description: 'Answers with the rule and reason the real request would get, without doing anything. The caller first needs the grant the real route needs for this action (e.g. some Apps.AssignRoles grant to ask about assign); without it the answer is "not allowed" with that rule, and the target is not looked up. Then the same question as the real route is asked, so the answers agree: a target the route would refuse before the policy (unknown: 404; a member of the directory for delete, or a guest who already accepted or has no address for resend: 409; an app role that cannot be assigned: 422) gets that same answer here. Every answer is audited (action authorization.check). Rate limited per caller more tightly than other routes.',
   body: CheckBody,
   // Looks the target up as the real route would.
   ...graphPermissions('User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'),
@@ -41,7 +41,7 @@ export const checkAuthorization = {
     }, { additionalProperties: false, description: 'The answer the real request would get from the policy' }),
     ...standardProblemResponses,
     404: problemResponse('The guest, group or application named in the target does not exist'),
-    409: problemResponse('The real request would be refused before the policy: the user is a member of the directory, not a guest'),
+    409: problemResponse('The real request would be refused before the policy: the user is a member of the directory, not a guest; or, for resend, the guest already accepted or has no address'),
     422: problemResponse('The app role named in the target cannot be assigned'),
     502: problemResponse('Microsoft Graph failed while looking up the target'),
   },
