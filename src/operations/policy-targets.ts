@@ -66,10 +66,16 @@ export function loadApp(app: FastifyInstance, request: Caller, appId: string): P
   return app.graphOps.read(identityOf(request), (graph, ctx) => graph.getServicePrincipal(appId, ctx)).catch(notFoundAs(`No enterprise application with id ${appId}`))
 }
 
+/** Mail-enabled security groups and distribution lists (mail-enabled, not Microsoft 365): "Only
+ *  Microsoft 365 and security groups can be managed through the Microsoft Graph groups API.
+ *  Mail-enabled and distribution groups are read-only"
+ *  (https://learn.microsoft.com/en-us/graph/api/resources/groups-overview). */
+export const isMailManaged = (group: Pick<DirectoryGroup, 'mailEnabled' | 'groupTypes'>): boolean => group.mailEnabled && !group.groupTypes.includes('Unified')
+
 export const groupMembershipTarget = (groupId: string, group?: DirectoryGroup): Extract<PolicyTarget, { type: 'GroupMembership' }> => ({
   type: 'GroupMembership',
   groupId,
-  ...(group ? { groupName: group.displayName, isAssignableToRole: group.isAssignableToRole, isDynamic: group.isDynamic } : {}),
+  ...(group ? { groupName: group.displayName, isAssignableToRole: group.isAssignableToRole, isDynamic: group.isDynamic, isMailManaged: isMailManaged(group) } : {}),
 })
 
 /** Roles a user (and so a guest) can hold: enabled, and allowed for users. */

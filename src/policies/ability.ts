@@ -66,6 +66,7 @@ export function subjectOf(target: PolicyTarget, entriesOf: AppRoleEntries = () =
         groupId: target.groupId.toLowerCase(),
         isAssignableToRole: target.isAssignableToRole === true,
         isDynamic: target.isDynamic === true,
+        isMailManaged: target.isMailManaged === true,
       })
     case 'AppRoleAssignment':
       return subject(target.type, {

@@ -122,6 +122,14 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
     },
     {
       inverted: true,
+      action: ['addMember', 'removeMember'],
+      subject: 'GroupMembership',
+      conditions: { isMailManaged: true },
+      reason: 'Exchange keeps the members of mail-enabled security groups and distribution lists; Graph cannot change them.',
+      ruleId: 'groups.mail-enabled',
+    },
+    {
+      inverted: true,
       action: ['assign', 'unassign'],
       subject: 'AppRoleAssignment',
       conditions: { applicationId: { $in: protectedApplicationIds(env) } },

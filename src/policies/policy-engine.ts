@@ -165,6 +165,12 @@ export function createPolicyEngine(policy: PolicyDocument, env: PolicyEnv): AppP
             `${names.group(target)} is a dynamic group: its members follow its membership rule and cannot be added or removed by hand.`,
           )
         }
+        if (target.isMailManaged) {
+          return deny(
+            'groups.mail-enabled',
+            `${names.group(target)} is a mail-enabled security group or a distribution list: Exchange keeps its members, and Microsoft Graph cannot add or remove them.`,
+          )
+        }
         return null
       case 'AppRoleAssignment': {
         const applicationId = target.applicationId?.toLowerCase()

@@ -38,6 +38,9 @@ export type PolicyTarget =
       isAssignableToRole?: boolean
       /** From Graph: dynamic groups have no assignable members. */
       isDynamic?: boolean
+      /** From Graph: a mail-enabled security group or a distribution list, whose members Exchange
+       *  keeps; Graph refuses to change them. */
+      isMailManaged?: boolean
       /** Asked as a part of revoking a guest's whole access (revoke-access), or of the expiry
        *  scheduler taking access away, not on its own. */
       via?: PartOf

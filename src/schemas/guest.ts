@@ -68,7 +68,7 @@ export const OperationPartSchema = Type.Object({
   bundle: Type.Optional(Type.String({ description: 'The access bundle the part belongs to' })),
   status: StringEnum(PART_STATUSES, {
     description: 'kept: left in place and never touched, because a rule no policy file lifts (rule, reason) or Graph\'s own rules keep it (a dynamic group\'s membership follows its rule), or an offboarding option the requester\'s roles do not give' }),
-  rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, apps.protected-application, role.missing' })),
+  rule: Type.Optional(Type.String({ description: 'kept: the policy rule that keeps the part, e.g. groups.role-assignable, groups.dynamic, groups.mail-enabled, apps.protected-application, role.missing' })),
   reason: Type.Optional(Type.String({ description: 'kept: why, in a sentence' })),
   operationId: Type.Optional(Type.String({ format: 'uuid' })),
   error: Type.Optional(Type.Object({ status: Type.Integer(), code: StringEnum(PROBLEM_CODES), detail: Type.String() }, { additionalProperties: false })),

@@ -28,7 +28,7 @@ const NOT_LISTED_APP = { appId: 'a0000000-0000-4000-8000-000000000099', applicat
 const MYAPPS = 'https://myapps.microsoft.com/'
 const invitation = (email: string, redirectUrl: string | undefined = MYAPPS): PolicyTarget =>
   redirectUrl === undefined ? { type: 'Invitation', email } : { type: 'Invitation', email, redirectUrl }
-const membership = (groupId: string, flags: { isAssignableToRole?: boolean; isDynamic?: boolean } = {}): PolicyTarget => ({
+const membership = (groupId: string, flags: { isAssignableToRole?: boolean; isDynamic?: boolean; isMailManaged?: boolean } = {}): PolicyTarget => ({
   type: 'GroupMembership',
   groupId,
   ...flags,
@@ -130,6 +130,10 @@ const cases: Case[] = [
   { roles: [GMM], action: 'addMember', target: membership(ALL_PARTNERS, { isDynamic: true }), allowed: false, rule: 'groups.dynamic' },
   { roles: [GMM], action: 'removeMember', target: membership(ALL_PARTNERS, { isDynamic: true }), allowed: false, rule: 'groups.dynamic' },
   { roles: [GMM], action: 'addMember', target: membership(MARKETING, { isDynamic: true }), allowed: false, rule: 'groups.dynamic' },
+  // A listed group that Graph says is a mail-enabled security group or a distribution list: Graph
+  // would refuse the change (groups overview: read-only), so the policy refuses it first.
+  { roles: [GMM], action: 'addMember', target: membership(MARKETING, { isMailManaged: true }), allowed: false, rule: 'groups.mail-enabled' },
+  { roles: [GMM], action: 'removeMember', target: membership(DEVELOPERS, { isMailManaged: true }), allowed: false, rule: 'groups.mail-enabled' },
   { roles: [GMM], action: 'addMember', target: membership(NOT_LISTED_GROUP), allowed: false, rule: 'groups.not-managed' },
   { roles: [GMM], action: 'removeMember', target: membership(NOT_LISTED_GROUP), allowed: false, rule: 'groups.not-managed' },
   // Without Graph's flags, Finance Admins is still refused: it is not listed (default deny).

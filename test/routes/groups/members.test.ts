@@ -66,3 +66,19 @@ t.test('which groups: a reader of guests may list any group\'s guests; a manager
   const whatIf = await as(manager, { method: 'POST', url: '/v1/authorization/check', payload: { action: 'read', subject: 'GroupMembership', target: { groupId: MARKETING } } })
   t.match(whatIf.json(), { allowed: false, rule: 'groups.not-managed' }, 'the what-if asks the same question')
 })
+
+t.test('a mail-enabled security group or a distribution list: its members are refused by the policy before Graph would refuse them', async (t) => {
+  // Graph's groups overview: "Mail-enabled and distribution groups are read-only". Before: the
+  // policy allowed the change, and the write failed at Graph (422 graph_rejected, a failed audit row).
+  const { as, token, simulator } = await build(t)
+  simulator.state.groups.get(DEVELOPERS)!.mailEnabled = true
+  const manager = await token(['Groups.ManageMembers'])
+  const writes = () => simulator.calls.filter((c) => c.method !== 'GET').length
+  const before = writes()
+  const add = await as(manager, { method: 'PUT', url: `/v1/groups/${DEVELOPERS}/members/${GUEST.id}` })
+  t.equal(add.statusCode, 403, add.body)
+  t.match(add.json<Problem>(), { code: 'policy_denied', rule: 'groups.mail-enabled' })
+  t.equal(writes(), before, 'nothing sent to Graph')
+  const page = await as(manager, { method: 'GET', url: '/v1/me/permissions' })
+  t.match(page.json<{ groups: Array<{ groupId: string; add: boolean; remove: boolean }> }>().groups.find((g) => g.groupId === DEVELOPERS), { add: false, remove: false }, 'the permissions page agrees')
+})
