@@ -12,7 +12,7 @@ import { identityOf } from '../routes/request-identity.js'
 import { invitableEmail } from '../schemas/email-address.js'
 import type { Caller } from './caller.js'
 import { authorizeBundle, findBundle, grantBundle, type BundlePlan } from './access-bundles.js'
-import { bundleExpiry, checkExpiry, recordExpiry } from './expiry.js'
+import { bundleExpiry, checkExpiry, defaultExpiry, recordExpiry } from './expiry.js'
 import { addSponsor, addToGroup, assignAppRole, outcomeOf, requireGuest, runPart, type PartOutcome, type SponsorRef } from './guest-access.js'
 import { invitationKey, reserveInvitation } from './limits.js'
 import { appRoleTarget, checkAppRole, checkGroupMembership, enforcing, groupMembershipTarget, invitationQuestion } from './policy-targets.js'
@@ -84,7 +84,9 @@ async function authorizeAll(app: FastifyInstance, request: Caller, body: InviteG
   const sponsorDecision = namesOthers ? await ask('manageSponsors', { type: 'Guest' }) : invitation
   for (const groupId of body.groups ?? []) await ask('addMember', groupMembershipTarget(groupId))
   for (const { appId } of body.appRoles ?? []) await ask('assign', appRoleTarget(appId))
-  const expiresAt = checkExpiry(app, request, { kind: 'guest' }, body.expiresAt, `${field}/expiresAt`)
+  // A role with an expiry cap gives every guest it invites an expiry: without expiresAt, the cap
+  // (as a new group membership or app role gets it); never none, which would skip the cap.
+  const expiresAt = checkExpiry(app, request, { kind: 'guest' }, body.expiresAt, `${field}/expiresAt`) ?? defaultExpiry(app, request, { kind: 'guest' })
   const bundleAsks = (body.bundles ?? []).map(({ bundle: name, expiresAt: until }, i) => {
     const bundle = findBundle(app, name, `${field}/bundles/${i}/bundle`)
     return { bundle, expiresAt: bundleExpiry(app, request, bundle, until, `${field}/bundles/${i}/expiresAt`), field: `${field}/bundles/${i}/bundle` }

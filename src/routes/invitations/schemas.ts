@@ -23,7 +23,7 @@ export const CreateInvitationBody = Type.Object({
     bundle: BundleName,
     expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When this grant ends; default and maximum: the bundle\'s maxDays from now' })),
   }, { additionalProperties: false }), { maxItems: 10, description: 'Access bundles of the policy file to grant after the app roles: the caller needs each bundle\'s grantableBy role and every part\'s own grant' })),
-  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the guest\'s access ends: the expiry scheduler then takes every group and app role away. Within the inviting role\'s expiry.maxDays.' })),
+  expiresAt: Type.Optional(Type.String({ ...ExpiresAt, description: 'When the guest\'s access ends: the expiry scheduler then takes every group and app role away. Within the inviting role\'s expiry.maxDays; absent, that cap from now (no expiry when the role has none).' })),
 }, {
   additionalProperties: false,
   // Valid in the sandbox: partner.example and this redirect URL are allowed by its policy.
