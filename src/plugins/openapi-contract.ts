@@ -117,7 +117,8 @@ function headersFor(status: string, route: Pick<RouteOptions, 'method' | 'config
   return headers
 }
 
-const GRAPH_WRITE_PERMISSIONS = new Set<string>(['User.Invite.All', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'])
+/** The permissions that change the directory: an operation declaring one writes to Graph. */
+export const GRAPH_WRITE_PERMISSIONS: ReadonlySet<string> = new Set<GraphPermission>(['User.Invite.All', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'GroupMember.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'])
 
 const RATE_LIMITED = 'Too many requests from this caller or address (rate_limited): retry after Retry-After seconds'
 
@@ -173,8 +174,9 @@ export function contractSchema(schema: JsonObject, route: Pick<RouteOptions, 'me
     }
   }
   const responses: JsonObject = {}
-  for (const [status, response] of Object.entries({ ...declared, ...sharedProblems(declared, route, Array.isArray(permissions) ? permissions : []) })) {
-    responses[status] = { ...(response as JsonObject), headers: { ...headersFor(status, route), ...(isObject((response as JsonObject).headers) ? (response as JsonObject).headers as JsonObject : {}) } }
+  const all = { ...declared, ...sharedProblems(declared, route, Array.isArray(permissions) ? permissions : []) } as Record<string, JsonObject>
+  for (const [status, response] of Object.entries(all)) {
+    responses[status] = { ...response, headers: { ...headersFor(status, route), ...(isObject(response.headers) ? response.headers : {}) } }
   }
   return {
     ...schema,

@@ -103,31 +103,16 @@ export function defineRulesFor(principal: Principal, policy: PolicyDocument, env
   }
 
   // Refusals that no policy file can lift. Defined last: in CASL later rules take precedence.
+  // Groups whose members guestgate never changes, by the flag Graph's answer sets on the target.
+  const unchangeableGroups = [
+    ['isAssignableToRole', 'groups.role-assignable', 'Role-assignable groups grant directory roles; guestgate never changes their members.'],
+    ['isDynamic', 'groups.dynamic', 'Members of dynamic groups follow the membership rule; they cannot be added or removed.'],
+    ['isMailManaged', 'groups.mail-enabled', 'Exchange keeps the members of mail-enabled security groups and distribution lists; Graph cannot change them.'],
+  ] as const
   rules.push(
-    {
-      inverted: true,
-      action: ['addMember', 'removeMember'],
-      subject: 'GroupMembership',
-      conditions: { isAssignableToRole: true },
-      reason: 'Role-assignable groups grant directory roles; guestgate never changes their members.',
-      ruleId: 'groups.role-assignable',
-    },
-    {
-      inverted: true,
-      action: ['addMember', 'removeMember'],
-      subject: 'GroupMembership',
-      conditions: { isDynamic: true },
-      reason: 'Members of dynamic groups follow the membership rule; they cannot be added or removed.',
-      ruleId: 'groups.dynamic',
-    },
-    {
-      inverted: true,
-      action: ['addMember', 'removeMember'],
-      subject: 'GroupMembership',
-      conditions: { isMailManaged: true },
-      reason: 'Exchange keeps the members of mail-enabled security groups and distribution lists; Graph cannot change them.',
-      ruleId: 'groups.mail-enabled',
-    },
+    ...unchangeableGroups.map(([flag, ruleId, reason]): PolicyRule => ({
+      inverted: true, action: ['addMember', 'removeMember'], subject: 'GroupMembership', conditions: { [flag]: true }, reason, ruleId,
+    })),
     {
       inverted: true,
       action: ['assign', 'unassign'],
